@@ -1,0 +1,56 @@
+/**
+ * One measurement in a fresh process (so peak RSS is its own): either the
+ * stitcher turning a folder of CTAP objects into a pcap file, or the same
+ * object bytes copied straight to a file. Prints one JSON line.
+ */
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openFileOutput } from '../stitcher/export/file-output.js';
+import { silentLogger } from '../stitcher/pipeline/log.js';
+import { stitch } from '../stitcher/pipeline/stitch.js';
+import { LocalFolderStore } from '../stitcher/store/local.js';
+import { listAll } from '../stitcher/store/store.js';
+
+export interface ChildResult {
+  readonly seconds: number;
+  /** Tapped payload bytes (stitch) or object bytes (copy). */
+  readonly bytes: number;
+  readonly packets: number;
+  readonly maxRssBytes: number;
+}
+
+async function measureStitch(bucket: string, output: string): Promise<ChildResult> {
+  const started = process.hrtime.bigint();
+  const sink = await openFileOutput(`pcap://${output}`);
+  const stats = await stitch({ source: new LocalFolderStore(bucket), outputs: [sink], once: true, logger: silentLogger() });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { seconds, bytes: stats.flows.bytesOut, packets: stats.packets.packets, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+}
+
+async function measureCopy(bucket: string, output: string): Promise<ChildResult> {
+  const store = new LocalFolderStore(bucket);
+  const keys: string[] = [];
+  for await (const object of listAll(store, '')) if (object.key.endsWith('.ctap')) keys.push(object.key);
+  const started = process.hrtime.bigint();
+  const out = await open(output, 'w');
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  let bytes = 0;
+  for (const key of keys) {
+    const input = await open(join(bucket, key), 'r');
+    for (;;) {
+      const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      await out.write(buffer, 0, bytesRead);
+      bytes += bytesRead;
+    }
+    await input.close();
+  }
+  await out.close();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { seconds, bytes, packets: 0, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+}
+
+const [mode, bucket, output] = process.argv.slice(2);
+if (bucket === undefined || output === undefined) throw new Error('usage: stitch-child stitch|copy <bucket> <output>');
+const result = mode === 'stitch' ? await measureStitch(bucket, output) : await measureCopy(bucket, output);
+process.stdout.write(`${JSON.stringify(result)}\n`);

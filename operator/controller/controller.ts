@@ -1,0 +1,207 @@
+/**
+ * The operator: watches CloudTaps, their children and the Secrets they
+ * reference, queues the CloudTaps affected, reconciles them one key at a
+ * time, and does all that only while it holds the leader Lease.
+ */
+import type { KubeConfig, KubernetesObject, V1Deployment, V1Secret } from '@kubernetes/client-node';
+import { apiVersion, kind, plural, group, version, type CloudTap } from '../api/types.js';
+import { managedBy } from '../specs/names.js';
+import { EventRecorder } from './events.js';
+import { apiErrorCode, describeError, kubeApi, type KubeApi } from './kube.js';
+import { LeaderElector, type LeaderElectionOptions } from './leader.js';
+import { silentLogger, type Logger } from './logger.js';
+import { OperatorMetrics } from './metrics.js';
+import { WorkQueue, type WorkQueueOptions } from './queue.js';
+import { reconcile, type ClusterState } from './reconcile.js';
+import { Reflector } from './reflector.js';
+
+export interface OperatorOptions {
+  readonly kubeConfig: KubeConfig;
+  /** Watch only this namespace. @default all namespaces */
+  readonly namespace?: string;
+  /** Campaign for a Lease before working; false runs at once (one replica only). @default false */
+  readonly leaderElection?: LeaderElectionOptions | false;
+  /** Relist every watch this often. @default 300000 */
+  readonly resyncMs?: number;
+  /** Reconciles running at once (never two for the same CloudTap). @default 2 */
+  readonly workers?: number;
+  readonly queue?: WorkQueueOptions;
+  readonly log?: Logger;
+  readonly metrics?: OperatorMetrics;
+}
+
+const childKinds = [
+  { apiVersion: 'v1', kind: 'ServiceAccount', path: '/api/v1/serviceaccounts' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', path: '/apis/rbac.authorization.k8s.io/v1/roles' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', path: '/apis/rbac.authorization.k8s.io/v1/rolebindings' },
+  { apiVersion: 'v1', kind: 'ConfigMap', path: '/api/v1/configmaps' },
+  { apiVersion: 'v1', kind: 'Service', path: '/api/v1/services' },
+  { apiVersion: 'apps/v1', kind: 'Deployment', path: '/apis/apps/v1/deployments' },
+] as const;
+
+export class Operator {
+  readonly api: KubeApi;
+  readonly metrics: OperatorMetrics;
+  private readonly log: Logger;
+  private readonly events: EventRecorder;
+  private queue: WorkQueue | undefined;
+  private cloudTaps: Reflector<CloudTap & KubernetesObject> | undefined;
+  private secrets: Reflector<V1Secret> | undefined;
+  private children = new Map<string, Reflector<KubernetesObject>>();
+  private elector: LeaderElector | undefined;
+  private running = false;
+
+  constructor(private readonly options: OperatorOptions) {
+    this.api = kubeApi(options.kubeConfig);
+    this.log = options.log ?? silentLogger;
+    this.metrics = options.metrics ?? new OperatorMetrics();
+    this.events = new EventRecorder(this.api, this.log);
+  }
+
+  /** Whether this process is doing the work (the leader, or no election). */
+  get isActive(): boolean {
+    return this.running;
+  }
+
+  /** Whether every watch has listed once (or this process is a standby). */
+  get isReady(): boolean {
+    if (!this.running) return true;
+    return [this.cloudTaps, this.secrets, ...this.children.values()].every((reflector) => reflector?.hasSynced);
+  }
+
+  start(): void {
+    const election = this.options.leaderElection;
+    if (!election) return this.startWorking();
+    this.elector = new LeaderElector(
+      this.api,
+      election,
+      {
+        onStartedLeading: () => {
+          this.metrics.leader.set(1);
+          this.startWorking();
+        },
+        onStoppedLeading: () => {
+          this.metrics.leader.set(0);
+          this.stopWorking();
+        },
+      },
+      this.log,
+    );
+    this.elector.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.elector?.stop();
+    this.stopWorking();
+  }
+
+  private startWorking(): void {
+    if (this.running) return;
+    this.running = true;
+    const queue = (this.queue = new WorkQueue(this.options.queue));
+    const common = { namespace: this.options.namespace, resyncMs: this.options.resyncMs };
+    this.cloudTaps = new Reflector(
+      this.api,
+      { ...common, apiVersion, kind, path: `/apis/${group}/${version}/${plural}` },
+      (object, previous, deleted) => this.onCloudTap(object, previous, deleted),
+      this.log,
+    );
+    this.secrets = new Reflector<V1Secret>(
+      this.api,
+      { ...common, apiVersion: 'v1', kind: 'Secret', path: '/api/v1/secrets' },
+      (secret) => this.onSecret(secret),
+      this.log,
+    );
+    for (const child of childKinds) {
+      this.children.set(
+        child.kind,
+        new Reflector(this.api, { ...common, ...child, labelSelector: `app.kubernetes.io/managed-by=${managedBy}` }, (object) => this.onChild(object), this.log),
+      );
+    }
+    for (const reflector of [this.cloudTaps, this.secrets, ...this.children.values()]) reflector.start();
+    void queue.run((key) => this.work(key), this.options.workers ?? 2);
+  }
+
+  private stopWorking(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.queue?.stop();
+    for (const reflector of [this.cloudTaps, this.secrets, ...this.children.values()]) reflector?.stop();
+    this.children = new Map();
+  }
+
+  /** Spec, label, annotation and deletion changes matter; our own status writes do not. */
+  private onCloudTap(object: CloudTap, previous: CloudTap | undefined, deleted: boolean): void {
+    const key = `${object.metadata.namespace}/${object.metadata.name}`;
+    if (deleted) {
+      this.events.forget(object.metadata.uid);
+      return;
+    }
+    const resync = previous?.metadata.resourceVersion === object.metadata.resourceVersion;
+    const changed =
+      !previous ||
+      previous.metadata.generation !== object.metadata.generation ||
+      previous.metadata.deletionTimestamp !== object.metadata.deletionTimestamp ||
+      JSON.stringify(previous.metadata.labels) !== JSON.stringify(object.metadata.labels) ||
+      JSON.stringify(previous.metadata.annotations) !== JSON.stringify(object.metadata.annotations);
+    if (resync || changed) this.enqueue(key);
+  }
+
+  private onChild(object: KubernetesObject): void {
+    const owner = object.metadata?.ownerReferences?.find((ref) => ref.controller && ref.kind === kind && ref.apiVersion === apiVersion);
+    if (owner) this.enqueue(`${object.metadata?.namespace}/${owner.name}`);
+  }
+
+  /** A Secret changed: every CloudTap in its namespace that references it. */
+  private onSecret(secret: V1Secret): void {
+    const namespace = secret.metadata?.namespace;
+    for (const cloudTap of this.cloudTaps?.list() ?? []) {
+      if (cloudTap.metadata.namespace !== namespace) continue;
+      const refs = [cloudTap.spec?.source?.credentialsSecretRef?.name, cloudTap.spec?.keys?.credentialsSecretRef?.name];
+      if (refs.includes(secret.metadata?.name)) this.enqueue(`${namespace}/${cloudTap.metadata.name}`);
+    }
+  }
+
+  private enqueue(key: string): void {
+    this.queue?.add(key);
+    this.metrics.queueDepth.set(this.queue?.length ?? 0);
+  }
+
+  private async work(key: string): Promise<void> {
+    const queue = this.queue!;
+    // Wait until every cache has listed once, or "missing" would mean "not yet seen".
+    if (!this.isReady) {
+      queue.addAfter(key, 100);
+      return;
+    }
+    const timer = this.metrics.duration.startTimer();
+    try {
+      const result = await reconcile(this.api, this.state(), this.events, key);
+      queue.forget(key);
+      this.metrics.reconciles.inc({ result: 'success' });
+      this.metrics.writes.inc(result.writes);
+      if (result.requeueAfterMs) queue.addAfter(key, result.requeueAfterMs);
+    } catch (error) {
+      const delay = queue.retry(key);
+      this.metrics.reconciles.inc({ result: 'error' });
+      // A conflict means the cache was behind our own last write: routine, the retry reads anew.
+      const conflict = apiErrorCode(error) === 409 || apiErrorCode((error as Error).cause) === 409;
+      this.log[conflict ? 'debug' : 'warn']('reconcile failed, will retry', { cloudTap: key, retryInMs: delay, error: describeError(error) });
+    } finally {
+      timer();
+      this.metrics.queueDepth.set(queue.length);
+    }
+  }
+
+  private state(): ClusterState {
+    return {
+      cloudTap: (namespace, name) => this.cloudTaps?.get(namespace, name),
+      secret: (namespace, name) => this.secrets?.get(namespace, name)?.data ?? (this.secrets?.get(namespace, name) ? {} : undefined),
+      child: (childKind, namespace, name) => this.children.get(childKind)?.get(namespace, name),
+      deployments: (namespace, instance) =>
+        (this.children.get('Deployment')?.list() ?? []).filter(
+          (deployment) => deployment.metadata?.namespace === namespace && deployment.metadata?.labels?.['app.kubernetes.io/instance'] === instance,
+        ) as V1Deployment[],
+    };
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * One reconcile of one CloudTap, as a checklist with early returns: a valid
+ * spec, usable credentials, every child as desired, no surplus shards, then
+ * the status. Each step that cannot go on says why in a condition.
+ */
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import type { ConditionUpdate } from '../api/conditions.js';
+import type { CloudTap } from '../api/types.js';
+import { describeProblems, validateName, validateSpec } from '../api/validate.js';
+import { keysOf } from '../api/defaults.js';
+import { desiredState, type SecretContents } from '../specs/desired.js';
+import { selectorString, shardLabel } from '../specs/names.js';
+import { applyChild, deleteChild, isOwnedBy } from './children.js';
+import { checkCredentials, type CredentialsProblem } from './credentials.js';
+import type { EventRecorder } from './events.js';
+import { describeError, type KubeApi } from './kube.js';
+import { degradedCondition, nextStatus, readyCondition, shardReadiness, writeStatus } from './status.js';
+
+/** What reconcile reads: caches filled by the watches. */
+export interface ClusterState {
+  cloudTap(namespace: string, name: string): CloudTap | undefined;
+  secret(namespace: string, name: string): Readonly<Record<string, string>> | undefined;
+  child(kind: string, namespace: string, name: string): KubernetesObject | undefined;
+  deployments(namespace: string, instance: string): V1Deployment[];
+}
+
+export interface ReconcileResult {
+  /** Look again after this long even without an event (waiting for something). */
+  readonly requeueAfterMs?: number;
+  /** How many objects were written (children, status, deletions). */
+  readonly writes: number;
+}
+
+const done: ReconcileResult = { writes: 0 };
+
+export async function reconcile(api: KubeApi, state: ClusterState, events: EventRecorder, key: string): Promise<ReconcileResult> {
+  const [namespace, name] = key.split('/') as [string, string];
+  const cloudTap = state.cloudTap(namespace, name);
+  if (!cloudTap || cloudTap.metadata.deletionTimestamp) return done; // children go with it (ownerReferences)
+
+  const problems = [...validateName(name), ...validateSpec(cloudTap.spec)];
+  if (problems.length > 0) {
+    const message = `fix the spec: ${describeProblems(problems)}`;
+    await events.record(cloudTap, 'Warning', 'InvalidSpec', message);
+    return statusOnly(api, cloudTap, [
+      { type: 'Reconciled', status: 'False', reason: 'InvalidSpec', message },
+      { type: 'Ready', status: 'False', reason: 'InvalidSpec', message: 'the spec is invalid, see Reconciled' },
+    ]);
+  }
+
+  const credentials = readCredentials(state, cloudTap);
+  if ('problem' in credentials) {
+    const { reason, message } = credentials.problem;
+    await events.record(cloudTap, 'Warning', reason, message);
+    return statusOnly(api, cloudTap, [
+      { type: 'CredentialsValid', status: 'False', reason, message },
+      { type: 'Ready', status: 'False', reason: 'CredentialsInvalid', message: 'the credentials are not usable, see CredentialsValid' },
+    ]);
+  }
+
+  const desired = desiredState(cloudTap, credentials.secrets);
+  let writes = 0;
+  const written: string[] = [];
+  for (const object of desired.objects) {
+    const live = state.child(object.kind!, namespace, object.metadata!.name!);
+    let outcome;
+    try {
+      outcome = await applyChild(api, cloudTap, object, live);
+    } catch (error) {
+      throw new Error(`while writing ${object.kind} ${namespace}/${object.metadata!.name}: ${describeError(error)}`, { cause: error });
+    }
+    if (outcome === 'notOwned') {
+      const message = `${object.kind} ${namespace}/${object.metadata!.name} exists and is not owned by this CloudTap; delete or rename it`;
+      await events.record(cloudTap, 'Warning', 'ChildNotOwned', message);
+      return statusOnly(api, cloudTap, [{ type: 'Reconciled', status: 'False', reason: 'ChildNotOwned', message }]);
+    }
+    if (outcome !== 'unchanged') written.push(`${outcome} ${object.kind} ${object.metadata!.name}`);
+  }
+  if (written.length > 0) {
+    writes += written.length;
+    await events.record(cloudTap, 'Normal', 'Applied', `${written.join(', ')} (inputs ${desired.configHash})`);
+  }
+
+  const deployments = state.deployments(namespace, name).filter((deployment) => isOwnedBy(deployment, cloudTap));
+  for (const surplus of deployments.filter((deployment) => Number(deployment.metadata?.labels?.[shardLabel]) >= desired.shards)) {
+    await deleteChild(api, surplus);
+    writes++;
+    await events.record(cloudTap, 'Normal', 'ScaledIn', `deleted ${surplus.metadata?.name}: ${desired.shards} shards wanted`);
+  }
+
+  const readiness = shardReadiness(deployments, desired.shards, desired.configHash);
+  const status = nextStatus(cloudTap, { shards: desired.shards, readyShards: readiness.readyShards, selector: selectorString(cloudTap) }, [
+    { type: 'Reconciled', status: 'True', reason: 'ReconcileSucceeded', message: `${desired.objects.length} objects up to date` },
+    credentials.condition,
+    readyCondition(readiness),
+    degradedCondition(readiness),
+  ]);
+  if (await writeStatus(api, cloudTap, status)) writes++;
+  return { writes };
+}
+
+async function statusOnly(api: KubeApi, cloudTap: CloudTap, updates: ConditionUpdate[]): Promise<ReconcileResult> {
+  const written = await writeStatus(api, cloudTap, nextStatus(cloudTap, {}, updates));
+  return { writes: written ? 1 : 0 };
+}
+
+type CredentialsResult = { readonly secrets: SecretContents; readonly condition: ConditionUpdate } | { readonly problem: CredentialsProblem };
+
+/** The referenced Secrets, read only from the CloudTap's own namespace. */
+function readCredentials(state: ClusterState, cloudTap: CloudTap): CredentialsResult {
+  const { namespace } = cloudTap.metadata;
+  const secrets: Record<string, Readonly<Record<string, string>>> = {};
+  const stores = [
+    { field: 'spec.source.credentialsSecretRef', store: cloudTap.spec.source },
+    ...(cloudTap.spec.keys ? [{ field: 'spec.keys.credentialsSecretRef', store: keysOf(cloudTap.spec) }] : []),
+  ];
+  let referenced = 0;
+  for (const { field, store } of stores) {
+    const ref = store.credentialsSecretRef;
+    if (!ref) continue;
+    referenced++;
+    const data = state.secret(namespace, ref.name);
+    const problem = checkCredentials(store.provider, ref, data, field);
+    if (problem) return { problem };
+    secrets[ref.name] = data!;
+  }
+  const condition: ConditionUpdate =
+    referenced > 0
+      ? { type: 'CredentialsValid', status: 'True', reason: 'CredentialsFound', message: 'the referenced Secrets hold credentials for their providers' }
+      : { type: 'CredentialsValid', status: 'True', reason: 'AmbientIdentity', message: 'no Secret referenced: the pods use their ambient cloud identity' };
+  return { secrets, condition };
+}

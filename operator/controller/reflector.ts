@@ -1,0 +1,149 @@
+/**
+ * List, then watch from the list's resourceVersion, keeping a cache. The
+ * client's own informer stops for good on some errors, so this one restarts
+ * itself: on 410 Gone, on a dropped connection and, against silent stalls,
+ * on a periodic relist that also replays every object to the handler.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeApi } from './kube.js';
+import { describeError, objectKey } from './kube.js';
+import type { Logger } from './logger.js';
+
+export type ChangeHandler<T> = (object: T, previous: T | undefined, deleted: boolean) => void;
+
+export interface ReflectorOptions {
+  readonly apiVersion: string;
+  readonly kind: string;
+  /** The URL path of the collection, for the watch: `/apis/apps/v1/deployments`. */
+  readonly path: string;
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  /** Relist (and replay) this often. @default 300000 (5 minutes) */
+  readonly resyncMs?: number;
+  /** Wait this long before relisting after an error; doubles up to 30 s. @default 500 */
+  readonly retryMs?: number;
+}
+
+export class Reflector<T extends KubernetesObject> {
+  private readonly cache = new Map<string, T>();
+  private abort: AbortController | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private failures = 0;
+  private synced = false;
+  private generation = 0;
+
+  constructor(
+    private readonly api: KubeApi,
+    private readonly options: ReflectorOptions,
+    private readonly onChange: ChangeHandler<T>,
+    private readonly log: Logger,
+  ) {}
+
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.cache.get(`${namespace ?? ''}/${name}`);
+  }
+
+  list(): T[] {
+    return [...this.cache.values()];
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.relist();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort?.abort();
+    clearTimeout(this.resyncTimer);
+    clearTimeout(this.retryTimer);
+  }
+
+  private async relist(): Promise<void> {
+    if (this.stopped) return;
+    const run = ++this.generation;
+    this.abort?.abort();
+    clearTimeout(this.resyncTimer);
+    try {
+      const { apiVersion, kind, namespace, labelSelector } = this.options;
+      const result = await this.api.objects.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
+      if (this.stopped || run !== this.generation) return;
+      this.replace(result.items.map((item) => ({ apiVersion, kind, ...item }) as T));
+      this.synced = true;
+      this.failures = 0;
+      await this.watchFrom(result.metadata?.resourceVersion ?? '0', run);
+      this.resyncTimer = setTimeout(() => void this.relist(), this.options.resyncMs ?? 300_000);
+    } catch (error) {
+      this.retry(`listing ${this.options.kind}: ${describeError(error)}`, run);
+    }
+  }
+
+  /** Takes a fresh list as the truth: replays everything, reports what vanished. */
+  private replace(items: T[]): void {
+    const seen = new Set<string>();
+    for (const item of items) {
+      const key = objectKey(item);
+      seen.add(key);
+      const previous = this.cache.get(key);
+      this.cache.set(key, item);
+      this.onChange(item, previous, false);
+    }
+    for (const [key, object] of this.cache) {
+      if (seen.has(key)) continue;
+      this.cache.delete(key);
+      this.onChange(object, object, true);
+    }
+  }
+
+  private async watchFrom(resourceVersion: string, run: number): Promise<void> {
+    const { namespace, labelSelector, path } = this.options;
+    const base = namespace ? path.replace(/\/([^/]+)$/, `/namespaces/${namespace}/$1`) : path;
+    this.abort = await this.api.watch.watch(
+      base,
+      { resourceVersion, allowWatchBookmarks: true, labelSelector },
+      (type: string, object: T) => this.handleEvent(type, object, run),
+      (error: unknown) => {
+        if (run !== this.generation || this.stopped) return;
+        this.retry(error ? `watching ${this.options.kind}: ${describeError(error)}` : undefined, run);
+      },
+    );
+  }
+
+  private handleEvent(type: string, object: T, run: number): void {
+    if (run !== this.generation) return;
+    if (type === 'ERROR') {
+      // 410 Gone (or any watch error): the only cure is a fresh list.
+      this.retry(`watch of ${this.options.kind} answered ${(object as { code?: number }).code ?? 'an error'}`, run);
+      return;
+    }
+    if (type === 'BOOKMARK') return;
+    const typed = { apiVersion: this.options.apiVersion, kind: this.options.kind, ...object } as T;
+    const key = objectKey(typed);
+    const previous = this.cache.get(key);
+    if (type === 'DELETED') {
+      this.cache.delete(key);
+      this.onChange(typed, previous, true);
+    } else {
+      this.cache.set(key, typed);
+      this.onChange(typed, previous, false);
+    }
+  }
+
+  private retry(reason: string | undefined, run: number): void {
+    if (this.stopped || run !== this.generation) return;
+    this.generation++;
+    this.abort?.abort();
+    clearTimeout(this.resyncTimer);
+    clearTimeout(this.retryTimer);
+    // A watch that simply ended (server timeout) is normal: relist soon.
+    const delay = reason ? Math.min(30_000, (this.options.retryMs ?? 500) * 2 ** this.failures++) : 100;
+    if (reason) this.log.warn('watch restarting', { kind: this.options.kind, reason, delayMs: delay });
+    this.retryTimer = setTimeout(() => void this.relist(), delay);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The CloudTap's status from what its children report: shards ready, and the
+ * four conditions. Written only when it changed, through the one condition
+ * helper that keeps lastTransitionTime unless a status flips.
+ */
+import type { V1Deployment } from '@kubernetes/client-node';
+import { nowSeconds, setCondition, type ConditionUpdate } from '../api/conditions.js';
+import type { CloudTap, CloudTapStatus, Condition } from '../api/types.js';
+import { configHashAnnotation, shardLabel } from '../specs/names.js';
+import { stableJson } from '../specs/hash.js';
+import type { KubeApi } from './kube.js';
+
+export interface ShardReadiness {
+  readonly shards: number;
+  readonly readyShards: number;
+  /** A shard whose Deployment reports a failure, as "shard 1: reason". */
+  readonly failing: readonly string[];
+}
+
+/** A shard is ready when its Deployment rolled out the current template and has a ready pod. */
+export function shardReadiness(deployments: readonly V1Deployment[], shards: number, configHash: string): ShardReadiness {
+  let readyShards = 0;
+  const failing: string[] = [];
+  for (const deployment of deployments) {
+    const shard = Number(deployment.metadata?.labels?.[shardLabel]);
+    if (!(shard < shards)) continue;
+    const status = deployment.status;
+    const current =
+      deployment.spec?.template.metadata?.annotations?.[configHashAnnotation] === configHash &&
+      (status?.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 1);
+    if (current && (status?.readyReplicas ?? 0) >= 1) readyShards++;
+    const failure = status?.conditions?.find(
+      (condition) => (condition.type === 'ReplicaFailure' && condition.status === 'True') || (condition.type === 'Progressing' && condition.reason === 'ProgressDeadlineExceeded'),
+    );
+    if (failure) failing.push(`shard ${shard}: ${failure.reason ?? failure.type}${failure.message ? ` (${failure.message})` : ''}`);
+  }
+  return { shards, readyShards, failing };
+}
+
+/** Applies condition updates and fields to the current status; the generation observed is the CloudTap's. */
+export function nextStatus(cloudTap: CloudTap, fields: Partial<CloudTapStatus>, updates: readonly ConditionUpdate[], now = nowSeconds()): CloudTapStatus {
+  const generation = cloudTap.metadata.generation;
+  let conditions: Condition[] | undefined = cloudTap.status?.conditions ? [...cloudTap.status.conditions] : undefined;
+  for (const update of updates) conditions = setCondition(conditions, update, generation, now);
+  return {
+    ...cloudTap.status,
+    ...fields,
+    ...(generation === undefined ? {} : { observedGeneration: generation }),
+    ...(conditions ? { conditions } : {}),
+  };
+}
+
+/** Writes the status when it differs from the stored one. @returns whether it wrote */
+export async function writeStatus(api: KubeApi, cloudTap: CloudTap, status: CloudTapStatus): Promise<boolean> {
+  if (stableJson(status) === stableJson(cloudTap.status ?? {})) return false;
+  await api.patchCloudTapStatus(cloudTap.metadata.namespace, cloudTap.metadata.name, status, cloudTap.metadata.resourceVersion);
+  return true;
+}
+
+export function readyCondition(readiness: ShardReadiness): ConditionUpdate {
+  const message = `${readiness.readyShards}/${readiness.shards} shards ready`;
+  return readiness.readyShards >= readiness.shards
+    ? { type: 'Ready', status: 'True', reason: 'AllShardsReady', message }
+    : { type: 'Ready', status: 'False', reason: 'ShardsNotReady', message };
+}
+
+export function degradedCondition(readiness: ShardReadiness): ConditionUpdate {
+  return readiness.failing.length > 0
+    ? { type: 'Degraded', status: 'True', reason: 'ShardFailing', message: readiness.failing.join('; ') }
+    : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no shard reports a failure' };
+}

@@ -1,0 +1,87 @@
+/**
+ * The operator process: `node dist/operator/main.js`. Reads its kubeconfig
+ * the usual way (KUBECONFIG, ~/.kube/config, else the in-cluster service
+ * account), campaigns for the leader Lease, serves /metrics, /healthz and
+ * /readyz, and stops cleanly on SIGTERM (releasing the Lease).
+ *
+ * Environment:
+ *   WATCH_NAMESPACE   only this namespace (default: all)
+ *   POD_NAMESPACE     where the leader Lease lives (default: "default")
+ *   POD_NAME          this candidate's identity (default: hostname + pid)
+ *   LEADER_ELECT      "false" to run without election (default: true)
+ *   LEASE_DURATION    seconds (default: 15)
+ *   METRICS_PORT      port for /metrics, /healthz, /readyz (default: 8080)
+ *   RESYNC_SECONDS    periodic relist (default: 300)
+ *   LOG_LEVEL         debug, info, warn, error (default: info)
+ */
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import winston from 'winston';
+import { Operator } from './controller/controller.js';
+import type { Logger } from './controller/logger.js';
+
+function winstonLogger(level: string): Logger {
+  const logger = winston.createLogger({ level, format: winston.format.json(), transports: [new winston.transports.Console()] });
+  return {
+    debug: (message, fields) => logger.debug(message, fields),
+    info: (message, fields) => logger.info(message, fields),
+    warn: (message, fields) => logger.warn(message, fields),
+    error: (message, fields) => logger.error(message, fields),
+  };
+}
+
+function serveProbes(operator: Operator, port: number, log: Logger): Server {
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (path === '/healthz') return void response.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+    if (path === '/readyz') {
+      const ready = operator.isReady;
+      return void response.writeHead(ready ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ready ? 'ok' : 'caches not synced');
+    }
+    if (path === '/metrics') {
+      operator.metrics.registry.metrics().then(
+        (text) => response.writeHead(200, { 'Content-Type': operator.metrics.registry.contentType }).end(text),
+        (error: unknown) => response.writeHead(500).end(String(error)),
+      );
+      return;
+    }
+    response.writeHead(404).end();
+  });
+  server.listen(port, () => log.info('serving metrics and probes', { port: (server.address() as { port: number }).port }));
+  return server;
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const log = winstonLogger(env.LOG_LEVEL ?? 'info');
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  const identity = env.POD_NAME ?? `${hostname()}-${process.pid}`;
+  const operator = new Operator({
+    kubeConfig,
+    ...(env.WATCH_NAMESPACE ? { namespace: env.WATCH_NAMESPACE } : {}),
+    leaderElection:
+      env.LEADER_ELECT === 'false'
+        ? false
+        : { namespace: env.POD_NAMESPACE ?? 'default', identity, leaseDurationSeconds: Number(env.LEASE_DURATION ?? 15) },
+    resyncMs: Number(env.RESYNC_SECONDS ?? 300) * 1000,
+    log,
+  });
+  const probes = serveProbes(operator, Number(env.METRICS_PORT ?? 8080), log);
+  operator.start();
+  log.info('cloudtap operator started', { identity, cluster: kubeConfig.getCurrentCluster()?.server });
+  const shutdown = async (signal: string) => {
+    log.info('shutting down', { signal });
+    await operator.stop();
+    probes.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(`cloudtap operator failed to start: ${(error as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,120 @@
+/**
+ * One Deployment per shard: replicas 1 and Recreate, so two pods of a shard
+ * never run at once (each shard also holds a Lease). The pod template carries
+ * a hash of everything the pod reads, so a changed config or Secret rolls it.
+ */
+import type { V1Container, V1Deployment, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { CloudTap } from '../api/types.js';
+import { defaultStitcher } from '../api/defaults.js';
+import {
+  childMetadata,
+  configDir,
+  configHashAnnotation,
+  configKey,
+  metricsPort,
+  names,
+  selectorOf,
+  shardLabel,
+} from './names.js';
+import { credentialsFile, keysCredentialsDir, sourceCredentialsDir } from './config.js';
+import { containerSecurityContext, restrictedPod } from './security.js';
+import { sizeFor } from './sizing.js';
+import { pcapMountRoot } from './urls.js';
+
+export interface DeploymentInputs {
+  readonly shard: number;
+  /** Hash of the config text and the referenced Secret contents (see inputs.ts). */
+  readonly configHash: string;
+}
+
+export function buildShardDeployment(cloudTap: CloudTap, inputs: DeploymentInputs): V1Deployment {
+  const name = cloudTap.metadata.name;
+  const shardLabels = { ...selectorOf(cloudTap), [shardLabel]: String(inputs.shard) };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: childMetadata(cloudTap, names.deployment(name, inputs.shard), { [shardLabel]: String(inputs.shard) }),
+    spec: {
+      replicas: 1,
+      strategy: { type: 'Recreate' },
+      revisionHistoryLimit: 3,
+      selector: { matchLabels: { ...shardLabels } },
+      template: {
+        metadata: { labels: shardLabels, annotations: { [configHashAnnotation]: inputs.configHash } },
+        spec: {
+          serviceAccountName: names.serviceAccount(name),
+          securityContext: structuredClone(restrictedPod),
+          terminationGracePeriodSeconds: 30,
+          ...(cloudTap.spec.stitcher?.nodeSelector ? { nodeSelector: { ...cloudTap.spec.stitcher.nodeSelector } } : {}),
+          containers: [stitcherContainer(cloudTap, inputs.shard)],
+          volumes: volumesOf(cloudTap),
+        },
+      },
+    },
+  };
+}
+
+function stitcherContainer(cloudTap: CloudTap, shard: number): V1Container {
+  const stitcher = defaultStitcher(cloudTap.spec.stitcher);
+  const size = sizeFor(cloudTap.spec.sizing);
+  const probe = (path: string) => ({ httpGet: { path, port: 'metrics' }, periodSeconds: 10, timeoutSeconds: 2 });
+  return {
+    name: 'stitcher',
+    image: stitcher.image,
+    imagePullPolicy: stitcher.imagePullPolicy,
+    command: ['cloudtap'],
+    args: ['stitch', '--config', `${configDir}/${configKey}`],
+    env: [
+      { name: 'SHARD_INDEX', value: String(shard) },
+      { name: 'SHARD_COUNT', value: String(size.shards) },
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    ],
+    ports: [{ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' }],
+    livenessProbe: { ...probe('/healthz'), failureThreshold: 3 },
+    readinessProbe: probe('/readyz'),
+    resources: structuredClone(size.resources),
+    securityContext: containerSecurityContext(stitcher.securityContext),
+    volumeMounts: volumeMountsOf(cloudTap),
+  };
+}
+
+function volumesOf(cloudTap: CloudTap): V1Volume[] {
+  const { spec } = cloudTap;
+  const volumes: V1Volume[] = [
+    { name: 'config', configMap: { name: names.config(cloudTap.metadata.name) } },
+    { name: 'tmp', emptyDir: {} },
+  ];
+  const secretVolume = (name: string, ref: { name: string; key?: string }): V1Volume => ({
+    name,
+    secret: { secretName: ref.name, items: [{ key: ref.key ?? credentialsFile, path: credentialsFile }], defaultMode: 0o440 },
+  });
+  if (spec.source.credentialsSecretRef) volumes.push(secretVolume('source-credentials', spec.source.credentialsSecretRef));
+  if (spec.keys?.credentialsSecretRef) volumes.push(secretVolume('keys-credentials', spec.keys.credentialsSecretRef));
+  for (const target of spec.targets) {
+    if (target.type === 'pcapVolume' && target.claimName) {
+      volumes.push({ name: `pcap-${target.name}`, persistentVolumeClaim: { claimName: target.claimName } });
+    }
+  }
+  return volumes;
+}
+
+function volumeMountsOf(cloudTap: CloudTap): V1VolumeMount[] {
+  const { spec } = cloudTap;
+  const mounts: V1VolumeMount[] = [
+    { name: 'config', mountPath: configDir, readOnly: true },
+    { name: 'tmp', mountPath: '/tmp' },
+  ];
+  if (spec.source.credentialsSecretRef) {
+    mounts.push({ name: 'source-credentials', mountPath: sourceCredentialsDir, readOnly: true });
+  }
+  if (spec.keys?.credentialsSecretRef) {
+    mounts.push({ name: 'keys-credentials', mountPath: keysCredentialsDir, readOnly: true });
+  }
+  for (const target of spec.targets) {
+    if (target.type === 'pcapVolume' && target.claimName) {
+      mounts.push({ name: `pcap-${target.name}`, mountPath: `${pcapMountRoot}/${target.name}` });
+    }
+  }
+  return mounts;
+}

@@ -1,0 +1,34 @@
+/**
+ * What a stitcher may do in the API: hold its shard's Lease and keep its
+ * shard's checkpoint ConfigMap. Nothing more. `create` cannot be limited by
+ * name in RBAC, so it is granted on the kind; every other verb names objects.
+ */
+import type { V1Role } from '@kubernetes/client-node';
+import type { CloudTap } from '../api/types.js';
+import { childMetadata, names } from './names.js';
+
+export function buildRole(cloudTap: CloudTap, shards: number): V1Role {
+  const name = cloudTap.metadata.name;
+  const indexes = Array.from({ length: shards }, (_, shard) => shard);
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: childMetadata(cloudTap, names.role(name)),
+    rules: [
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        resourceNames: indexes.map((shard) => names.lease(name, shard)),
+        verbs: ['get', 'update', 'patch'],
+      },
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+      {
+        apiGroups: [''],
+        resources: ['configmaps'],
+        resourceNames: indexes.map((shard) => names.checkpoint(name, shard)),
+        verbs: ['get', 'update', 'patch'],
+      },
+    ],
+  };
+}

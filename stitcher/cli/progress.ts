@@ -1,0 +1,47 @@
+/**
+ * Progress of a long CLI run on stderr: a line rewritten in place on a terminal,
+ * a line every few seconds otherwise (CI logs), nothing when quiet.
+ */
+export class Progress {
+  private lastDraw = 0;
+  private drawn = false;
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly enabled = true,
+  ) {}
+
+  update(line: string): void {
+    if (!this.enabled) return;
+    const now = Date.now();
+    const interval = this.stream.isTTY ? 200 : 5000;
+    if (now - this.lastDraw < interval) return;
+    this.lastDraw = now;
+    if (this.stream.isTTY) {
+      this.stream.write(`\r\x1b[K${line}`);
+      this.drawn = true;
+    } else {
+      this.stream.write(`${line}\n`);
+    }
+  }
+
+  done(): void {
+    if (this.drawn) this.stream.write('\r\x1b[K');
+    this.drawn = false;
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatCount(value: number | bigint): string {
+  return value.toLocaleString('en-US');
+}

@@ -1,0 +1,175 @@
+/**
+ * An append-only file fed through large in-memory chunks and written with async fs
+ * writes, so that the data path makes one syscall per chunk, not one per packet.
+ * Memory is bounded: `writable` turns false once `highWaterBytes` wait for the disk.
+ */
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+
+export interface BufferedFileOptions {
+  /**
+   * Size of one in-memory chunk; a chunk goes to the disk in one write when full.
+   * @default 1048576 (1 MiB)
+   */
+  readonly chunkBytes?: number;
+  /**
+   * Bytes handed to the disk but not yet written above which `writable` is false.
+   * @default 4194304 (4 MiB)
+   */
+  readonly highWaterBytes?: number;
+  /**
+   * A partly filled chunk goes to the disk at the latest this long after its first
+   * byte, so that a quiet capture still shows up in the file. 0 turns this off.
+   * @default 1000
+   */
+  readonly flushIntervalMs?: number;
+}
+
+/** "ENOSPC: no space left on device, write" -> "ENOSPC: no space left on device". */
+export function describeIoError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/, \w+( '.*')?$/, '');
+}
+
+export class BufferedFile {
+  /** Bytes appended so far (what the file will hold once flushed). */
+  size = 0;
+  private readonly chunkBytes: number;
+  private readonly highWaterBytes: number;
+  private readonly flushIntervalMs: number;
+  private handle: FileHandle | undefined;
+  private readonly opened: Promise<void>;
+  /** The chain of writes, in file order; it never rejects (failures land in `failure`). */
+  private tail: Promise<void>;
+  private chunk: Buffer;
+  private fill = 0;
+  private queuedBytes = 0;
+  private readonly spareChunks: Buffer[] = [];
+  private failure: Error | undefined;
+  private waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+
+  /** Starts opening (truncating) `path`; an error shows up in `ready`, `drain` and `close`. */
+  constructor(readonly path: string, options: BufferedFileOptions = {}) {
+    this.chunkBytes = options.chunkBytes ?? 1 << 20;
+    this.highWaterBytes = options.highWaterBytes ?? 4 << 20;
+    this.flushIntervalMs = options.flushIntervalMs ?? 1000;
+    this.chunk = Buffer.allocUnsafe(this.chunkBytes);
+    this.opened = open(path, 'w').then(
+      (handle) => { this.handle = handle; },
+      (error: unknown) => this.fail(`cannot open ${path} for writing: ${describeIoError(error)}`),
+    );
+    this.tail = this.opened;
+  }
+
+  /** Resolves once the file is open; rejects with a one-line message naming the file. */
+  async ready(): Promise<void> {
+    await this.opened;
+    if (this.failure) throw this.failure;
+  }
+
+  /** False while too much waits for the disk, or after a write failed. */
+  get writable(): boolean {
+    return this.failure === undefined && this.queuedBytes < this.highWaterBytes;
+  }
+
+  /**
+   * Makes room for `length` bytes and returns where they go in `buffer` (read
+   * `buffer` after this call: a full chunk is swapped for a fresh one).
+   */
+  reserve(length: number): number {
+    if (this.fill + length > this.chunk.length) {
+      this.flush();
+      if (length > this.chunk.length) this.chunk = Buffer.allocUnsafe(length);
+    }
+    if (this.timer === undefined && this.flushIntervalMs > 0) {
+      this.timer = setTimeout(() => { this.timer = undefined; this.flush(); }, this.flushIntervalMs);
+      this.timer.unref();
+    }
+    const offset = this.fill;
+    this.fill += length;
+    this.size += length;
+    return offset;
+  }
+
+  /** The chunk that `reserve` made room in. */
+  get buffer(): Buffer {
+    return this.chunk;
+  }
+
+  /** Hands the current chunk to the disk (without waiting). */
+  flush(): void {
+    if (this.fill === 0) return;
+    const chunk = this.chunk;
+    const length = this.fill;
+    this.chunk = this.spareChunks.pop() ?? Buffer.allocUnsafe(this.chunkBytes);
+    this.fill = 0;
+    this.queuedBytes += length;
+    this.tail = this.tail.then(async () => {
+      await this.writeAll(chunk, length);
+      // After a failure nothing is counted any more (`fail` zeroed the count).
+      if (this.failure) return;
+      this.queuedBytes -= length;
+      if (chunk.length === this.chunkBytes && this.spareChunks.length < 2) this.spareChunks.push(chunk);
+      this.wakeWaiters();
+    });
+  }
+
+  /** Resolves when `writable` is true again; rejects once a write has failed. */
+  drain(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.queuedBytes < this.highWaterBytes) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Writes out what is buffered and closes the file; rejects naming the file on failure. */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flush();
+    await this.tail;
+    if (this.handle) {
+      try {
+        await this.handle.close();
+      } catch (error) {
+        this.fail(`cannot close ${this.path}: ${describeIoError(error)}`);
+      }
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  private async writeAll(chunk: Buffer, length: number): Promise<void> {
+    if (this.failure || !this.handle) return;
+    let offset = 0;
+    try {
+      while (offset < length) {
+        const { bytesWritten } = await this.handle.write(chunk, offset, length - offset, null);
+        offset += bytesWritten;
+      }
+    } catch (error) {
+      this.fail(`cannot write ${this.path} at byte ${this.size - this.fill - this.queuedBytes + offset}: ${describeIoError(error)}`);
+    }
+  }
+
+  private fail(message: string): void {
+    this.failure ??= new Error(message);
+    this.queuedBytes = 0;
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
+    if (!this.failure && this.queuedBytes >= this.highWaterBytes) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) {
+      if (this.failure) waiter.reject(this.failure);
+      else waiter.resolve();
+    }
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Classic pcap with nanosecond timestamps (magic 0xa1b23c4d, version 2.4),
+ * little-endian, Ethernet link type.
+ */
+import type { Packet } from '../packet/packet.js';
+import { BufferedFile } from './buffered-file.js';
+import type { CaptureFile, CaptureFileOptions } from './capture-file.js';
+import { capturedLength, copyFrame, defaultSnapLength, linkTypeEthernet } from './capture-file.js';
+
+const nanosecondMagic = 0xa1b23c4d;
+const fileHeaderLength = 24;
+const recordHeaderLength = 16;
+
+/** Opens (truncates) `path` and writes the pcap file header. */
+export function createPcapFile(path: string, options: CaptureFileOptions = {}): CaptureFile {
+  return new PcapFile(path, options);
+}
+
+class PcapFile implements CaptureFile {
+  readonly description: string;
+  private readonly file: BufferedFile;
+  private readonly snapLength: number;
+
+  constructor(readonly path: string, options: CaptureFileOptions) {
+    this.description = `pcap://${path}`;
+    this.snapLength = options.snapLength ?? defaultSnapLength;
+    this.file = new BufferedFile(path, options);
+    this.writeFileHeader();
+  }
+
+  get size(): number {
+    return this.file.size;
+  }
+
+  recordLength(packet: Packet): number {
+    return recordHeaderLength + capturedLength(packet, this.snapLength);
+  }
+
+  write(packet: Packet): boolean {
+    const length = capturedLength(packet, this.snapLength);
+    const offset = this.file.reserve(recordHeaderLength + length);
+    const buffer = this.file.buffer;
+    const seconds = packet.tsNs / 1_000_000_000n;
+    buffer.writeUInt32LE(Number(seconds), offset);
+    buffer.writeUInt32LE(Number(packet.tsNs - seconds * 1_000_000_000n), offset + 4);
+    buffer.writeUInt32LE(length, offset + 8);
+    buffer.writeUInt32LE(packet.header.length + packet.payload.length, offset + 12);
+    copyFrame(packet, buffer, offset + recordHeaderLength, length);
+    return this.file.writable;
+  }
+
+  ready(): Promise<void> {
+    return this.file.ready();
+  }
+
+  drain(): Promise<void> {
+    return this.file.drain();
+  }
+
+  close(): Promise<void> {
+    return this.file.close();
+  }
+
+  private writeFileHeader(): void {
+    const offset = this.file.reserve(fileHeaderLength);
+    const buffer = this.file.buffer;
+    buffer.writeUInt32LE(nanosecondMagic, offset);
+    buffer.writeUInt16LE(2, offset + 4);
+    buffer.writeUInt16LE(4, offset + 6);
+    buffer.writeInt32LE(0, offset + 8); // thiszone: timestamps are UTC
+    buffer.writeUInt32LE(0, offset + 12); // sigfigs
+    buffer.writeUInt32LE(this.snapLength, offset + 16);
+    buffer.writeUInt32LE(linkTypeEthernet, offset + 20);
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * pcapng (draft-ietf-opsawg-pcapng), little-endian: one Section Header Block, one
+ * Ethernet Interface Description Block with nanosecond resolution, Enhanced Packet
+ * Blocks, and Decryption Secrets Blocks holding TLS key log lines placed before
+ * the packets they unlock.
+ */
+import type { Packet } from '../packet/packet.js';
+import { BufferedFile } from './buffered-file.js';
+import type { CaptureFile, CaptureFileOptions } from './capture-file.js';
+import { capturedLength, copyFrame, defaultSnapLength, linkTypeEthernet } from './capture-file.js';
+
+const sectionHeaderType = 0x0a0d0d0a;
+const interfaceDescriptionType = 0x00000001;
+const enhancedPacketType = 0x00000006;
+const decryptionSecretsType = 0x0000000a;
+const byteOrderMagic = 0x1a2b3c4d;
+const tlsKeyLogSecrets = 0x544c534b;
+const optionEnd = 0;
+const optionShbUserApplication = 4;
+const optionIfName = 2;
+const optionIfTsResolution = 9;
+/** 10^-9 s: timestamps are nanoseconds. */
+const nanosecondResolution = 9;
+/** Type, total length ... total length. */
+const blockFraming = 12;
+/** Interface id, timestamp high and low, captured and original length. */
+const enhancedPacketFields = 20;
+
+const padded = (length: number): number => (length + 3) & ~3;
+
+/** Opens (truncates) `path` and writes the section header and the one interface. */
+export function createPcapngFile(path: string, options: CaptureFileOptions = {}): CaptureFile {
+  return new PcapngFile(path, options);
+}
+
+interface BlockOption {
+  readonly code: number;
+  readonly value: Buffer;
+}
+
+function optionsLength(options: readonly BlockOption[]): number {
+  let length = 4; // opt_endofopt
+  for (const option of options) length += 4 + padded(option.value.length);
+  return length;
+}
+
+class PcapngFile implements CaptureFile {
+  readonly description: string;
+  private readonly file: BufferedFile;
+  private readonly snapLength: number;
+
+  constructor(readonly path: string, options: CaptureFileOptions) {
+    this.description = `pcapng://${path}`;
+    this.snapLength = options.snapLength ?? defaultSnapLength;
+    this.file = new BufferedFile(path, options);
+    this.writeSectionHeader();
+    this.writeInterfaceDescription();
+  }
+
+  get size(): number {
+    return this.file.size;
+  }
+
+  recordLength(packet: Packet): number {
+    return blockFraming + enhancedPacketFields + padded(capturedLength(packet, this.snapLength));
+  }
+
+  write(packet: Packet): boolean {
+    const length = capturedLength(packet, this.snapLength);
+    const total = blockFraming + enhancedPacketFields + padded(length);
+    const offset = this.file.reserve(total);
+    const buffer = this.file.buffer;
+    buffer.writeUInt32LE(enhancedPacketType, offset);
+    buffer.writeUInt32LE(total, offset + 4);
+    buffer.writeUInt32LE(0, offset + 8); // interface 0
+    // The 64-bit timestamp in units of if_tsresol, upper 32 bits first.
+    buffer.writeUInt32LE(Number(packet.tsNs >> 32n), offset + 12);
+    buffer.writeUInt32LE(Number(packet.tsNs & 0xffffffffn), offset + 16);
+    buffer.writeUInt32LE(length, offset + 20);
+    buffer.writeUInt32LE(packet.header.length + packet.payload.length, offset + 24);
+    copyFrame(packet, buffer, offset + 28, length);
+    buffer.fill(0, offset + 28 + length, offset + total - 4);
+    buffer.writeUInt32LE(total, offset + total - 4);
+    return this.file.writable;
+  }
+
+  /** A Decryption Secrets Block (TLS key log) that applies to every packet after it. */
+  addSecrets(nssKeyLogLines: string): void {
+    const secrets = Buffer.from(nssKeyLogLines, 'utf8');
+    if (secrets.length === 0) return;
+    const total = blockFraming + 8 + padded(secrets.length);
+    const offset = this.file.reserve(total);
+    const buffer = this.file.buffer;
+    buffer.writeUInt32LE(decryptionSecretsType, offset);
+    buffer.writeUInt32LE(total, offset + 4);
+    buffer.writeUInt32LE(tlsKeyLogSecrets, offset + 8);
+    buffer.writeUInt32LE(secrets.length, offset + 12);
+    secrets.copy(buffer, offset + 16);
+    buffer.fill(0, offset + 16 + secrets.length, offset + total - 4);
+    buffer.writeUInt32LE(total, offset + total - 4);
+  }
+
+  ready(): Promise<void> {
+    return this.file.ready();
+  }
+
+  drain(): Promise<void> {
+    return this.file.drain();
+  }
+
+  close(): Promise<void> {
+    return this.file.close();
+  }
+
+  private writeSectionHeader(): void {
+    const options = [{ code: optionShbUserApplication, value: Buffer.from('cloudtap') }];
+    const offset = this.beginBlock(sectionHeaderType, 16, options);
+    const buffer = this.file.buffer;
+    buffer.writeUInt32LE(byteOrderMagic, offset);
+    buffer.writeUInt16LE(1, offset + 4); // version 1.0
+    buffer.writeUInt16LE(0, offset + 6);
+    buffer.writeBigInt64LE(-1n, offset + 8); // section length not known in advance
+  }
+
+  private writeInterfaceDescription(): void {
+    const options = [
+      { code: optionIfName, value: Buffer.from('cloudtap') },
+      { code: optionIfTsResolution, value: Buffer.from([nanosecondResolution]) },
+    ];
+    const offset = this.beginBlock(interfaceDescriptionType, 8, options);
+    const buffer = this.file.buffer;
+    buffer.writeUInt16LE(linkTypeEthernet, offset);
+    buffer.writeUInt16LE(0, offset + 2);
+    buffer.writeUInt32LE(this.snapLength, offset + 4);
+  }
+
+  /** Writes a block's framing and options; returns where its `fieldsLength` fixed fields go. */
+  private beginBlock(type: number, fieldsLength: number, options: readonly BlockOption[]): number {
+    const total = blockFraming + fieldsLength + optionsLength(options);
+    const start = this.file.reserve(total);
+    const buffer = this.file.buffer;
+    buffer.fill(0, start, start + total);
+    buffer.writeUInt32LE(type, start);
+    buffer.writeUInt32LE(total, start + 4);
+    let offset = start + 8 + fieldsLength;
+    for (const option of options) {
+      buffer.writeUInt16LE(option.code, offset);
+      buffer.writeUInt16LE(option.value.length, offset + 2);
+      option.value.copy(buffer, offset + 4);
+      offset += 4 + padded(option.value.length);
+    }
+    buffer.writeUInt32LE(optionEnd, offset);
+    buffer.writeUInt32LE(total, start + total - 4);
+    return start + 8;
+  }
+}

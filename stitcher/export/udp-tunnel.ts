@@ -1,0 +1,194 @@
+/**
+ * Sends tunnel datagrams (VXLAN, GENEVE) to one peer from a small, fixed set of
+ * UDP source ports, so that the outer source port follows the inner flow.
+ *
+ * Why a fixed set: Node cannot send from an arbitrary source port without a
+ * socket bound to it, and binding one socket per flow (or an LRU of them)
+ * churns bind/close under many concurrent flows. `sourcePorts` sockets (64 by
+ * default, opened lazily on first use) spread evenly over 49152-65535 give a
+ * sensor's RSS/ECMP all the entropy it uses, keep one flow on one path, and cost
+ * a bounded number of file descriptors; `ports=16384` uses the whole range.
+ *
+ * Sockets are bound with SO_REUSEADDR (several outputs or shards on one host
+ * share ports) and connected to the peer: a connected send skips the per-send
+ * address lookup and reports ICMP errors (ECONNREFUSED) on the next send.
+ * A port taken by another program is replaced by the next free one in its slot.
+ */
+import dgram from 'node:dgram';
+import { tunnelPortBase, tunnelPortCount, tunnelSourcePort } from './flow-hash.js';
+import type { WireStats } from './wire-sink.js';
+import { countSendError } from './wire-sink.js';
+
+export interface UdpTunnelOptions {
+  /** The peer's address, already resolved (an IPv4 or IPv6 literal). */
+  readonly address: string;
+  readonly family: 4 | 6;
+  readonly port: number;
+  /** How many source ports (sockets). @default 64 */
+  readonly sourcePorts?: number;
+  /** Datagrams in flight or waiting for a socket before `send` says "wait". @default 4096 */
+  readonly queuePackets?: number;
+  /** Kernel send buffer per socket, bytes. @default 1048576 */
+  readonly sendBufferSize?: number;
+}
+
+interface Slot {
+  socket: dgram.Socket;
+  ready: boolean;
+  /** Datagrams that came while the socket was binding (bounded by queuePackets overall). */
+  pending: Buffer[][];
+}
+
+export class UdpTunnel {
+  private readonly slots: (Slot | undefined)[];
+  private readonly sourcePorts: number;
+  private readonly queuePackets: number;
+  private inFlight = 0;
+  private pendingCount = 0;
+  private drainWaiters: (() => void)[] = [];
+  private closed = false;
+  /** One bound callback for every send: no closure per datagram. */
+  private readonly afterSend = (error: Error | null): void => {
+    this.inFlight--;
+    if (error) countSendError(this.stats, error);
+    if (this.drainWaiters.length > 0 && this.inFlight + this.pendingCount <= this.queuePackets >> 1) this.wakeDrainWaiters();
+  };
+
+  constructor(
+    private readonly options: UdpTunnelOptions,
+    private readonly stats: WireStats,
+  ) {
+    this.sourcePorts = options.sourcePorts ?? 64;
+    this.queuePackets = options.queuePackets ?? 4096;
+    this.slots = new Array<Slot | undefined>(this.sourcePorts);
+  }
+
+  /**
+   * Sends one datagram made of `parts` from the source port chosen by `flowHash`.
+   * Returns false when the caller should wait for `drain()`; a datagram that
+   * finds the queue full while a socket is still opening is dropped and counted.
+   */
+  send(flowHash: number, parts: Buffer[], length: number): boolean {
+    const slotIndex = (flowHash >>> 0) % this.sourcePorts;
+    const slot = this.slots[slotIndex] ?? this.openSlot(slotIndex);
+    if (slot.ready) {
+      this.inFlight++;
+      this.stats.packets++;
+      this.stats.bytes += length;
+      slot.socket.send(parts, this.afterSend);
+    } else if (this.inFlight + this.pendingCount < this.queuePackets) {
+      slot.pending.push(parts);
+      this.pendingCount++;
+    } else {
+      this.stats.dropped++;
+    }
+    return this.inFlight + this.pendingCount < this.queuePackets;
+  }
+
+  drain(): Promise<void> {
+    if (this.inFlight + this.pendingCount <= this.queuePackets >> 1) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Waits for datagrams in flight, then closes every socket. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.inFlight > 0 || this.pendingCount > 0) {
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+      if (this.inFlight > 0 || this.pendingCount > 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(
+      this.slots.map((slot) => (slot ? new Promise<void>((resolve) => slot.socket.close(() => resolve())) : undefined)),
+    );
+  }
+
+  /** The source port a flow hash maps to (before any fallback for a taken port). */
+  sourcePortFor(flowHash: number): number {
+    return tunnelSourcePort(flowHash, this.sourcePorts);
+  }
+
+  private openSlot(slotIndex: number): Slot {
+    const socket = dgram.createSocket({ type: this.options.family === 6 ? 'udp6' : 'udp4', reuseAddr: true });
+    const slot: Slot = { socket, ready: false, pending: [] };
+    this.slots[slotIndex] = slot;
+    const firstPort = tunnelPortBase + slotIndex * Math.floor(tunnelPortCount / this.sourcePorts);
+    void this.bindAndConnect(slot, firstPort, Math.floor(tunnelPortCount / this.sourcePorts)).then(
+      () => {
+        // Errors after opening (few on a connected UDP socket) are counted, never thrown.
+        socket.on('error', (error) => countSendError(this.stats, error));
+        this.flushPending(slot);
+      },
+      (error: Error) => {
+        countSendError(this.stats, error);
+        this.stats.dropped += slot.pending.length;
+        this.pendingCount -= slot.pending.length;
+        slot.pending = [];
+        this.slots[slotIndex] = undefined;
+        socket.close();
+        this.wakeDrainWaiters();
+      },
+    );
+    return slot;
+  }
+
+  /** Binds to `port`, or the next free port among `tries`, else any port; then connects. */
+  private async bindAndConnect(slot: Slot, port: number, tries: number): Promise<void> {
+    const any = this.options.family === 6 ? '::' : '0.0.0.0';
+    for (let attempt = 0; ; attempt++) {
+      const candidate = attempt < tries ? port + attempt : 0;
+      try {
+        await bindSocket(slot.socket, candidate, any);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || candidate === 0) {
+          throw new Error(`binding a UDP tunnel socket to port ${candidate}: ${(error as Error).message}`);
+        }
+      }
+    }
+    try {
+      slot.socket.setSendBufferSize(this.options.sendBufferSize ?? 1 << 20);
+    } catch {
+      // The kernel caps it (net.core.wmem_max); the default buffer still works.
+    }
+    await new Promise<void>((resolve, reject) => {
+      slot.socket.once('error', reject);
+      slot.socket.connect(this.options.port, this.options.address, () => {
+        slot.socket.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  private flushPending(slot: Slot): void {
+    slot.ready = true;
+    const pending = slot.pending;
+    slot.pending = [];
+    this.pendingCount -= pending.length;
+    for (const parts of pending) {
+      this.inFlight++;
+      this.stats.packets++;
+      this.stats.bytes += parts.reduce((sum, part) => sum + part.length, 0);
+      slot.socket.send(parts, this.afterSend);
+    }
+    if (this.inFlight === 0) this.wakeDrainWaiters();
+  }
+
+  private wakeDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+/** dgram.bind as a promise; an error event during bind rejects it. */
+function bindSocket(socket: dgram.Socket, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    socket.once('error', onError);
+    socket.bind({ port, address, exclusive: true }, () => {
+      socket.off('error', onError);
+      resolve();
+    });
+  });
+}

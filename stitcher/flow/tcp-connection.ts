@@ -1,0 +1,140 @@
+/**
+ * One flow turned into the packets a capture on the user's host would show:
+ * handshake, data segmented to the receiver's MSS with ACKs from the receiver,
+ * holes as sequence jumps, and the close the FLOW_CLOSE reason implies.
+ */
+import { crc32 } from 'node:zlib';
+import { CloseReason, Direction } from '../format/records.js';
+import { localMac } from '../packet/ethernet.js';
+import type { HeaderSlab } from '../packet/header-slab.js';
+import type { Packet } from '../packet/packet.js';
+import { TcpPath } from '../packet/tcp-frame.js';
+import type { FlowIdentity } from './events.js';
+import { TcpEndpoint, WINDOW_SCALE } from './tcp-endpoint.js';
+
+/** MSS a host announces when the FLOW_OPEN has none: Ethernet MTU 1500 less the IP and TCP headers. */
+export const DEFAULT_MSS_IPV4 = 1460;
+export const DEFAULT_MSS_IPV6 = 1440;
+/** The most TCP payload an IPv4 or IPv6 packet can carry. */
+const MAX_SEGMENT = 65535 - 60 - 20;
+
+export interface ConnectionOptions {
+  readonly maxSegmentPayload: number;
+  readonly ackEverySegments: number;
+}
+
+export class TcpConnection {
+  private readonly client: TcpEndpoint;
+  private readonly server: TcpEndpoint;
+  private readonly clientMss: number;
+  private readonly serverMss: number;
+  private lastTs: bigint;
+
+  constructor(
+    flow: FlowIdentity, slab: HeaderSlab, private readonly options: ConnectionOptions,
+    private readonly emit: (packet: Packet) => void,
+  ) {
+    const open = flow.open;
+    const defaultMss = open.ipVersion === 4 ? DEFAULT_MSS_IPV4 : DEFAULT_MSS_IPV6;
+    this.clientMss = validMss(open.tags.clientMss) ?? defaultMss;
+    this.serverMss = validMss(open.tags.serverMss) ?? defaultMss;
+    // The host's own NIC, and the router every packet to the destination goes through.
+    const clientMac = localMac(open.clientIp);
+    const routerMac = localMac(Buffer.from(flow.gateway), 1);
+    const seed = open.flowId;
+    const clientPath = new TcpPath({
+      ipVersion: open.ipVersion, sourceMac: clientMac, destinationMac: routerMac,
+      sourceIp: open.clientIp, destinationIp: open.serverIp, firstIpId: crc32(seed, 1) & 0xffff,
+    }, slab);
+    const serverPath = new TcpPath({
+      ipVersion: open.ipVersion, sourceMac: routerMac, destinationMac: clientMac,
+      sourceIp: open.serverIp, destinationIp: open.clientIp, firstIpId: crc32(seed, 2) & 0xffff,
+    }, slab);
+    const cap = Math.min(options.maxSegmentPayload, MAX_SEGMENT);
+    this.client = new TcpEndpoint(clientPath, { source: open.clientPort, destination: open.serverPort },
+      crc32(seed, 3), Math.min(this.serverMss, cap));
+    this.server = new TcpEndpoint(serverPath, { source: open.serverPort, destination: open.clientPort },
+      crc32(seed, 4), Math.min(this.clientMss, cap));
+    this.client.peer = this.server;
+    this.server.peer = this.client;
+    this.lastTs = open.tsNs;
+  }
+
+  /** SYN, SYN-ACK, ACK at the FLOW_OPEN's time. */
+  handshake(): void {
+    const ts = this.lastTs;
+    this.emit(this.client.syn(ts, { mss: this.clientMss, windowScale: WINDOW_SCALE, sackPermitted: true }, false));
+    this.emit(this.server.syn(ts, { mss: this.serverMss, windowScale: WINDOW_SCALE, sackPermitted: true }, true));
+    this.emit(this.client.ack(ts));
+  }
+
+  data(dir: Direction, tsNs: bigint, offset: bigint, payload: Buffer): void {
+    const ts = this.clamp(tsNs);
+    const sender = dir === Direction.ClientToServer ? this.client : this.server;
+    const receiver = sender.peer;
+    let seq = 1 + Number(offset);
+    let bytes = payload;
+    // Never resend: a capture shows each byte once (the flow table already trims).
+    if (seq < sender.sendNext) {
+      bytes = bytes.subarray(Math.min(bytes.length, sender.sendNext - seq));
+      seq = sender.sendNext;
+    }
+    const size = sender.segmentPayload;
+    const ackAfter = size * this.options.ackEverySegments;
+    for (let at = 0; at < bytes.length; at += size) {
+      const end = Math.min(at + size, bytes.length);
+      // Keep every segment inside the window the receiver last advertised.
+      if (seq + end - at - sender.acked > receiver.window && receiver.owesAck()) this.emit(receiver.ack(ts));
+      this.emit(sender.data(ts, seq, bytes.subarray(at, end), end === bytes.length));
+      seq += end - at;
+      if (sender.unacked >= ackAfter) this.emit(receiver.ack(ts));
+    }
+  }
+
+  /** Bytes the capture lacks: the sender's sequence jumps past them, nothing is sent. */
+  hole(dir: Direction, offset: bigint, length: bigint): void {
+    const sender = dir === Direction.ClientToServer ? this.client : this.server;
+    const after = 1 + Number(offset + length);
+    if (after > sender.sendNext) sender.sendNext = after;
+  }
+
+  /**
+   * The end of the connection as the host saw it:
+   * - FIN from client / server: that side's FIN, the other's FIN, the last ACK.
+   * - RST from client / server: one RST from that side.
+   * - Idle timeout: the gateway closed the idle connection in the server's
+   *   name, gracefully, so the host sees a FIN from the server first.
+   * - Gateway shutdown: the gateway's sockets were torn down, so the host
+   *   sees a RST from the server.
+   * - Undefined (the stitcher closed the flow, e.g. at the end of a --once
+   *   run): nothing. The connection may still be open, and inventing a close
+   *   would tell the NDR something that did not happen; the capture simply ends.
+   */
+  close(reason: CloseReason | undefined, tsNs: bigint): void {
+    const ts = this.clamp(tsNs);
+    switch (reason) {
+      case CloseReason.FinFromClient: return this.finClose(this.client, ts);
+      case CloseReason.FinFromServer:
+      case CloseReason.IdleTimeout: return this.finClose(this.server, ts);
+      case CloseReason.RstFromClient: return this.emit(this.client.rst(ts));
+      case CloseReason.RstFromServer:
+      case CloseReason.GatewayShutdown: return this.emit(this.server.rst(ts));
+      default: return;
+    }
+  }
+
+  private finClose(first: TcpEndpoint, ts: bigint): void {
+    this.emit(first.fin(ts));
+    this.emit(first.peer.fin(ts));
+    this.emit(first.ack(ts));
+  }
+
+  private clamp(tsNs: bigint): bigint {
+    if (tsNs > this.lastTs) this.lastTs = tsNs;
+    return this.lastTs;
+  }
+}
+
+function validMss(mss: number | undefined): number | undefined {
+  return mss !== undefined && mss >= 64 ? mss : undefined;
+}

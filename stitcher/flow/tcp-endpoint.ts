@@ -1,0 +1,93 @@
+/**
+ * One end of a synthesised TCP connection as a sender: its headers, its
+ * sequence space (relative to its ISN: the SYN is 0, stream byte N is 1 + N),
+ * and what the peer has acknowledged of it.
+ */
+import { TcpFlags, type TcpSynOptions } from '../packet/tcp.js';
+import type { TcpPath } from '../packet/tcp-frame.js';
+import type { Packet } from '../packet/packet.js';
+
+/** Window scale both ends announce (Linux's usual 7): 65535 << 7, about 8 MiB. */
+export const WINDOW_SCALE = 7;
+export const WINDOW_FIELD = 65535;
+export const WINDOW_BYTES = WINDOW_FIELD << WINDOW_SCALE;
+const SYN_WINDOW = 65535;
+
+export class TcpEndpoint {
+  /** Relative sequence of the next byte this end sends (jumps over holes). */
+  sendNext = 1;
+  /** Relative sequence just after the last segment that was really emitted: all a peer may acknowledge. */
+  seenNext = 1;
+  /** Highest relative acknowledgement the peer has sent for this end's stream. */
+  acked = 0;
+  /** The receive window this end advertised last, in bytes (a SYN's is unscaled). */
+  window = 0;
+  peer!: TcpEndpoint;
+
+  constructor(
+    private readonly path: TcpPath,
+    private readonly ports: { readonly source: number; readonly destination: number },
+    private readonly isn: number,
+    /** Payload bytes per segment towards the peer (the peer's MSS, capped). */
+    readonly segmentPayload: number,
+  ) {}
+
+  /** Bytes emitted and not yet acknowledged by the peer. */
+  get unacked(): number {
+    return this.seenNext - this.acked;
+  }
+
+  syn(tsNs: bigint, options: TcpSynOptions, ackPeer: boolean): Packet {
+    const packet = this.packet(tsNs, TcpFlags.SYN | (ackPeer ? TcpFlags.ACK : 0), 0, EMPTY, options);
+    this.seenNext = 1;
+    return packet;
+  }
+
+  /** A segment of stream data at relative sequence `seq`. */
+  data(tsNs: bigint, seq: number, payload: Buffer, push: boolean): Packet {
+    const packet = this.packet(tsNs, TcpFlags.ACK | (push ? TcpFlags.PSH : 0), seq, payload);
+    this.sendNext = seq + payload.length;
+    this.seenNext = this.sendNext;
+    return packet;
+  }
+
+  /** A pure ACK of everything the peer has emitted. */
+  ack(tsNs: bigint): Packet {
+    return this.packet(tsNs, TcpFlags.ACK, this.sendNext, EMPTY);
+  }
+
+  fin(tsNs: bigint): Packet {
+    const packet = this.packet(tsNs, TcpFlags.FIN | TcpFlags.ACK, this.sendNext, EMPTY);
+    this.sendNext++;
+    this.seenNext = this.sendNext;
+    return packet;
+  }
+
+  rst(tsNs: bigint): Packet {
+    return this.packet(tsNs, TcpFlags.RST | TcpFlags.ACK, this.sendNext, EMPTY);
+  }
+
+  /** Whether the peer has something new to acknowledge. */
+  owesAck(): boolean {
+    return this.peer.seenNext > this.peer.acked;
+  }
+
+  private packet(tsNs: bigint, flags: number, seq: number, payload: Buffer, synOptions?: TcpSynOptions): Packet {
+    const carriesAck = (flags & TcpFlags.ACK) !== 0;
+    if (carriesAck) this.peer.acked = this.peer.seenNext;
+    this.window = synOptions === undefined ? WINDOW_BYTES : SYN_WINDOW;
+    const header = this.path.header({
+      sourcePort: this.ports.source,
+      destinationPort: this.ports.destination,
+      seq: (this.isn + seq) >>> 0,
+      ack: carriesAck ? (this.peer.isn + this.peer.seenNext) >>> 0 : 0,
+      flags,
+      // A SYN's window is never scaled (RFC 7323 2.2).
+      window: synOptions === undefined ? WINDOW_FIELD : SYN_WINDOW,
+      synOptions,
+    }, payload);
+    return { tsNs, header, payload };
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

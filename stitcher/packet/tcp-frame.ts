@@ -1,0 +1,79 @@
+/**
+ * One direction of a TCP connection as frames on an Ethernet link:
+ * Ethernet + IPv4 or IPv6 + TCP headers written into one slab-backed buffer,
+ * the payload left where it is. The Ethernet and IP headers are the same for
+ * every packet of a direction but for length, IPv4 ID and checksum: they are
+ * built once as a template, copied, and patched.
+ */
+import { finishChecksum, sumBytes } from './checksum.js';
+import { ETHERNET_HEADER_LENGTH, EtherType, writeEthernetHeader } from './ethernet.js';
+import type { HeaderSlab } from './header-slab.js';
+import { IP_PROTOCOL_TCP, IPV4_HEADER_LENGTH, ipv4PseudoHeaderSum, writeIpv4Header } from './ipv4.js';
+import { IPV6_HEADER_LENGTH, ipv6PseudoHeaderSum, writeIpv6Header } from './ipv6.js';
+import { tcpHeaderLength, writeTcpHeader, type TcpFields } from './tcp.js';
+
+export interface TcpPathEnds {
+  readonly ipVersion: 4 | 6;
+  readonly sourceMac: Buffer;
+  readonly destinationMac: Buffer;
+  /** 4 or 16 bytes, network byte order. */
+  readonly sourceIp: Buffer;
+  readonly destinationIp: Buffer;
+  /** First IPv4 identification; rises by one per packet. @default 0 */
+  readonly firstIpId?: number;
+}
+
+const IP_LENGTH_FIELD = ETHERNET_HEADER_LENGTH + 2;
+const IPV4_ID_FIELD = ETHERNET_HEADER_LENGTH + 4;
+const IPV4_CHECKSUM_FIELD = ETHERNET_HEADER_LENGTH + 10;
+const IPV6_PAYLOAD_LENGTH_FIELD = ETHERNET_HEADER_LENGTH + 4;
+
+/** The headers of one direction; keeps the IPv4 ID counter and the pseudo-header sum. */
+export class TcpPath {
+  private readonly template: Buffer;
+  /** Sum of the IPv4 template header with length, ID and checksum zero. */
+  private readonly ipv4BaseSum: number;
+  private readonly pseudoHeaderSum: number;
+  private readonly v4: boolean;
+  private ipId: number;
+
+  constructor(ends: TcpPathEnds, private readonly slab: HeaderSlab) {
+    this.v4 = ends.ipVersion === 4;
+    const ipLength = this.v4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
+    this.template = Buffer.alloc(ETHERNET_HEADER_LENGTH + ipLength);
+    writeEthernetHeader(this.template, 0, {
+      destination: ends.destinationMac, source: ends.sourceMac, etherType: this.v4 ? EtherType.Ipv4 : EtherType.Ipv6,
+    });
+    const ip = { source: ends.sourceIp, destination: ends.destinationIp, payloadLength: 0 };
+    if (this.v4) writeIpv4Header(this.template, ETHERNET_HEADER_LENGTH, { ...ip, identification: 0, protocol: IP_PROTOCOL_TCP });
+    else writeIpv6Header(this.template, ETHERNET_HEADER_LENGTH, { ...ip, nextHeader: IP_PROTOCOL_TCP });
+    this.template.writeUInt16BE(0, IP_LENGTH_FIELD);
+    if (this.v4) this.template.writeUInt16BE(0, IPV4_CHECKSUM_FIELD);
+    this.ipv4BaseSum = sumBytes(this.template, ETHERNET_HEADER_LENGTH, this.template.length);
+    this.pseudoHeaderSum = this.v4
+      ? ipv4PseudoHeaderSum(ends.sourceIp, ends.destinationIp, IP_PROTOCOL_TCP)
+      : ipv6PseudoHeaderSum(ends.sourceIp, ends.destinationIp, IP_PROTOCOL_TCP);
+    this.ipId = ends.firstIpId ?? 0;
+  }
+
+  /** Ethernet + IP + TCP headers for a segment carrying `payload` (which is summed, not copied). */
+  header(tcp: TcpFields, payload: Buffer): Buffer {
+    const tcpLength = tcpHeaderLength(tcp);
+    const header = this.slab.take(this.template.length + tcpLength);
+    this.template.copy(header, 0);
+    const ipPayloadLength = tcpLength + payload.length;
+    if (this.v4) {
+      const totalLength = IPV4_HEADER_LENGTH + ipPayloadLength;
+      if (totalLength > 0xffff) throw new Error(`while building an IPv4 packet: total length ${totalLength} exceeds 65535`);
+      header.writeUInt16BE(totalLength, IP_LENGTH_FIELD);
+      header.writeUInt16BE(this.ipId, IPV4_ID_FIELD);
+      header.writeUInt16BE(finishChecksum(this.ipv4BaseSum + totalLength + this.ipId), IPV4_CHECKSUM_FIELD);
+      this.ipId = (this.ipId + 1) & 0xffff;
+    } else {
+      if (ipPayloadLength > 0xffff) throw new Error(`while building an IPv6 packet: payload length ${ipPayloadLength} exceeds 65535`);
+      header.writeUInt16BE(ipPayloadLength, IPV6_PAYLOAD_LENGTH_FIELD);
+    }
+    writeTcpHeader(header, this.template.length, tcp, this.pseudoHeaderSum, payload);
+    return header;
+  }
+}

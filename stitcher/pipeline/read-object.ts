@@ -1,0 +1,53 @@
+/**
+ * Reads one CTAP object from a store and hands its decoded blocks on, reporting
+ * damage instead of throwing: a damaged or unreadable object never stops the run.
+ */
+import type { ObjectDamage } from '../format/damage.js';
+import { readCtapObject, type ObjectSummary } from '../format/reader.js';
+import type { CtapRecord, ObjectKind } from '../format/records.js';
+import type { ObjectStore } from '../store/store.js';
+
+export interface ObjectReadHandlers {
+  /** May return a promise to hold the reader (backpressure from the exporters). */
+  onRecords(records: readonly CtapRecord[]): void | Promise<void>;
+  onDamage(damage: ObjectDamage): void;
+}
+
+export interface ObjectReadResult {
+  readonly summary: ObjectSummary | undefined;
+  readonly bytesRead: number;
+  readonly damaged: boolean;
+}
+
+export async function readObject(store: ObjectStore, key: string, kind: ObjectKind, handlers: ObjectReadHandlers): Promise<ObjectReadResult> {
+  let bytesRead = 0;
+  let summary: ObjectSummary | undefined;
+  let damaged = false;
+  let stream: AsyncIterable<Buffer>;
+  try {
+    stream = await store.read(key);
+  } catch (error) {
+    handlers.onDamage({ object: key, offset: 0, problem: `cannot be read: ${(error as Error).message}` });
+    return { summary, bytesRead, damaged: true };
+  }
+  const counted = countBytes(stream, (n) => (bytesRead += n));
+  for await (const event of readCtapObject(key, counted, { expectedKind: kind })) {
+    if (event.kind === 'records') {
+      const wait = handlers.onRecords(event.records);
+      if (wait !== undefined) await wait;
+    } else if (event.kind === 'damage') {
+      damaged = true;
+      handlers.onDamage(event.damage);
+    } else if (event.kind === 'end') {
+      summary = event.summary;
+    }
+  }
+  return { summary, bytesRead, damaged: damaged || summary?.damaged === true };
+}
+
+async function* countBytes(source: AsyncIterable<Buffer>, add: (n: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    add(chunk.length);
+    yield chunk;
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * The TLS decryptor: a FlowConsumer between flow reassembly and a second packet
+ * synthesiser that builds the clear-text variant.
+ *
+ * - Non-TLS flows go downstream unchanged (the same events, once classified).
+ * - A TLS flow (ClientHello at client-to-server offset 0) goes downstream as its
+ *   application data: `openFlow` when its first record decrypts, then `data` per
+ *   direction with offsets counted in the plaintext stream and the time of the
+ *   record that carried it, then `close`.
+ * - While its secrets are not in the KeyStore, a flow's ciphertext is held (copied),
+ *   up to `keyWaitBytes` and `keyWaitMs` of event time; keys that arrive in time
+ *   release it. Past that the flow is undecryptable ('no-keys').
+ * - An undecryptable flow (no keys, unsupported suite, auth failure, no ClientHello,
+ *   a hole before decryption started, bytes that are not TLS) is reported through
+ *   `onOutcome` and `stats`, and the downstream gets nothing of it: the caller
+ *   exports such flows encrypted only.
+ * - After decryption started, a hole in a direction (or a record that fails
+ *   authentication) ends that direction: the downstream gets one `hole` at the
+ *   current plaintext offset, its length the ciphertext bytes lost there (the
+ *   plaintext length is unknowable), and nothing more of that direction; the
+ *   other direction goes on. The flow counts as decrypted and damaged.
+ */
+import type { FlowConsumer, FlowEvent, FlowIdentity } from '../flow/events.js';
+import type { Direction } from '../format/records.js';
+import { classifyFlow } from './classify.js';
+import type { KeyStore } from './key-store.js';
+import { TlsFramingError, TlsRecordReader } from './record-reader.js';
+import { TlsSession } from './session.js';
+import type { SessionOutput, UndecryptableReason } from './session.js';
+import { emptyTlsStats } from './stats.js';
+import type { TlsStats } from './stats.js';
+import { suiteName, versionName } from './suites.js';
+
+export interface TlsDecryptorOptions {
+  /** Where the secrets come from; the decryptor subscribes to hear of late ones. */
+  readonly keys: KeyStore;
+  /** Gets the plaintext flows, and non-TLS flows unchanged. */
+  readonly downstream: FlowConsumer;
+  /**
+   * How long a TLS flow waits for its secrets, in milliseconds of the clock.
+   * @default 30000
+   */
+  readonly keyWaitMs?: number;
+  /**
+   * How many ciphertext bytes a TLS flow holds while it waits for its secrets.
+   * @default 4194304 (4 MiB)
+   */
+  readonly keyWaitBytes?: number;
+  /**
+   * The clock for key waiting, nanoseconds since the Unix epoch.
+   * @default the latest event timestamp seen (event time, so replays behave like live traffic)
+   */
+  readonly nowNs?: () => bigint;
+  /** Told once per TLS flow what became of it. */
+  readonly onOutcome?: (flow: FlowIdentity, outcome: TlsFlowOutcome) => void;
+}
+
+export interface TlsFlowOutcome {
+  readonly decrypted: boolean;
+  readonly reason?: UndecryptableReason;
+  /** Why, for a log line; never holds key material. */
+  readonly detail?: string;
+  readonly version?: string;
+  readonly suite?: string;
+  readonly serverName?: string;
+  /** A decrypted flow lost a direction part way. */
+  readonly damaged?: 'gap' | 'missing' | 'auth-failure';
+}
+
+/** Bytes buffered to decide whether a flow is TLS before calling it plain. */
+const MAX_CLASSIFY_BYTES = 65536;
+/** How often (event time) waiting flows are checked against their deadline. */
+const EXPIRY_CHECK_NS = 100_000_000n;
+
+type Mode = 'classifying' | 'plain' | 'tls' | 'done';
+
+interface FlowState {
+  readonly flow: FlowIdentity;
+  mode: Mode;
+  buffered: FlowEvent[];
+  bufferedBytes: number;
+  session?: TlsSession;
+  readonly readers: [TlsRecordReader, TlsRecordReader];
+  readonly readerLost: [boolean, boolean];
+  readonly plainOffset: [bigint, bigint];
+  openSent: boolean;
+  close?: FlowEvent;
+  waitSinceNs?: bigint;
+  damaged?: 'gap' | 'missing' | 'auth-failure';
+}
+
+export class TlsDecryptor implements FlowConsumer {
+  readonly stats: TlsStats = emptyTlsStats();
+  private readonly flows = new Map<string, FlowState>();
+  private readonly waiting = new Set<FlowState>();
+  private readonly keyWaitNs: bigint;
+  private readonly keyWaitBytes: number;
+  private readonly clock: () => bigint;
+  private readonly unsubscribe: () => void;
+  private latestNs = 0n;
+  private nextExpiryCheckNs = 0n;
+
+  constructor(private readonly options: TlsDecryptorOptions) {
+    this.keyWaitNs = BigInt(options.keyWaitMs ?? 30_000) * 1_000_000n;
+    this.keyWaitBytes = options.keyWaitBytes ?? 4 * 1024 * 1024;
+    this.clock = options.nowNs ?? (() => this.latestNs);
+    this.unsubscribe = options.keys.subscribe((random) => this.keysArrived(random));
+  }
+
+  openFlow(flow: FlowIdentity): void {
+    this.flows.set(flow.key, {
+      flow,
+      mode: 'classifying',
+      buffered: [],
+      bufferedBytes: 0,
+      readers: [new TlsRecordReader(), new TlsRecordReader()],
+      readerLost: [false, false],
+      plainOffset: [0n, 0n],
+      openSent: false,
+    });
+  }
+
+  flowEvent(flow: FlowIdentity, event: FlowEvent): void {
+    if (event.tsNs > this.latestNs) this.latestNs = event.tsNs;
+    const state = this.flows.get(flow.key);
+    if (state === undefined) {
+      // Never opened here: not ours to judge, pass it on.
+      this.options.downstream.flowEvent(flow, event);
+    } else if (state.mode === 'plain') {
+      this.options.downstream.flowEvent(flow, event);
+      if (event.kind === 'close') this.flows.delete(flow.key);
+    } else if (state.mode === 'tls') {
+      this.feedTls(state, event);
+    } else if (state.mode === 'classifying') {
+      this.classify(state, event);
+    } else if (event.kind === 'close') {
+      this.flows.delete(flow.key);
+    }
+    this.expireWaiting();
+  }
+
+  /** Gives up every flow still waiting for secrets (end of a run). */
+  flush(): void {
+    for (const state of [...this.waiting]) this.giveUp(state);
+  }
+
+  /** Stops listening to the key store. */
+  close(): void {
+    this.unsubscribe();
+  }
+
+  private classify(state: FlowState, event: FlowEvent): void {
+    state.buffered.push(event.kind === 'data' ? { ...event, payload: Buffer.from(event.payload) } : event);
+    if (event.kind === 'data') state.bufferedBytes += event.payload.length;
+    let kind = classifyFlow(state.buffered);
+    if (kind === 'unknown' && (event.kind === 'close' || state.bufferedBytes > MAX_CLASSIFY_BYTES)) kind = 'plain';
+    if (kind === 'unknown') return;
+    const events = state.buffered;
+    state.buffered = [];
+    if (kind === 'plain') {
+      state.mode = 'plain';
+      this.stats.plainFlows++;
+      this.options.downstream.openFlow(state.flow);
+      for (const buffered of events) this.flowEvent(state.flow, buffered);
+      return;
+    }
+    state.mode = 'tls';
+    state.session = new TlsSession((random) => this.options.keys.get(random), this.sessionOutput(state));
+    if (kind === 'tls-without-client-hello') {
+      this.undecryptable(state, 'no-client-hello', 'the client-to-server stream starts with missing bytes');
+    }
+    for (const buffered of events) this.flowEvent(state.flow, buffered);
+  }
+
+  private feedTls(state: FlowState, event: FlowEvent): void {
+    const session = state.session as TlsSession;
+    if (event.kind === 'close') {
+      state.close = event;
+      this.finishIfDone(state);
+      return;
+    }
+    const dir = event.dir;
+    if (state.readerLost[dir]) return;
+    if (event.kind === 'hole') {
+      state.readerLost[dir] = true;
+      session.push(dir, { kind: 'hole', cause: event.cause, length: event.length, tsNs: event.tsNs });
+    } else {
+      try {
+        state.readers[dir].push(event.payload, event.tsNs, (record) => session.push(dir, { kind: 'record', record }));
+      } catch (error) {
+        if (!(error instanceof TlsFramingError)) throw error;
+        state.readerLost[dir] = true;
+        session.fail(dir, 'malformed', error.message, BigInt(event.payload.length), event.tsNs);
+      }
+    }
+    this.updateWaiting(state);
+  }
+
+  private sessionOutput(state: FlowState): SessionOutput {
+    const downstream = this.options.downstream;
+    return {
+      plaintext: (dir: Direction, content: Buffer, tsNs: bigint): void => {
+        const offset = state.plainOffset[dir];
+        state.plainOffset[dir] = offset + BigInt(content.length);
+        this.stats.plaintextBytes += content.length;
+        downstream.flowEvent(state.flow, { kind: 'data', dir, tsNs, offset, payload: content });
+      },
+      committed: (): void => {
+        const session = state.session as TlsSession;
+        this.stats.decryptedFlows++;
+        const version = versionName(session.serverHello?.version ?? 0);
+        const suite = suiteName(session.suite?.id ?? 0);
+        this.stats.byVersion[version] = (this.stats.byVersion[version] ?? 0) + 1;
+        this.stats.bySuite[suite] = (this.stats.bySuite[suite] ?? 0) + 1;
+        state.openSent = true;
+        downstream.openFlow(state.flow);
+      },
+      lost: (dir: Direction, cause: 'gap' | 'missing' | 'auth-failure', length: bigint, tsNs: bigint): void => {
+        if (cause === 'auth-failure') this.stats.authFailures++;
+        if (state.damaged === undefined) this.stats.damagedFlows++;
+        state.damaged ??= cause;
+        const holeCause = cause === 'gap' ? 'gap' : 'missing';
+        downstream.flowEvent(state.flow, { kind: 'hole', dir, tsNs, offset: state.plainOffset[dir], length, cause: holeCause });
+      },
+      failed: (reason: UndecryptableReason, detail: string): void => {
+        if (reason === 'auth-failure') this.stats.authFailures++;
+        this.undecryptable(state, reason, detail);
+      },
+      decrypted: (): void => {
+        this.stats.records++;
+      },
+    };
+  }
+
+  private undecryptable(state: FlowState, reason: UndecryptableReason, detail: string): void {
+    if (state.mode === 'done') return;
+    state.mode = 'done';
+    state.session?.clear();
+    if (state.session !== undefined) state.session.done = true;
+    this.waiting.delete(state);
+    this.stats.undecryptable[reason]++;
+    this.options.onOutcome?.(state.flow, {
+      decrypted: false,
+      reason,
+      detail,
+      serverName: state.session?.clientHello?.serverName,
+      version: state.session?.serverHello ? versionName(state.session.serverHello.version) : undefined,
+      suite: state.session?.serverHello ? suiteName(state.session.serverHello.cipherSuite) : undefined,
+    });
+    if (state.close !== undefined) this.flows.delete(state.flow.key);
+  }
+
+  /** Starts, keeps or ends the key wait of a flow after its session moved. */
+  private updateWaiting(state: FlowState): void {
+    const session = state.session as TlsSession;
+    if (state.mode !== 'tls') return;
+    if (!session.hasQueued) {
+      this.waiting.delete(state);
+      state.waitSinceNs = undefined;
+      return;
+    }
+    if (state.waitSinceNs === undefined) {
+      state.waitSinceNs = this.clock();
+      this.waiting.add(state);
+    }
+    if (session.queuedBytes > this.keyWaitBytes) this.giveUp(state);
+  }
+
+  private keysArrived(clientRandom: string): void {
+    for (const state of [...this.waiting]) {
+      const session = state.session as TlsSession;
+      if (session.clientRandom !== clientRandom) continue;
+      session.pump();
+      this.updateWaiting(state);
+      this.finishIfDone(state);
+    }
+  }
+
+  private expireWaiting(): void {
+    const now = this.clock();
+    if (now < this.nextExpiryCheckNs || this.waiting.size === 0) return;
+    this.nextExpiryCheckNs = now + EXPIRY_CHECK_NS;
+    for (const state of [...this.waiting]) {
+      if (now - (state.waitSinceNs ?? now) > this.keyWaitNs) this.giveUp(state);
+    }
+  }
+
+  /** The wait is over: what is held can never be decrypted. */
+  private giveUp(state: FlowState): void {
+    const session = state.session as TlsSession;
+    this.waiting.delete(state);
+    state.waitSinceNs = undefined;
+    const reason: UndecryptableReason = session.serverHello === undefined ? 'no-server-hello' : 'no-keys';
+    const detail = reason === 'no-keys' ? 'no secrets for the client random in time' : 'no ServerHello';
+    const tsNs = this.clock();
+    session.clear();
+    for (const dir of [0, 1] as const) session.fail(dir, reason, detail, 0n, tsNs);
+    if (state.mode === 'tls' && state.close !== undefined) this.finish(state);
+  }
+
+  /** After the close event: ends the flow once nothing is held any more. */
+  private finishIfDone(state: FlowState): void {
+    if (state.close === undefined || state.mode !== 'tls') return;
+    const session = state.session as TlsSession;
+    if (session.hasQueued) {
+      // Only a wait for secrets can still end well; a wait for the ServerHello cannot.
+      if (session.serverHello !== undefined && session.waitingForKeys) return;
+      this.giveUp(state);
+      return;
+    }
+    this.finish(state);
+  }
+
+  private finish(state: FlowState): void {
+    const session = state.session as TlsSession;
+    this.flows.delete(state.flow.key);
+    this.waiting.delete(state);
+    if (!state.openSent) {
+      const noKeys = session.clientRandom !== '' && this.options.keys.get(session.clientRandom) === undefined;
+      const reason = session.serverHello === undefined ? 'no-server-hello' : noKeys ? 'no-keys' : 'malformed';
+      this.undecryptable(state, reason, 'the flow closed before any record was decrypted');
+      return;
+    }
+    state.mode = 'done';
+    this.options.downstream.flowEvent(state.flow, state.close as FlowEvent);
+    this.options.onOutcome?.(state.flow, {
+      decrypted: true,
+      version: versionName(session.serverHello?.version ?? 0),
+      suite: suiteName(session.suite?.id ?? 0),
+      serverName: session.clientHello?.serverName,
+      damaged: state.damaged,
+    });
+  }
+}

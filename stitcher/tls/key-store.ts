@@ -1,0 +1,105 @@
+/**
+ * The TLS secrets known so far, indexed by ClientHello random, bounded in count
+ * and age. Key objects may land before or after the traffic they unlock, so a
+ * consumer can subscribe to hear when secrets for a client random arrive.
+ */
+import type { KeyLogEntry, KeyLogLabel } from './keylog.js';
+
+export interface KeyStoreOptions {
+  /**
+   * The most client randoms kept; the oldest are dropped first.
+   * @default 200000
+   */
+  readonly maxSessions?: number;
+  /**
+   * How long secrets are kept after they arrive, in milliseconds of the clock.
+   * @default 3600000 (one hour)
+   */
+  readonly maxAgeMs?: number;
+  /**
+   * The clock, nanoseconds since the Unix epoch; the stitcher may pass the time of
+   * the records it reads so that replays of old traffic behave like live ones.
+   * @default wall clock
+   */
+  readonly nowNs?: () => bigint;
+}
+
+/** The secrets of one TLS session, by key log label. */
+export type SessionSecrets = ReadonlyMap<KeyLogLabel, Buffer>;
+
+/** Told the client random (64 lowercase hex characters) of secrets that just arrived. */
+export type KeyListener = (clientRandom: string) => void;
+
+interface StoredSession {
+  readonly secrets: Map<KeyLogLabel, Buffer>;
+  addedNs: bigint;
+}
+
+export class KeyStore {
+  private readonly sessions = new Map<string, StoredSession>();
+  private readonly listeners = new Set<KeyListener>();
+  private readonly maxSessions: number;
+  private readonly maxAgeNs: bigint;
+  private readonly nowNs: () => bigint;
+
+  constructor(options: KeyStoreOptions = {}) {
+    this.maxSessions = options.maxSessions ?? 200_000;
+    this.maxAgeNs = BigInt(options.maxAgeMs ?? 3_600_000) * 1_000_000n;
+    this.nowNs = options.nowNs ?? (() => BigInt(Date.now()) * 1_000_000n);
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Adds secrets (a later line for the same label replaces the earlier) and tells the listeners. */
+  add(entries: Iterable<KeyLogEntry>): void {
+    const now = this.nowNs();
+    const touched = new Set<string>();
+    for (const entry of entries) {
+      let session = this.sessions.get(entry.clientRandom);
+      if (session === undefined) {
+        session = { secrets: new Map(), addedNs: now };
+      } else {
+        // Re-insert so that Map order stays oldest-first.
+        this.sessions.delete(entry.clientRandom);
+        session.addedNs = now;
+      }
+      session.secrets.set(entry.label, entry.secret);
+      this.sessions.set(entry.clientRandom, session);
+      touched.add(entry.clientRandom);
+    }
+    this.evict(now);
+    for (const random of touched) {
+      if (!this.sessions.has(random)) continue;
+      for (const listener of this.listeners) listener(random);
+    }
+  }
+
+  /** The secrets for a client random (any hex case), or undefined when none or expired. */
+  get(clientRandom: string): SessionSecrets | undefined {
+    const key = clientRandom.toLowerCase();
+    const session = this.sessions.get(key);
+    if (session === undefined) return undefined;
+    if (this.nowNs() - session.addedNs > this.maxAgeNs) {
+      this.sessions.delete(key);
+      return undefined;
+    }
+    return session.secrets;
+  }
+
+  /** Calls `listener` whenever secrets arrive; returns the unsubscribe function. */
+  subscribe(listener: KeyListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Drops what is too old or beyond the count bound (oldest first). */
+  evict(now: bigint = this.nowNs()): void {
+    for (const [random, session] of this.sessions) {
+      const tooMany = this.sessions.size > this.maxSessions;
+      if (!tooMany && now - session.addedNs <= this.maxAgeNs) break;
+      this.sessions.delete(random);
+    }
+  }
+}

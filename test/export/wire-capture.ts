@@ -1,0 +1,60 @@
+/**
+ * Real captures for the wire export tests: tcpdump started before sending,
+ * stopped after, and tshark / Suricata as the judges.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface Capture {
+  /**
+   * Lets the kernel deliver what was sent, then stops tcpdump (which flushes
+   * the file); resolves to tcpdump's own count of packets the kernel dropped.
+   */
+  stop(): Promise<number>;
+}
+
+/** `ip netns exec NS` in front of a command when a namespace is given. */
+function inNamespace(netns: string | undefined, command: string, args: string[]): [string, string[]] {
+  return netns ? ['ip', ['netns', 'exec', netns, command, ...args]] : [command, args];
+}
+
+export async function startCapture(file: string, filter: string, options: { iface?: string; netns?: string } = {}): Promise<Capture> {
+  const [command, args] = inNamespace(options.netns, 'tcpdump', [
+    '-i', options.iface ?? 'lo', '--immediate-mode', '-U', '-n', '-s', '0', '-B', '32768', '-w', file, filter,
+  ]);
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('listening on')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`tcpdump exited (${code}) before listening: ${stderr.trim()}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    async stop() {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      child.kill('SIGINT');
+      await exited;
+      const dropped = /(\d+) packets? dropped by kernel/.exec(stderr);
+      return dropped ? Number(dropped[1]) : 0;
+    },
+  };
+}
+
+/** tshark's output for `args` (fields, filters), as text. */
+export async function tshark(args: string[]): Promise<string> {
+  const { stdout } = await run('tshark', args, { maxBuffer: 64 << 20 });
+  return stdout;
+}
+
+/** Rows of `-T fields` output, split on tabs. */
+export async function tsharkFields(file: string, fields: string[], extra: string[] = []): Promise<string[][]> {
+  const out = await tshark(['-r', file, ...extra, '-T', 'fields', ...fields.flatMap((field) => ['-e', field])]);
+  return out.split('\n').filter((line) => line !== '').map((line) => line.split('\t'));
+}
+
+export { run as execFileAsync };

@@ -1,0 +1,89 @@
+/**
+ * The real kubectl against the test API server (and the operator): what a
+ * user types, and what they see. Uses `--validate=false` because the server
+ * serves no OpenAPI documents (kubectl's client-side validation needs them).
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { projectRoot } from '../support/paths.js';
+import { startCluster, waitFor, type Cluster } from '../operator/controller/harness.js';
+
+const run = promisify(execFile);
+const kubectlPath = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((path) => existsSync(path));
+
+describe('test/k8s with the real kubectl', function () {
+  this.timeout(60_000);
+  let cluster: Cluster;
+  let folder: string;
+
+  before(function () {
+    if (!kubectlPath) {
+      console.log('    kubectl not found: skipping the kubectl checks');
+      this.skip();
+    }
+  });
+
+  beforeEach(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'cloudtap-kubectl-'));
+    cluster = await startCluster(false);
+    cluster.kubeConfigFile(join(folder, 'kubeconfig'));
+  });
+  afterEach(async () => {
+    await cluster?.close();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  async function kubectl(...args: string[]): Promise<string> {
+    const { stdout } = await run(kubectlPath!, ['--kubeconfig', join(folder, 'kubeconfig'), '--cache-dir', join(folder, 'cache'), ...args], { cwd: projectRoot });
+    return stdout;
+  }
+  async function kubectlFails(...args: string[]): Promise<string> {
+    try {
+      await kubectl(...args);
+    } catch (error) {
+      return String((error as { stderr?: string }).stderr);
+    }
+    throw new Error(`kubectl ${args.join(' ')} succeeded`);
+  }
+
+  it('applies the CRD and the examples, lists with the printer columns, scales, describes and deletes', async () => {
+    expect(await kubectl('apply', '--validate=false', '-f', 'crds/cloudtap.io_cloudtaps.yaml')).to.include('created');
+    const applied = await kubectl('apply', '--validate=false', '-f', 'examples/');
+    for (const name of ['tap-s3', 'tap-gcs', 'tap-azure']) expect(applied).to.include(`cloudtap.cloudtap.io/${name} created`);
+    cluster.operator();
+    await waitFor('the operator to report shards', () =>
+      cluster.server.resources.storage.list(cluster.type('cloudtap.io', 'v1alpha1', 'cloudtaps'), 'default').every((tap) => (tap.status as { shards?: number } | undefined)?.shards !== undefined),
+    );
+    const listed = await kubectl('get', 'cloudtaps');
+    const [header, ...rows] = listed.trim().split('\n');
+    expect(header!.split(/\s+/)).to.deep.equal(['NAME', 'PROVIDER', 'BUCKET', 'TARGETS', 'SHARDS', 'READY', 'LAG', 'AGE']);
+    const s3Row = rows.find((row) => row.startsWith('tap-s3'))!.split(/\s+/);
+    expect(s3Row.slice(0, 5)).to.deep.equal(['tap-s3', 's3', 'corp-gateway-taps', 'sensor', '2']);
+    expect(await kubectl('get', 'ctap', 'tap-azure', '-o', 'jsonpath={.spec.source.account}')).to.equal('corptaps');
+    expect(await kubectl('get', 'cloudtap', '-o', 'name')).to.include('cloudtap.cloudtap.io/tap-gcs');
+
+    expect(await kubectl('scale', 'ctap', 'tap-s3', '--replicas=4')).to.include('scaled');
+    await waitFor('4 shard Deployments', () =>
+      cluster.server.resources.storage.list(cluster.type('apps', 'v1', 'deployments'), 'default').filter((deployment) => deployment.metadata && (deployment.metadata as { name: string }).name.startsWith('tap-s3-shard-')).length === 4,
+    );
+
+    const described = await kubectl('describe', 'ctap', 'tap-s3');
+    expect(described).to.match(/Name:\s+tap-s3/);
+    expect(described).to.include('Applied');
+
+    expect(await kubectl('delete', 'ctap', 'tap-gcs')).to.include('deleted');
+    expect(await kubectl('get', 'ctap', '-o', 'name')).to.not.include('tap-gcs');
+  });
+
+  it('shows the schema errors that name the field', async () => {
+    await kubectl('apply', '--validate=false', '-f', 'crds/cloudtap.io_cloudtaps.yaml');
+    const bad = join(folder, 'bad.yaml');
+    writeFileSync(bad, 'apiVersion: cloudtap.io/v1alpha1\nkind: CloudTap\nmetadata: {name: bad, namespace: default}\nspec:\n  source: {provider: s3, bucket: b}\n  targets: [{name: t, type: geneve, host: h}]\n');
+    const message = await kubectlFails('apply', '--validate=false', '-f', bad);
+    expect(message).to.include('spec.targets[0]').and.include('vni is required');
+  });
+});

@@ -1,0 +1,112 @@
+/**
+ * The Helm chart, judged by helm itself: lint, template, the values schema,
+ * and the promises it makes (CRDs identical to crds/, a pod as hardened as
+ * the stitcher's, RBAC covering what the controller does).
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { restrictedContainer, restrictedPod } from '../../operator/specs/security.js';
+import { projectRoot } from '../support/paths.js';
+import { crdPath, type Json } from './support.js';
+import { startCluster } from './controller/harness.js';
+
+const run = promisify(execFile);
+const helm = join(projectRoot, 'node_modules', '.bin', 'helm');
+const chart = join(projectRoot, 'charts', 'cloudtap');
+
+async function template(...args: string[]): Promise<Json[]> {
+  const { stdout } = await run(helm, ['template', 'ct', chart, '--namespace', 'ops', ...args]);
+  return parseAllDocuments(stdout).map((document) => document.toJS() as Json).filter(Boolean);
+}
+
+describe('charts/cloudtap', function () {
+  this.timeout(30_000);
+
+  before(function () {
+    if (!existsSync(helm)) this.skip();
+  });
+
+  it('passes helm lint', async () => {
+    const { stdout } = await run(helm, ['lint', '--strict', chart]);
+    expect(stdout).to.include('0 chart(s) failed');
+  });
+
+  it('ships the CRD from crds/ unchanged, in the folder helm keeps on uninstall', () => {
+    expect(readFileSync(join(chart, 'crds', 'cloudtap.io_cloudtaps.yaml'), 'utf8')).to.equal(readFileSync(crdPath, 'utf8'));
+  });
+
+  it('runs the operator as hardened as the stitcher pods', async () => {
+    const deployment = (await template()).find((object) => object.kind === 'Deployment')!;
+    const pod = (deployment.spec as Json).template as Json;
+    const podSpec = pod.spec as Json;
+    expect(podSpec.securityContext).to.deep.equal(restrictedPod);
+    const container = (podSpec.containers as Json[])[0]!;
+    expect(container.securityContext).to.deep.equal(restrictedContainer);
+    expect(container.command).to.deep.equal(['node', '/app/dist/operator/main.js']);
+  });
+
+  it('grants the verbs the controller uses on each kind it writes, cluster-wide by default', async () => {
+    const objects = await template();
+    const role = objects.find((object) => object.kind === 'ClusterRole')!;
+    const rules = role.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+    const allowed = (group: string, resource: string, verb: string) =>
+      rules.some((rule) => rule.apiGroups.includes(group) && rule.resources.includes(resource) && rule.verbs.includes(verb));
+    for (const [group, resource] of [['apps', 'deployments'], ['', 'configmaps'], ['', 'services'], ['', 'serviceaccounts'], ['rbac.authorization.k8s.io', 'roles'], ['rbac.authorization.k8s.io', 'rolebindings']] as const) {
+      for (const verb of ['get', 'list', 'watch', 'create', 'update', 'delete']) expect(allowed(group, resource, verb), `${verb} ${resource}`).to.equal(true);
+    }
+    expect(allowed('cloudtap.io', 'cloudtaps/status', 'patch')).to.equal(true);
+    expect(allowed('', 'secrets', 'watch')).to.equal(true);
+    expect(allowed('', 'secrets', 'update')).to.equal(false);
+    expect(allowed('coordination.k8s.io', 'leases', 'update')).to.equal(true);
+  });
+
+  it('narrows RBAC to one namespace when asked', async () => {
+    const objects = await template('--set', 'watchNamespace=taps');
+    expect(objects.filter((object) => object.kind === 'ClusterRole')).to.have.length(0);
+    const role = objects.find((object) => object.kind === 'Role' && (object.metadata as Json).namespace === 'taps');
+    expect(role).to.not.equal(undefined);
+  });
+
+  it('refuses values its schema does not allow', async () => {
+    const failure = await run(helm, ['template', 'ct', chart, '--set', 'replicaCount=0']).then(
+      () => '',
+      (error: { stderr: string }) => error.stderr,
+    );
+    expect(failure).to.include('replicaCount');
+    const typo = await run(helm, ['template', 'ct', chart, '--set', 'logLevl=debug']).then(
+      () => '',
+      (error: { stderr: string }) => error.stderr,
+    );
+    expect(typo).to.include('logLevl');
+  });
+
+  it('installs into the test API server, tells the next command, and keeps the CRD on uninstall', async () => {
+    const cluster = await startCluster(false);
+    const folder = mkdtempSync(join(tmpdir(), 'cloudtap-helm-'));
+    try {
+      const kubeconfig = join(folder, 'kubeconfig');
+      cluster.kubeConfigFile(kubeconfig);
+      chmodSync(kubeconfig, 0o600);
+      const env = { ...process.env, KUBECONFIG: kubeconfig, HELM_CACHE_HOME: folder, HELM_CONFIG_HOME: folder, HELM_DATA_HOME: folder };
+      // The test server serves no OpenAPI document, which helm would validate against.
+      const { stdout } = await run(helm, ['install', 'ct', chart, '--namespace', 'default', '--disable-openapi-validation'], { env });
+      expect(stdout).to.include('STATUS: deployed').and.include('kubectl get cloudtaps');
+      const { storage } = cluster.server.resources;
+      const crds = cluster.type('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
+      const deployments = cluster.type('apps', 'v1', 'deployments');
+      expect(storage.get(crds, undefined, 'cloudtaps.cloudtap.io')).to.not.equal(undefined);
+      expect(storage.get(deployments, 'default', 'ct-cloudtap')).to.not.equal(undefined);
+      await run(helm, ['uninstall', 'ct', '--namespace', 'default'], { env });
+      expect(storage.get(deployments, 'default', 'ct-cloudtap')).to.equal(undefined);
+      expect(storage.get(crds, undefined, 'cloudtaps.cloudtap.io')).to.not.equal(undefined);
+    } finally {
+      await cluster.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import type { V1Deployment } from '@kubernetes/client-node';
+import { desiredState } from '../../../operator/specs/desired.js';
+import { buildShardDeployment } from '../../../operator/specs/deployment.js';
+import { configHashAnnotation, shardLabel } from '../../../operator/specs/names.js';
+import { cloudTapWith } from '../support.js';
+
+const secrets = { creds: { 'credentials.json': Buffer.from('{"access_key_id":"a","secret_access_key":"b"}').toString('base64') } };
+
+function deployments(state: ReturnType<typeof desiredState>): V1Deployment[] {
+  return state.objects.filter((object) => object.kind === 'Deployment') as V1Deployment[];
+}
+
+describe('operator/specs/deployment', () => {
+  it('runs one Recreate Deployment of one replica per shard, with its shard in env and labels', () => {
+    const state = desiredState(cloudTapWith({ sizing: { shards: 3 } }), secrets);
+    const built = deployments(state);
+    expect(built.map((deployment) => deployment.metadata?.name)).to.deep.equal(['tap-shard-0', 'tap-shard-1', 'tap-shard-2']);
+    built.forEach((deployment, shard) => {
+      expect(deployment.spec?.replicas).to.equal(1);
+      expect(deployment.spec?.strategy?.type).to.equal('Recreate');
+      const env = Object.fromEntries((deployment.spec?.template.spec?.containers[0]?.env ?? []).map((variable) => [variable.name, variable.value]));
+      expect(env.SHARD_INDEX).to.equal(String(shard));
+      expect(env.SHARD_COUNT).to.equal('3');
+      expect(deployment.spec?.selector.matchLabels?.[shardLabel]).to.equal(String(shard));
+      expect(deployment.spec?.template.metadata?.labels).to.deep.equal(deployment.spec?.selector.matchLabels);
+    });
+  });
+
+  it('is restricted by default: non-root, read-only root, no escalation, no capabilities, RuntimeDefault seccomp', () => {
+    const deployment = buildShardDeployment(cloudTapWith({}), { shard: 0, configHash: 'h' });
+    const pod = deployment.spec?.template.spec;
+    const container = pod?.containers[0]?.securityContext;
+    expect(pod?.securityContext?.runAsNonRoot).to.equal(true);
+    expect(container?.runAsNonRoot).to.equal(true);
+    expect(container?.readOnlyRootFilesystem).to.equal(true);
+    expect(container?.allowPrivilegeEscalation).to.equal(false);
+    expect(container?.capabilities?.drop).to.deep.equal(['ALL']);
+    expect(container?.seccompProfile?.type).to.equal('RuntimeDefault');
+  });
+
+  it('merges a user securityContext field by field, keeping the restricted fields not named', () => {
+    const cloudTap = cloudTapWith({ stitcher: { securityContext: { runAsUser: 2000, capabilities: { add: ['NET_RAW'] } } } });
+    const container = buildShardDeployment(cloudTap, { shard: 0, configHash: 'h' }).spec?.template.spec?.containers[0]?.securityContext;
+    expect(container?.runAsUser).to.equal(2000);
+    expect(container?.capabilities).to.deep.equal({ drop: ['ALL'], add: ['NET_RAW'] });
+    expect(container?.readOnlyRootFilesystem).to.equal(true);
+    expect(container?.allowPrivilegeEscalation).to.equal(false);
+  });
+
+  it('mounts the credentials Secret read-only where the config says', () => {
+    const deployment = buildShardDeployment(cloudTapWith({}), { shard: 0, configHash: 'h' });
+    const pod = deployment.spec?.template.spec;
+    const mount = pod?.containers[0]?.volumeMounts?.find((volumeMount) => volumeMount.name === 'source-credentials');
+    expect(mount).to.include({ mountPath: '/var/run/cloudtap/source', readOnly: true });
+    const volume = pod?.volumes?.find((candidate) => candidate.name === 'source-credentials');
+    expect(volume?.secret?.secretName).to.equal('creds');
+    expect(volume?.secret?.items).to.deep.equal([{ key: 'credentials.json', path: 'credentials.json' }]);
+  });
+
+  it('mounts nothing for ambient identity', () => {
+    const cloudTap = cloudTapWith({ source: { provider: 'gcs', bucket: 'b' } });
+    const pod = buildShardDeployment(cloudTap, { shard: 0, configHash: 'h' }).spec?.template.spec;
+    expect(pod?.volumes?.map((volume) => volume.name)).to.deep.equal(['config', 'tmp']);
+  });
+
+  it('changes the pod template hash when the referenced Secret changes, not when an unrelated key does', () => {
+    const cloudTap = cloudTapWith({});
+    const hashWith = (data: Record<string, string>) =>
+      deployments(desiredState(cloudTap, { creds: data }))[0]?.spec?.template.metadata?.annotations?.[configHashAnnotation];
+    const original = hashWith(secrets.creds);
+    expect(hashWith({ 'credentials.json': Buffer.from('{"access_key_id":"c"}').toString('base64') })).to.not.equal(original);
+    expect(hashWith({ ...secrets.creds, unrelated: 'eA==' })).to.equal(original);
+  });
+
+  it('changes the pod template hash when the config changes', () => {
+    const hashOf = (logLevel: 'info' | 'debug') =>
+      deployments(desiredState(cloudTapWith({ stitcher: { logLevel } }), secrets))[0]?.spec?.template.metadata?.annotations?.[configHashAnnotation];
+    expect(hashOf('debug')).to.not.equal(hashOf('info'));
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * Test servers that run in a child process (Azurite, s3rver) on a free
+ * loopback port: started by a test, ready when the port accepts, stopped after.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createConnection, createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A free TCP port on 127.0.0.1 (free when asked: bind soon). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port from a loopback listener');
+  return address.port;
+}
+
+export interface ChildServer {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export interface ChildServerOptions {
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly port: number;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** @default 20000 */
+  readonly readyTimeoutMs?: number;
+}
+
+/** Starts the child and resolves once its port accepts connections. */
+export async function startChildServer(options: ChildServerOptions): Promise<ChildServer> {
+  const child = spawn(options.command, options.args, {
+    env: { ...process.env, ...options.env },
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer): void => { output = (output + chunk.toString()).slice(-4000); };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited = false;
+  child.once('exit', () => { exited = true; });
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
+  while (!(await accepts(options.port))) {
+    if (exited || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${options.name} did not start on port ${options.port}: ${output}`);
+    }
+    await sleep(100);
+  }
+  return { port: options.port, stop: () => stopChild(child) };
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,66 @@
+/**
+ * tshark as the judge of every capture the project writes: malformed packets,
+ * bad checksums, TCP expert warnings, and the HTTP objects it can carve out.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { onPath, runOk } from './run.js';
+
+/** Expert severities of Wireshark (epan/proto.h): warning and above. */
+const PI_WARN = 0x00600000;
+
+export interface TsharkOptions {
+  /** An NSS key log file for TLS decryption (pcapng with a DSB needs none). */
+  readonly keylog?: string;
+  /** More `-o name:value` preferences. */
+  readonly prefs?: readonly string[];
+}
+
+export function haveTshark(): boolean {
+  return onPath('tshark');
+}
+
+function prefArgs(options: TsharkOptions): string[] {
+  const prefs = ['tcp.check_checksum:TRUE', 'ip.check_checksum:TRUE', 'tcp.analyze_sequence_numbers:TRUE', ...(options.prefs ?? [])];
+  if (options.keylog !== undefined) prefs.push(`tls.keylog_file:${options.keylog}`);
+  return prefs.flatMap((pref) => ['-o', pref]);
+}
+
+/** Rows of `-T fields` output, tab separated, for packets matching a display filter. */
+export async function tsharkFields(file: string, filter: string, fields: readonly string[], options: TsharkOptions = {}): Promise<string[][]> {
+  const args = ['-r', file, '-n', ...prefArgs(options), '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,'];
+  if (filter !== '') args.push('-Y', filter);
+  for (const field of fields) args.push('-e', field);
+  const { stdout } = await runOk('tshark', args, { timeoutMs: 300_000 });
+  return stdout.split('\n').filter((line) => line !== '').map((line) => line.split('\t'));
+}
+
+export interface CaptureProblem {
+  readonly frame: number;
+  readonly messages: string;
+}
+
+/** Frames that are malformed, have a bad checksum, or carry an expert warning or error. */
+export async function captureProblems(file: string, options: TsharkOptions = {}): Promise<CaptureProblem[]> {
+  const filter = `_ws.malformed || _ws.expert.severity >= ${PI_WARN} || ip.checksum.status == "Bad" || tcp.checksum.status == "Bad"`;
+  const rows = await tsharkFields(file, filter, ['frame.number', '_ws.expert.message'], options);
+  return rows.map(([frame, messages]) => ({ frame: Number(frame), messages: messages ?? '' }));
+}
+
+/** sha256 of every object tshark's `--export-objects` carves out for a protocol (http, ...). */
+export async function exportedObjectHashes(file: string, protocol = 'http', options: TsharkOptions = {}): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'cloudtap-objects-'));
+  await runOk('tshark', ['-r', file, '-n', ...prefArgs(options), '-q', '--export-objects', `${protocol},${dir}`], { timeoutMs: 300_000 });
+  const hashes: string[] = [];
+  for (const name of await readdir(dir)) {
+    hashes.push(createHash('sha256').update(await readFile(join(dir, name))).digest('hex'));
+  }
+  return hashes.sort();
+}
+
+/** Packet count per protocol hierarchy is too coarse; this counts frames matching a filter. */
+export async function countFrames(file: string, filter: string, options: TsharkOptions = {}): Promise<number> {
+  return (await tsharkFields(file, filter, ['frame.number'], options)).length;
+}
