@@ -20,6 +20,15 @@ export interface LeaderElectionOptions {
   readonly retryPeriodMs?: number;
 }
 
+/**
+ * A Lease's times are MicroTime, which the API server parses with exactly six
+ * fractional digits; the client passes a Date through as toISOString() (three
+ * digits), which the server refuses. So the time goes as a padded string.
+ */
+export function microTime(date: Date): Date {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
+}
+
 export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
   private leading = false;
@@ -102,7 +111,8 @@ export class LeaderElector {
 
   /** @returns whether this process holds the Lease now */
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const now = new Date();
+    const nowDate = new Date();
+    const now = microTime(nowDate);
     const lease = await this.read();
     const spec = {
       holderIdentity: this.options.identity,
@@ -125,7 +135,7 @@ export class LeaderElector {
     }
     const holder = lease.spec?.holderIdentity ?? '';
     const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;
-    const expired = renewed + (lease.spec?.leaseDurationSeconds ?? this.durationSeconds) * 1000 < now.getTime();
+    const expired = renewed + (lease.spec?.leaseDurationSeconds ?? this.durationSeconds) * 1000 < nowDate.getTime();
     if (holder !== this.options.identity && holder !== '' && !expired) return false;
     const takingOver = holder !== this.options.identity;
     try {

@@ -5,6 +5,8 @@ import { openOutput } from '../export/open-output.js';
 import type { PacketSink } from '../export/sink.js';
 import { createLogger } from '../pipeline/log.js';
 import { stitch, type StitchStats } from '../pipeline/stitch.js';
+import { createMetrics } from '../pipeline/metrics.js';
+import { serveMetrics } from '../pipeline/metrics-server.js';
 import { resolveStitchConfig, type StitchConfig, type StitchFlags } from './stitch-config.js';
 import { formatBytes, formatCount, Progress } from './progress.js';
 
@@ -20,6 +22,7 @@ export const STITCH_USAGE = `usage: cloudtap stitch --source <url> [--keys <url>
   --max-buffer <size>       out-of-order bytes held in total (default 256M)
   --log-level <level>       error, warn, info (default) or debug; logs are JSON on stderr
   --config <file>           a JSON file with the same settings (flags win)
+  --metrics-port <port>     serve Prometheus /metrics, /healthz and /readyz on this port
   --quiet                   no progress line`;
 
 export async function stitchCommand(argv: readonly string[]): Promise<number> {
@@ -30,7 +33,7 @@ export async function stitchCommand(argv: readonly string[]): Promise<number> {
       'keys-credentials': { type: 'string' }, output: { type: 'string', multiple: true },
       once: { type: 'boolean' }, 'poll-interval': { type: 'string' }, 'log-level': { type: 'string' },
       'max-flow-buffer': { type: 'string' }, 'max-buffer': { type: 'string' }, config: { type: 'string' },
-      quiet: { type: 'boolean' },
+      quiet: { type: 'boolean' }, 'metrics-port': { type: 'string' },
     },
     strict: true,
   });
@@ -45,10 +48,13 @@ export async function stitchCommand(argv: readonly string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   const progress = new Progress(process.stderr, !config.quiet);
   const started = Date.now();
+  let current: StitchStats | undefined;
+  const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(createMetrics(() => current), config.metricsPort);
   try {
     const stats = await stitch({
       source, keys, outputs, once: config.once, pollIntervalMs: config.pollIntervalMs, logger, signal: stop.signal,
       flowLimits: flowLimits(config),
+      onStart: (s) => (current = s),
       onProgress: (s) => progress.update(progressLine(s)),
     });
     progress.done();
@@ -57,6 +63,7 @@ export async function stitchCommand(argv: readonly string[]): Promise<number> {
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    metrics?.close();
     await Promise.all([source.close?.(), keys?.close?.()]);
   }
 }
@@ -91,6 +98,7 @@ function summary(stats: StitchStats, config: StitchConfig, seconds: number): str
     `  objects   ${formatCount(stats.objects)} read (${formatBytes(stats.bytesRead)}), ${formatCount(stats.damaged)} damaged, ${formatCount(stats.seqGaps)} missing ranges`,
     `  flows     ${formatCount(f.flowsOpened)} opened, ${formatCount(f.flowsClosed)} closed, ${formatCount(f.orphanRecords)} orphan records`,
     `  bytes     ${formatCount(f.bytesOut)} tapped bytes, ${formatCount(f.holes)} holes (${formatCount(f.gapHoleBytes + f.missingHoleBytes)} bytes), ${formatCount(f.duplicateBytes)} duplicate bytes dropped`,
+    `  buffers   ${formatCount(f.forcedFlushesFlowCap + f.forcedFlushesTotalCap)} forced flushes (a buffer cap gave up on missing bytes)`,
     `  packets   ${formatCount(stats.packets.packets)} synthesised`,
     `  keys      ${formatCount(stats.keyLines)} key log lines`,
   ];

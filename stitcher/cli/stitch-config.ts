@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { LOG_LEVELS, type LogLevel } from '../pipeline/log.js';
-import { parseDuration, parseSize, UsageError } from './usage-error.js';
+import { parseCount, parseDuration, parseSize, UsageError } from './usage-error.js';
 
 export interface StitchConfig {
   readonly source: string;
@@ -21,6 +21,7 @@ export interface StitchConfig {
   readonly maxTotalBufferBytes?: number;
   /** No progress line on stderr. */
   readonly quiet: boolean;
+  readonly metricsPort?: number;
 }
 
 /** What the flags said; undefined where a flag was absent. */
@@ -37,6 +38,7 @@ export interface StitchFlags {
   'max-buffer'?: string;
   config?: string;
   quiet?: boolean;
+  'metrics-port'?: string;
 }
 
 /** The config file's shape (see docs/cli.md). */
@@ -48,6 +50,7 @@ interface ConfigFile {
   outputs?: string[];
   pollInterval?: string;
   logLevel?: string;
+  metricsPort?: number;
 }
 
 export function resolveStitchConfig(flags: StitchFlags): StitchConfig {
@@ -72,7 +75,12 @@ export function resolveStitchConfig(flags: StitchFlags): StitchConfig {
     maxFlowBufferBytes: optionalSize(flags['max-flow-buffer'], '--max-flow-buffer'),
     maxTotalBufferBytes: optionalSize(flags['max-buffer'], '--max-buffer'),
     quiet: flags.quiet === true,
+    metricsPort: metricsPort(flags['metrics-port'] ?? file.metricsPort),
   };
+}
+
+function metricsPort(value: string | number | undefined): number | undefined {
+  return value === undefined ? undefined : parseCount(String(value), '--metrics-port', 1, 65535);
 }
 
 function optionalSize(text: string | undefined, what: string): number | undefined {

@@ -48,7 +48,10 @@ export class FlowTable {
   private readonly readyQueue = new TimeQueue<FlowState>();
 
   constructor(private readonly consumer: FlowConsumer, limits?: Partial<FlowLimits>) {
-    this.limits = { ...DEFAULT_FLOW_LIMITS, ...limits };
+    this.limits = {
+      maxFlowBufferBytes: limits?.maxFlowBufferBytes ?? DEFAULT_FLOW_LIMITS.maxFlowBufferBytes,
+      maxTotalBufferBytes: limits?.maxTotalBufferBytes ?? DEFAULT_FLOW_LIMITS.maxTotalBufferBytes,
+    };
   }
 
   /**
@@ -57,7 +60,7 @@ export class FlowTable {
    */
   ingestBlock(gateway: string, records: readonly CtapRecord[]): void {
     const flows = this.gatewayFlows(gateway);
-    for (const record of records) {
+    for (const record of inTimeOrder(records)) {
       if (record.type === RecordType.FlowOpen) this.open(gateway, flows, record);
       else if (record.type !== RecordType.TlsKeys) this.route(flows, record);
     }
@@ -255,4 +258,17 @@ export class FlowTable {
       this.stats.forcedFlushesTotalCap++;
     }
   }
+}
+
+/**
+ * The records of a block by time (stable). Where two DATA records carry the same
+ * bytes (a re-send that overlaps), the earlier one must be placed first so the
+ * bytes keep the time they were first seen; blocks are nearly always in order
+ * already, so this costs one pass.
+ */
+function inTimeOrder(records: readonly CtapRecord[]): readonly CtapRecord[] {
+  for (let i = 1; i < records.length; i++) {
+    if (records[i]!.tsNs < records[i - 1]!.tsNs) return [...records].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
+  }
+  return records;
 }

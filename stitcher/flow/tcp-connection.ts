@@ -109,6 +109,7 @@ export class TcpConnection {
    * - Undefined (the stitcher closed the flow, e.g. at the end of a --once
    *   run): nothing. The connection may still be open, and inventing a close
    *   would tell the NDR something that did not happen; the capture simply ends.
+   *   A reason this version does not know is treated the same way.
    */
   close(reason: CloseReason | undefined, tsNs: bigint): void {
     const ts = this.clamp(tsNs);

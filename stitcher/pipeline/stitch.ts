@@ -35,6 +35,8 @@ export interface StitchOptions {
   readonly logger: Logger;
   /** Stops a polling run (SIGTERM). */
   readonly signal?: AbortSignal;
+  /** Called once with the live counters (for metrics). */
+  readonly onStart?: (stats: StitchStats) => void;
   /** Called after every object. */
   readonly onProgress?: (stats: StitchStats) => void;
 }
@@ -82,7 +84,7 @@ class StitchRun {
 
   async start(): Promise<void> {
     const { once, signal } = this.options;
-
+    this.options.onStart?.(this.stats);
     try {
       for (;;) {
         await this.pollOnce();

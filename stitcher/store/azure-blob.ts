@@ -7,7 +7,7 @@ import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
 import { storeError, type StoreIdentity } from './faults.js';
 import { resumableRead, type RangeResponse } from './resumable-read.js';
-import { withRetry, type RetryOptions } from './retry.js';
+import { forUpload, withRetry, type RetryOptions } from './retry.js';
 import { totalSize } from './s3.js';
 import { KeyRoot } from './store-url.js';
 import type { ListOptions, ListPage, ObjectInfo, ObjectStore } from './store.js';
@@ -108,7 +108,7 @@ export class AzureBlobStore implements ObjectStore {
   async write(key: string, data: Buffer): Promise<void> {
     const blob = this.container.getBlockBlobClient(this.root.full(key));
     try {
-      await withRetry((abortSignal) => blob.upload(data, data.length, { abortSignal }), this.retry);
+      await withRetry((abortSignal) => blob.upload(data, data.length, { abortSignal }), forUpload(this.retry, data.length));
     } catch (error) {
       throw storeError(this.options.identity, `writing object ${key}`, error, true);
     }

@@ -122,9 +122,7 @@ export class StoreAccessError extends Error {
     const credentials = identity.credentialsFile !== undefined
       ? `credentials from ${identity.credentialsFile}`
       : `${identity.ambient ?? 'the ambient identity'} (no credentials file)`;
-    const detail = [fault.code, fault.status !== undefined ? `HTTP ${fault.status}` : undefined]
-      .filter((part) => part !== undefined).join(', ');
-    super(`while ${action} in ${identity.description} with ${credentials}: access refused (${detail || 'unknown'}); ` +
+    super(`while ${action} in ${identity.description} with ${credentials}: access refused (${codeAndStatus(fault)}); ` +
       'check the bucket or container name, that it exists, the credentials and the permission to list and read');
     this.name = 'StoreAccessError';
   }
@@ -138,11 +136,22 @@ export function storeError(identity: StoreIdentity, action: string, error: unkno
   const fault = faultOf(error);
   if (error instanceof StoreAccessError) return error;
   if (fault.kind === 'access' || (bucketLevel && fault.kind === 'missing')) return new StoreAccessError(identity, action, fault);
-  const detail = [fault.code, fault.status !== undefined ? `HTTP ${fault.status}` : undefined]
-    .filter((part) => part !== undefined).join(', ');
-  const wrapped = new Error(`while ${action} in ${identity.description}: ${describeKind(fault.kind)} (${detail || 'no code'})`);
+  // An unexpected failure needs its message to be understood; it is cut and scrubbed of anything key-like.
+  const message = fault.kind === 'fatal' ? `: ${scrubbed(error)}` : '';
+  const wrapped = new Error(`while ${action} in ${identity.description}: ${describeKind(fault.kind)} (${codeAndStatus(fault)})${message}`);
   Object.assign(wrapped, { fault });
   return wrapped;
+}
+
+function codeAndStatus(fault: Fault): string {
+  const parts = [fault.code, fault.status !== undefined ? `HTTP ${fault.status}` : undefined].filter((part) => part !== undefined);
+  return parts.length > 0 ? parts.join(', ') : 'no code';
+}
+
+/** The first line of an error's message, at most 200 characters, long tokens (keys, signatures) blanked. */
+function scrubbed(error: unknown): string {
+  const text = (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 200);
+  return text.replace(/[A-Za-z0-9+/=_-]{24,}/g, '[redacted]');
 }
 
 function describeKind(kind: FaultKind): string {

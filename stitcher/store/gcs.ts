@@ -1,15 +1,17 @@
 /**
  * Google Cloud Storage through @google-cloud/storage (JSON API). The client's
- * own retries are off: every call goes through `withRetry`, and reads resume
- * from the byte reached, pinned to the object's generation.
+ * own retries are off: every call goes through `withRetry`. Reads are plain
+ * media downloads (gcs-media.ts) that resume from the byte reached, pinned
+ * to the object's generation.
  */
 import { Storage, type Bucket } from '@google-cloud/storage';
 import { JWT } from 'google-auth-library';
 import type { Readable } from 'node:stream';
 import type { GcpServiceAccount } from './credentials.js';
 import { storeError, type StoreIdentity } from './faults.js';
-import { resumableRead, type RangeResponse } from './resumable-read.js';
-import { withRetry, type RetryOptions } from './retry.js';
+import { openGcsMedia } from './gcs-media.js';
+import { resumableRead } from './resumable-read.js';
+import { forUpload, withRetry, type RetryOptions } from './retry.js';
 import { KeyRoot } from './store-url.js';
 import type { ListOptions, ListPage, ObjectInfo, ObjectStore } from './store.js';
 
@@ -54,7 +56,9 @@ function serviceAccountClient(key: GcpServiceAccount, selfSigned: boolean): JWT 
 
 export class GcsStore implements ObjectStore {
   readonly description: string;
+  private readonly storage: Storage;
   private readonly bucket: Bucket;
+  private readonly apiBase: string;
   private readonly root: KeyRoot;
   private readonly retry: RetryOptions;
 
@@ -62,6 +66,7 @@ export class GcsStore implements ObjectStore {
     this.description = options.identity.description;
     this.root = new KeyRoot(options.prefix);
     this.retry = options.retry ?? {};
+    this.apiBase = options.endpoint ?? 'https://storage.googleapis.com';
     const storage = new Storage({
       ...(options.endpoint !== undefined ? { apiEndpoint: options.endpoint } : {}),
       ...(options.credentials !== undefined
@@ -70,6 +75,7 @@ export class GcsStore implements ObjectStore {
       ...(options.credentials?.project_id !== undefined ? { projectId: options.credentials.project_id } : {}),
       retryOptions: { autoRetry: false, maxRetries: 0 },
     });
+    this.storage = storage;
     this.bucket = storage.bucket(options.bucket);
   }
 
@@ -102,25 +108,21 @@ export class GcsStore implements ObjectStore {
 
   read(key: string): Promise<Readable> {
     const name = this.root.full(key);
-    return resumableRead(async (start, version): Promise<RangeResponse> => {
-      let generation = version;
-      let size = Number.NaN;
-      if (generation === undefined) {
-        // The generation pins every resumed range to the same bytes; the size tells a short body from the end.
-        const [metadata] = await this.bucket.file(name).getMetadata();
-        generation = String(metadata.generation);
-        size = Number(metadata.size);
-      }
-      const file = this.bucket.file(name, { generation });
-      // A whole read is checked against the CRC32C the server sends; a range cannot be.
-      const body = file.createReadStream(start > 0 ? { start } : {});
-      return { body, size, version: generation };
-    }, this.retry, (error) => storeError(this.options.identity, `reading object ${key}`, error));
+    return resumableRead((start, generation, signal) => openGcsMedia({
+      base: this.apiBase, bucket: this.options.bucket, name, start, generation, signal,
+      authorize: (url) => this.authorize(url),
+    }), this.retry, (error) => storeError(this.options.identity, `reading object ${key}`, error));
+  }
+
+  /** The client's own Authorization header for a URL; none behind a custom endpoint without a key file, as the client does. */
+  private async authorize(url: string): Promise<Headers | undefined> {
+    if (this.options.endpoint !== undefined && this.options.credentials === undefined) return undefined;
+    return this.storage.authClient.getRequestHeaders(url);
   }
 
   async write(key: string, data: Buffer): Promise<void> {
     try {
-      await withRetry(() => this.bucket.file(this.root.full(key)).save(data, { resumable: false }), this.retry);
+      await withRetry(() => this.bucket.file(this.root.full(key)).save(data, { resumable: false }), forUpload(this.retry, data.length));
     } catch (error) {
       throw storeError(this.options.identity, `writing object ${key}`, error, true);
     }

@@ -71,17 +71,18 @@ async function openParsed(url: StoreUrl, options: OpenStoreOptions): Promise<Obj
     case 'gs':
       return new GcsStore({
         bucket: url.bucket, prefix: url.prefix, endpoint: url.endpoint, retry,
-        identity: identity('Google application default credentials (workload identity, metadata server, gcloud)'),
+        identity: identity(url.endpoint !== undefined
+          ? 'no authentication (a custom endpoint without a key file sends none, as for an emulator)'
+          : 'Google application default credentials (workload identity, metadata server, gcloud)'),
         ...(file !== undefined ? { credentials: await readGcpServiceAccount(file) } : {}),
       });
     case 'azblob': {
-      const ambient = file === undefined ? await azureAmbientCredential() : undefined;
-      const credential = file !== undefined
-        ? new StorageSharedKeyCredential(url.account, (await readAzureSharedKey(file)).accessKey)
-        : ambient!.credential;
+      const { credential, name } = file !== undefined
+        ? { credential: new StorageSharedKeyCredential(url.account, (await readAzureSharedKey(file)).accessKey), name: '' }
+        : await azureAmbientCredential();
       return new AzureBlobStore({
         account: url.account, container: url.container, prefix: url.prefix, endpoint: url.endpoint, retry, credential,
-        identity: identity(ambient?.name ?? ''),
+        identity: identity(name),
       });
     }
   }

@@ -32,6 +32,15 @@ export const DEFAULT_RETRY: Required<Omit<RetryOptions, 'onRetry' | 'random'>> =
   idleTimeoutMs: 30_000,
 };
 
+/**
+ * Options for writing `bytes` in one request: the attempt deadline grows by a
+ * second per MiB, so a large object on a slow link is not abandoned half sent.
+ */
+export function forUpload(options: RetryOptions, bytes: number): RetryOptions {
+  const base = options.attemptTimeoutMs ?? DEFAULT_RETRY.attemptTimeoutMs;
+  return { ...options, attemptTimeoutMs: base + Math.ceil(bytes / (1 << 20)) * 1000 };
+}
+
 /** The wait before retry number `retry` (1 for the first retry): full jitter under a capped exponential. */
 export function backoffDelay(retry: number, options: RetryOptions = {}): number {
   const base = options.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs;

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { AwsCredentials } from './credentials.js';
 import { storeError, type StoreIdentity } from './faults.js';
 import { resumableRead, type RangeResponse } from './resumable-read.js';
-import { withRetry, type RetryOptions } from './retry.js';
+import { forUpload, withRetry, type RetryOptions } from './retry.js';
 import { KeyRoot } from './store-url.js';
 import type { ListOptions, ListPage, ObjectStore } from './store.js';
 
@@ -108,7 +108,7 @@ export class S3Store implements ObjectStore {
         Key: this.root.full(key),
         Body: data,
         ContentLength: data.length,
-      }), { abortSignal }), this.retry);
+      }), { abortSignal }), forUpload(this.retry, data.length));
     } catch (error) {
       throw storeError(this.options.identity, `writing object ${key}`, error, true);
     }

@@ -1,13 +1,14 @@
 /** Key derivation: TLS 1.3 HKDF-Expand-Label (RFC 8446 7.1) and the TLS 1.2 PRF (RFC 5246 5). */
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 
 /** HKDF-Expand (RFC 5869 2.3) with `secret` as the PRK. */
 export function hkdfExpand(hash: string, secret: Buffer, info: Buffer, length: number): Buffer {
+  const key = createSecretKey(secret);
   const blocks: Buffer[] = [];
   let previous = Buffer.alloc(0);
   let produced = 0;
   for (let counter = 1; produced < length; counter++) {
-    previous = createHmac(hash, secret).update(previous).update(info).update(Buffer.of(counter)).digest();
+    previous = createHmac(hash, key).update(previous).update(info).update(Buffer.of(counter)).digest();
     blocks.push(previous);
     produced += previous.length;
   }
@@ -47,12 +48,13 @@ export function tls13NextSecret(hash: string, secret: Buffer): Buffer {
 /** P_hash of the TLS 1.2 PRF: PRF(secret, label, seed) = P_hash(secret, label + seed). */
 export function tls12Prf(hash: string, secret: Buffer, label: string, seed: Buffer, length: number): Buffer {
   const labelSeed = Buffer.concat([Buffer.from(label, 'latin1'), seed]);
+  const key = createSecretKey(secret);
   const blocks: Buffer[] = [];
   let a = labelSeed;
   let produced = 0;
   while (produced < length) {
-    a = createHmac(hash, secret).update(a).digest();
-    const block = createHmac(hash, secret).update(a).update(labelSeed).digest();
+    a = createHmac(hash, key).update(a).digest();
+    const block = createHmac(hash, key).update(a).update(labelSeed).digest();
     blocks.push(block);
     produced += block.length;
   }

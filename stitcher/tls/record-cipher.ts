@@ -3,7 +3,8 @@
  * TLS 1.2 AEAD (RFC 5288, 6655, 7905) and CBC with HMAC, MAC-then-encrypt or
  * encrypt-then-MAC (RFC 5246 6.2.3.2, RFC 7366). Errors never carry key bytes.
  */
-import { createDecipheriv, createHmac } from 'node:crypto';
+import { createDecipheriv, createHmac, createSecretKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { CipherSuite } from './suites.js';
 import { hashLength } from './suites.js';
 import type { TlsRecord } from './record-reader.js';
@@ -45,7 +46,10 @@ function failure(record: TlsRecord, sequence: bigint, what: string): RecordAuthE
   return new RecordAuthError(`record at stream offset ${record.offset} (sequence ${sequence}, ${record.body.length} bytes): ${what}`);
 }
 
-function aeadOpen(suite: CipherSuite, key: Buffer, nonce: Buffer, aad: Buffer, ciphertext: Buffer, tag: Buffer): Buffer | undefined {
+// Keys are held as KeyObjects: node:crypto turns a Buffer key into one on every
+// call, which costs more than decrypting a small record.
+
+function aeadOpen(suite: CipherSuite, key: KeyObject, nonce: Buffer, aad: Buffer, ciphertext: Buffer, tag: Buffer): Buffer | undefined {
   try {
     if (suite.kind === 'ccm') {
       const decipher = createDecipheriv(suite.cipher as 'aes-128-ccm', key, nonce, { authTagLength: suite.tagLength });
@@ -66,8 +70,11 @@ function aeadOpen(suite: CipherSuite, key: Buffer, nonce: Buffer, aad: Buffer, c
 
 export class Tls13RecordDecrypter implements RecordDecrypter {
   private sequence = 0n;
+  private readonly key: KeyObject;
 
-  constructor(private readonly suite: CipherSuite, private readonly key: Buffer, private readonly iv: Buffer) {}
+  constructor(private readonly suite: CipherSuite, key: Buffer, private readonly iv: Buffer) {
+    this.key = createSecretKey(key);
+  }
 
   decrypt(record: TlsRecord): DecryptedRecord {
     const sequence = this.sequence;
@@ -98,9 +105,12 @@ function tls12AdditionalData(sequence: bigint, record: TlsRecord, length: number
 
 export class Tls12AeadRecordDecrypter implements RecordDecrypter {
   private sequence = 0n;
+  private readonly key: KeyObject;
 
   /** `iv` is the 4-byte salt (GCM, CCM) or the 12-byte IV (ChaCha20-Poly1305). */
-  constructor(private readonly suite: CipherSuite, private readonly key: Buffer, private readonly iv: Buffer) {}
+  constructor(private readonly suite: CipherSuite, key: Buffer, private readonly iv: Buffer) {
+    this.key = createSecretKey(key);
+  }
 
   decrypt(record: TlsRecord): DecryptedRecord {
     const sequence = this.sequence;
@@ -123,14 +133,13 @@ export class Tls12AeadRecordDecrypter implements RecordDecrypter {
 export class Tls12CbcRecordDecrypter implements RecordDecrypter {
   private sequence = 0n;
   private readonly macLength: number;
+  private readonly key: KeyObject;
+  private readonly macKey: KeyObject;
 
-  constructor(
-    private readonly suite: CipherSuite,
-    private readonly key: Buffer,
-    private readonly macKey: Buffer,
-    private readonly encryptThenMac: boolean,
-  ) {
+  constructor(private readonly suite: CipherSuite, key: Buffer, macKey: Buffer, private readonly encryptThenMac: boolean) {
     this.macLength = hashLength(suite.macHash ?? 'sha1');
+    this.key = createSecretKey(key);
+    this.macKey = createSecretKey(macKey);
   }
 
   decrypt(record: TlsRecord): DecryptedRecord {

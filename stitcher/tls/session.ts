@@ -106,7 +106,11 @@ export class TlsSession {
   /** Hands one record or hole of a direction to the session, which handles it now or queues a copy. */
   push(dir: Direction, item: QueueItem): void {
     const state = this.dirs[dir];
-    if (state.queue.length === 0 && this.handle(dir, item)) return;
+    if (state.queue.length === 0 && this.handle(dir, item)) {
+      // What this record taught (a ServerHello) may release the other direction.
+      if (this.dirs[otherDirection(dir)].queue.length > 0) this.pump();
+      return;
+    }
     state.queue.push(item.kind === 'record' ? { kind: 'record', record: copyRecord(item.record) } : item);
     state.queuedBytes += item.kind === 'record' ? item.record.body.length : 0;
   }
@@ -374,6 +378,10 @@ function tryDecrypt(decrypter: RecordDecrypter, record: TlsRecord): DecryptedRec
 
 function itemTime(item: QueueItem): bigint {
   return item.kind === 'record' ? item.record.tsNs : item.tsNs;
+}
+
+function otherDirection(dir: Direction): Direction {
+  return dir === Direction.ClientToServer ? Direction.ServerToClient : Direction.ClientToServer;
 }
 
 function directionName(dir: Direction): string {

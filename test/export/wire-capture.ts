@@ -27,11 +27,21 @@ export async function startCapture(file: string, filter: string, options: { ifac
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tcpdump did not start listening within 10 s: ${stderr.trim()}`));
+    }, 10_000);
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
-      if (stderr.includes('listening on')) resolve();
+      if (stderr.includes('listening on')) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
-    child.once('exit', (code) => reject(new Error(`tcpdump exited (${code}) before listening: ${stderr.trim()}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`tcpdump exited (${code}) before listening: ${stderr.trim()}`));
+    });
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {

@@ -240,6 +240,17 @@ describe('flow/flow-table', () => {
     expect(table.stats).to.include({ flowsOpen: 1, flowsClosed: 1 });
   });
 
+  it('merges the flows of one block by time, each open before its events', () => {
+    const [a, b] = [flowId(0x18), flowId(0x19)];
+    const consumer = new RecordingConsumer();
+    const table = new FlowTable(consumer);
+    table.ingestBlock(GW, [
+      open(a, { tsNs: 1n }), data(a, C2S, 0, Buffer.from('a1'), 10n), data(a, S2C, 0, Buffer.from('a2'), 30n),
+      data(b, C2S, 0, Buffer.from('b1'), 20n), open(b, { tsNs: 15n }), data(b, S2C, 0, Buffer.from('b2'), 40n),
+    ]);
+    expect(consumer.calls).to.deep.equal(['open 18', 'data 18 10', 'open 19', 'data 19 20', 'data 18 30', 'data 19 40']);
+  });
+
   it('keeps the flows of different gateways apart', () => {
     const id = flowId(15);
     const consumer = new RecordingConsumer();

@@ -59,11 +59,16 @@ export class RecordingConsumer implements FlowConsumer {
   /** The payload buffers as handed on, uncopied, to check for zero-copy. */
   readonly rawPayloads: Buffer[] = [];
 
+  /** Every call in order: `open <key>` or `<kind> <key> <tsNs>`. */
+  readonly calls: string[] = [];
+
   openFlow(flow: FlowIdentity): void {
     this.opened.push(flow);
+    this.calls.push(`open ${flow.key.slice(-2)}`);
   }
 
   flowEvent(flow: FlowIdentity, event: FlowEvent): void {
+    this.calls.push(`${event.kind} ${flow.key.slice(-2)} ${event.tsNs}`);
     if (event.kind === 'data') {
       this.rawPayloads.push(event.payload);
       this.events.push({ flow: flow.key, event: { ...event, payload: Buffer.from(event.payload) } });

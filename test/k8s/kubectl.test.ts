@@ -1,7 +1,8 @@
 /**
  * The real kubectl against the test API server (and the operator): what a
- * user types, and what they see. Uses `--validate=false` because the server
- * serves no OpenAPI documents (kubectl's client-side validation needs them).
+ * user types, and what they see. Validation stays on: kubectl finds the
+ * `fieldValidation` parameter in the server's OpenAPI v3 and sends
+ * `fieldValidation=Strict`, so the server judges unknown fields.
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
@@ -51,18 +52,20 @@ describe('test/k8s with the real kubectl', function () {
   }
 
   it('applies the CRD and the examples, lists with the printer columns, scales, describes and deletes', async () => {
-    expect(await kubectl('apply', '--validate=false', '-f', 'crds/cloudtap.io_cloudtaps.yaml')).to.include('created');
-    const applied = await kubectl('apply', '--validate=false', '-f', 'examples/');
+    expect(await kubectl('apply', '-f', 'crds/cloudtap.io_cloudtaps.yaml')).to.include('created');
+    const applied = await kubectl('apply', '-f', 'examples/');
     for (const name of ['tap-s3', 'tap-gcs', 'tap-azure']) expect(applied).to.include(`cloudtap.cloudtap.io/${name} created`);
     cluster.operator();
-    await waitFor('the operator to report shards', () =>
-      cluster.server.resources.storage.list(cluster.type('cloudtap.io', 'v1alpha1', 'cloudtaps'), 'default').every((tap) => (tap.status as { shards?: number } | undefined)?.shards !== undefined),
+    await waitFor('every CloudTap Ready', () =>
+      cluster.server.resources.storage.list(cluster.type('cloudtap.io', 'v1alpha1', 'cloudtaps'), 'default').every((tap) =>
+        ((tap.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True'),
+      ),
     );
     const listed = await kubectl('get', 'cloudtaps');
     const [header, ...rows] = listed.trim().split('\n');
     expect(header!.split(/\s+/)).to.deep.equal(['NAME', 'PROVIDER', 'BUCKET', 'TARGETS', 'SHARDS', 'READY', 'LAG', 'AGE']);
     const s3Row = rows.find((row) => row.startsWith('tap-s3'))!.split(/\s+/);
-    expect(s3Row.slice(0, 5)).to.deep.equal(['tap-s3', 's3', 'corp-gateway-taps', 'sensor', '2']);
+    expect(s3Row.slice(0, 6)).to.deep.equal(['tap-s3', 's3', 'corp-gateway-taps', 'sensor', '2', 'True']);
     expect(await kubectl('get', 'ctap', 'tap-azure', '-o', 'jsonpath={.spec.source.account}')).to.equal('corptaps');
     expect(await kubectl('get', 'cloudtap', '-o', 'name')).to.include('cloudtap.cloudtap.io/tap-gcs');
 
@@ -75,15 +78,29 @@ describe('test/k8s with the real kubectl', function () {
     expect(described).to.match(/Name:\s+tap-s3/);
     expect(described).to.include('Applied');
 
+    const explained = await kubectl('explain', 'cloudtap.spec.targets.vni');
+    expect(explained).to.include('KIND:       CloudTap').and.include('The virtual network identifier');
+    expect(await kubectl('diff', '-f', 'examples/s3.yaml').catch((error: { stdout: string }) => error.stdout)).to.not.include('spec:');
+
     expect(await kubectl('delete', 'ctap', 'tap-gcs')).to.include('deleted');
     expect(await kubectl('get', 'ctap', '-o', 'name')).to.not.include('tap-gcs');
   });
 
+  it('refuses unknown fields under strict validation, and warns otherwise', async () => {
+    await kubectl('apply', '-f', 'crds/cloudtap.io_cloudtaps.yaml');
+    const typo = join(folder, 'typo.yaml');
+    writeFileSync(typo, 'apiVersion: cloudtap.io/v1alpha1\nkind: CloudTap\nmetadata: {name: typo, namespace: default}\nspec:\n  source: {provider: gcs, bucket: b, bukket: c}\n  targets: [{name: t, type: pcapOverIp, host: h}]\n');
+    expect(await kubectlFails('apply', '-f', typo)).to.include('unknown field "spec.source.bukket"');
+    const { stderr } = await run(kubectlPath!, ['--kubeconfig', join(folder, 'kubeconfig'), '--cache-dir', join(folder, 'cache'), 'apply', '--validate=warn', '-f', typo]);
+    expect(stderr).to.include('unknown field "spec.source.bukket"');
+    expect(await kubectl('get', 'ctap', 'typo', '-o', 'jsonpath={.spec.source}')).to.not.include('bukket');
+  });
+
   it('shows the schema errors that name the field', async () => {
-    await kubectl('apply', '--validate=false', '-f', 'crds/cloudtap.io_cloudtaps.yaml');
+    await kubectl('apply', '-f', 'crds/cloudtap.io_cloudtaps.yaml');
     const bad = join(folder, 'bad.yaml');
     writeFileSync(bad, 'apiVersion: cloudtap.io/v1alpha1\nkind: CloudTap\nmetadata: {name: bad, namespace: default}\nspec:\n  source: {provider: s3, bucket: b}\n  targets: [{name: t, type: geneve, host: h}]\n');
-    const message = await kubectlFails('apply', '--validate=false', '-f', bad);
+    const message = await kubectlFails('apply', '-f', bad);
     expect(message).to.include('spec.targets[0]').and.include('vni is required');
   });
 });

@@ -21,8 +21,15 @@ export interface WriteOptions {
 const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+/** `fieldValidation` of the request being served: what to do with unknown fields. */
+export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
+
 export class Resources {
   readonly storage = new Storage();
+  /** Set by the HTTP layer around each call (calls are synchronous). @default "Warn", as kube-apiserver */
+  fieldValidation: FieldValidation = 'Warn';
+  /** Warnings for the request being served (the `Warning` response header). */
+  warnings: string[] = [];
   private readonly types = new Map<string, ResourceType>();
 
   constructor(private readonly options: { readonly simulateDeployments: boolean }) {
@@ -67,6 +74,7 @@ export class Resources {
     }
     if (this.storage.get(type, metadata.namespace as string | undefined, name)) throw errors.alreadyExists(type, name);
     if (type.status && type.schema) delete object.status;
+    dropEmptyMetadata(metadata);
     this.admit(type, object, undefined);
     const stored = this.storage.put(type, this.newMetadata(object, type), 'ADDED');
     this.afterWrite(type, stored, undefined);
@@ -160,6 +168,7 @@ export class Resources {
     if (nextMeta.deletionTimestamp && ((nextMeta.finalizers as string[] | undefined) ?? []).length === 0) {
       return this.remove(type, next, {});
     }
+    dropEmptyMetadata(nextMeta);
     nextMeta.resourceVersion = currentMeta.resourceVersion;
     if (JSON.stringify(next) === JSON.stringify(current)) return current; // a no-op write stores nothing
     const stored = this.storage.put(type, next, 'MODIFIED');
@@ -190,8 +199,13 @@ export class Resources {
   private admit(type: ResourceType, object: Json, old: Json | undefined): void {
     if (type.kind === 'CustomResourceDefinition') return this.admitCrd(object);
     if (type.kind === 'Secret') return foldStringData(object);
+    if (type.kind === 'Lease') return checkMicroTimes(type, object, ['acquireTime', 'renewTime']);
     if (!type.schema) return;
-    prune(object, type.schema);
+    const unknown = prune(object, type.schema);
+    if (unknown.length > 0 && this.fieldValidation === 'Strict') {
+      throw errors.badRequest(`${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${unknown.map((field) => `unknown field "${field}"`).join(', ')}`);
+    }
+    if (this.fieldValidation === 'Warn') this.warnings.push(...unknown.map((field) => `unknown field "${field}"`));
     applyDefaults(object, type.schema);
     const causes: StatusCause[] = validate(object, type.schema, old);
     if (causes.length > 0) throw errors.invalid(type, String(metadataOf(object).name), causes);
@@ -218,6 +232,7 @@ export class Resources {
   }
 
   private afterWrite(type: ResourceType, stored: Json, previous: Json | undefined): void {
+    if (this.storage.dryRun) return;
     if (type.kind === 'CustomResourceDefinition') this.registerCrd(stored);
     if (type.kind === 'Deployment' && this.options.simulateDeployments) this.simulateRollout(type, stored, previous);
   }
@@ -253,6 +268,7 @@ export class Resources {
 
   private remove(type: ResourceType, object: Json, options: WriteOptions): Json {
     const removed = this.storage.remove(type, object);
+    if (this.storage.dryRun) return removed;
     if (type.kind === 'CustomResourceDefinition') this.unregisterCrd(object);
     const uid = metadataOf(object).uid as string;
     if (options.propagationPolicy === 'Orphan') this.orphanDependents(uid);
@@ -319,6 +335,26 @@ export class Resources {
   }
 }
 
+/** Go's omitempty: empty labels, annotations, finalizers and ownerReferences are not stored. */
+function dropEmptyMetadata(metadata: Json): void {
+  for (const key of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
+    const value = metadata[key];
+    if (value !== undefined && (Array.isArray(value) ? value.length === 0 : Object.keys(value as Json).length === 0)) delete metadata[key];
+  }
+}
+
+/** MicroTime fields decode with Go's RFC3339Micro layout: exactly six fractional digits. */
+function checkMicroTimes(type: ResourceType, object: Json, fields: readonly string[]): void {
+  const spec = (object.spec ?? {}) as Json;
+  for (const field of fields) {
+    const value = spec[field];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/.test(value)) {
+      throw errors.badRequest(`${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: parsing time ${JSON.stringify(value)} as "2006-01-02T15:04:05.000000Z07:00": cannot parse as ".000000"`);
+    }
+  }
+}
+
 /** Secrets store stringData as base64 data, as the real API server does on every write. */
 function foldStringData(secret: Json): void {
   const stringData = secret.stringData as Record<string, string> | undefined;
@@ -331,8 +367,7 @@ function foldStringData(secret: Json): void {
 
 /** Everything but metadata and status, to tell spec changes from others. */
 function specOf(object: Json): string {
-  const { metadata: _metadata, status: _status, ...rest } = object;
-  return JSON.stringify(rest);
+  return JSON.stringify(Object.entries(object).filter(([key]) => key !== 'metadata' && key !== 'status'));
 }
 
 function setPath(object: Json, path: string, value: unknown): void {

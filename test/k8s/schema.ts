@@ -41,19 +41,28 @@ export function checkRules(schema: JsonSchema): void {
   if (schema.items) checkRules(schema.items);
 }
 
-/** Removes fields the schema does not know, in place. The root keeps apiVersion, kind and metadata. */
-export function prune(value: unknown, schema: JsonSchema, root = true): void {
+/**
+ * Removes fields the schema does not know, in place. The root keeps apiVersion, kind and metadata.
+ * @returns the paths removed, like `spec.foo`, for strict field validation
+ */
+export function prune(value: unknown, schema: JsonSchema, path = ''): string[] {
+  const removed: string[] = [];
   if (Array.isArray(value)) {
-    if (schema.items) for (const item of value) prune(item, schema.items, false);
-    return;
+    if (schema.items) value.forEach((item, index) => removed.push(...prune(item, schema.items!, `${path}[${index}]`)));
+    return removed;
   }
-  if (!isObject(value) || schema['x-kubernetes-preserve-unknown-fields']) return;
+  if (!isObject(value) || schema['x-kubernetes-preserve-unknown-fields']) return removed;
   for (const key of Object.keys(value)) {
-    if (root && (key === 'apiVersion' || key === 'kind' || key === 'metadata')) continue;
+    if (!path && (key === 'apiVersion' || key === 'kind' || key === 'metadata')) continue;
+    const childPath = path ? `${path}.${key}` : key;
     const child = schema.properties?.[key] ?? (isObject(schema.additionalProperties) ? schema.additionalProperties : undefined);
-    if (child) prune(value[key], child as JsonSchema, false);
-    else if (schema.additionalProperties !== true) delete value[key];
+    if (child) removed.push(...prune(value[key], child as JsonSchema, childPath));
+    else if (schema.additionalProperties !== true) {
+      delete value[key];
+      removed.push(childPath);
+    }
   }
+  return removed;
 }
 
 /** Sets schema defaults on absent fields, in place, outside in (a defaulted {} gets its own defaults). */

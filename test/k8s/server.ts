@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { apiGroupList, apiResourceList, apiVersions, serverVersion } from './discovery.js';
 import { ApiError, errors } from './errors.js';
+import { groupVersionDocument, openApiRoot } from './openapi.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { groupVersion, type ResourceType } from './registry.js';
 import { Resources, type Subresource } from './resources.js';
@@ -51,7 +52,13 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
   const writes: RecordedRequest[] = [];
   const watches = new Set<ServerResponse>();
   const server: Server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
+    handle(request, response)
+      .finally(() => {
+        // Direct calls from tests (not over HTTP) get the API server's default.
+        resources.fieldValidation = 'Warn';
+        resources.storage.dryRun = false;
+      })
+      .catch((error: unknown) => {
       const apiError = error instanceof ApiError ? error : new ApiError(500, 'InternalError', String((error as Error)?.stack ?? error));
       if (!response.headersSent) send(response, apiError.code, apiError.toStatus());
       else response.end();
@@ -76,17 +83,27 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
     if (path === '/api') return send(response, 200, apiVersions(String(request.headers.host)));
     if (path === '/apis') return send(response, 200, apiGroupList(resources.allTypes()));
     if (path === '/healthz' || path === '/readyz' || path === '/livez') return sendText(response, 200, 'ok');
+    if (path === '/openapi/v3') return send(response, 200, openApiRoot(resources.allTypes()));
+    const openApi = /^\/openapi\/v3\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/.exec(path);
+    if (openApi) {
+      const document = openApi[1] ? groupVersionDocument(resources.allTypes(), '', 'v1') : groupVersionDocument(resources.allTypes(), openApi[2]!, openApi[3]!);
+      if (document) return send(response, 200, document);
+    }
     const discovery = discoveryFor(path);
     if (discovery) return send(response, 200, discovery);
     const target = route(path);
     if (!target) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${request.method} ${path})`);
     const body = await readBody(request);
     const method = request.method ?? 'GET';
+    const validation = url.searchParams.get('fieldValidation');
+    resources.fieldValidation = validation === 'Strict' || validation === 'Ignore' ? validation : 'Warn';
+    resources.warnings = [];
+    resources.storage.dryRun = url.searchParams.get('dryRun') === 'All';
     if (method === 'GET' && target.name === undefined) return list(request, response, url, target);
     if (method === 'GET') return send(response, 200, read(target));
-    if (method === 'POST' && target.name === undefined) return send(response, 201, resources.create(target.type, target.namespace, parseJson(body)));
+    if (method === 'POST' && target.name === undefined) return send(response, 201, resources.create(target.type, target.namespace, parseJson(body)), resources.warnings);
     if (target.name === undefined) throw errors.methodNotAllowed(`${method} is not supported on a collection`);
-    if (method === 'PUT') return send(response, 200, resources.update(target.type, target.namespace, target.name, parseJson(body), target.subresource));
+    if (method === 'PUT') return send(response, 200, resources.update(target.type, target.namespace, target.name, parseJson(body), target.subresource), resources.warnings);
     if (method === 'PATCH') return patch(request, response, url, target, body);
     if (method === 'DELETE') {
       const options = body ? parseJson(body) : {};
@@ -131,7 +148,7 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
     const matchesFields = fieldSelector(url.searchParams.get('fieldSelector'));
     const matches = (object: Json) => matchesLabels(object) && matchesFields(object);
     if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') {
-      return watch(response, url, target, matches);
+      return watch(response, url, target, matches, String(request.headers.accept ?? '').includes('as=Table'));
     }
     const items = resources.storage.list(target.type, target.namespace).filter(matches);
     const resourceVersion = String(resources.storage.currentRevision);
@@ -141,11 +158,21 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
     send(response, 200, { kind: `${target.type.kind}List`, apiVersion: groupVersion(target.type), metadata: { resourceVersion }, items });
   }
 
-  function watch(response: ServerResponse, url: URL, target: Target, matches: (object: Json) => boolean): void {
+  function watch(response: ServerResponse, url: URL, target: Target, matches: (object: Json) => boolean, asTable: boolean): void {
     const since = url.searchParams.get('resourceVersion');
     response.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    const includeObject = url.searchParams.get('includeObject') ?? 'PartialObjectMetadata';
+    let first = true;
+    // As a Table, each event carries a one-row Table; only the first has the columns.
+    const render = (object: Json): Json => {
+      if (!asTable) return object;
+      const table = toTable(target.type, [object], String((object.metadata as Json).resourceVersion), includeObject);
+      if (!first) table.columnDefinitions = [];
+      first = false;
+      return table;
+    };
     const write = (event: WatchEvent) => {
-      response.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+      response.write(`${JSON.stringify({ type: event.type, object: render(event.object) })}\n`);
     };
     let backlog: WatchEvent[];
     if (!since || since === '0') {
@@ -203,7 +230,7 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
       default:
         throw errors.unsupportedMediaType(contentType);
     }
-    send(response, 200, resources.patch(target.type, target.namespace, target.name!, apply, target.subresource, createIfAbsent));
+    send(response, 200, resources.patch(target.type, target.namespace, target.name!, apply, target.subresource, createIfAbsent), resources.warnings);
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -242,9 +269,10 @@ function parseJson(body: string): Json {
   }
 }
 
-function send(response: ServerResponse, code: number, body: unknown): void {
+function send(response: ServerResponse, code: number, body: unknown, warnings: readonly string[] = []): void {
   const text = JSON.stringify(body);
-  response.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  const warning = warnings.length > 0 ? { Warning: warnings.map((message) => `299 - ${JSON.stringify(message)}`).join(', ') } : {};
+  response.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...warning });
   response.end(text);
 }
 

@@ -32,6 +32,8 @@ export class Storage {
   /** Versions at or below this one are no longer in the log. */
   private compactedThrough = 0;
   readonly watchers = new Set<Watcher>();
+  /** While true (a `dryRun=All` request), writes are answered but not stored. */
+  dryRun = false;
 
   constructor(private readonly logWindow = 10000) {}
 
@@ -65,6 +67,7 @@ export class Storage {
   /** Stores the object with a new resourceVersion and tells the watchers. */
   put(type: ResourceType, object: Json, eventType: 'ADDED' | 'MODIFIED'): Json {
     const stored = structuredClone(object);
+    if (this.dryRun) return stored;
     metadataOf(stored).resourceVersion = String(++this.revision);
     this.bucket(type).set(keyOf(stored), stored);
     this.emit(type, eventType, stored);
@@ -73,6 +76,7 @@ export class Storage {
 
   remove(type: ResourceType, object: Json): Json {
     const removed = structuredClone(object);
+    if (this.dryRun) return removed;
     this.bucket(type).delete(keyOf(removed));
     metadataOf(removed).resourceVersion = String(++this.revision);
     this.emit(type, 'DELETED', removed);

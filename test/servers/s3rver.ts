@@ -1,13 +1,15 @@
 /**
  * s3rver in a child process on a free loopback port, with its buckets in a
- * temporary folder. Its gaps, which tests must not rely on: it checks the
- * access key id but not a SigV4 signature (a wrong secret passes), ignores
+ * temporary folder, started through s3rver-main.js (which fixes its listing
+ * by delimiter). Its gaps, which tests must not rely on: it checks the access
+ * key id but not a SigV4 signature (a wrong secret passes), ignores
  * If-None-Match and suffix ranges (`bytes=-N`).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeBinary, projectRoot } from '../support/paths.js';
+import { fileURLToPath } from 'node:url';
+import { nodeBinary } from '../support/paths.js';
 import { freePort, startChildServer } from './child-server.js';
 
 /** s3rver's built-in key pair (public in its sources: not a secret). */
@@ -27,11 +29,7 @@ export async function startS3rver(buckets: readonly string[]): Promise<S3rver> {
   const server = await startChildServer({
     name: 's3rver',
     command: nodeBinary,
-    args: [
-      join(projectRoot, 'node_modules', 's3rver', 'bin', 's3rver.js'),
-      '--directory', directory, '--address', '127.0.0.1', '--port', String(port), '--silent', '--no-vhost-buckets',
-      ...buckets.flatMap((bucket) => ['--configure-bucket', bucket]),
-    ],
+    args: [fileURLToPath(new URL('./s3rver-main.js', import.meta.url)), directory, String(port), ...buckets],
     env: { NODE_OPTIONS: '--openssl-legacy-provider' },
     port,
   });

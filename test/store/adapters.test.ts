@@ -104,10 +104,7 @@ describe('store adapters against real servers', function () {
         expect(gateways.objects).to.deep.equal([]);
       });
 
-      it('groups deeper folders by delimiter into common prefixes', async function () {
-        // s3rver's gap: it stops walking below a common prefix, so it only finds prefixes
-        // that hold objects directly. Real S3 (and the discovery code, which never needs this) do not.
-        if (testCase.name === 's3') this.skip();
+      it('groups deeper folders by delimiter into common prefixes', async () => {
         const hours = await store.list({ prefix: '2026/11/25/', delimiter: '/' });
         expect(hours.prefixes).to.deep.equal(['2026/11/25/13/', '2026/11/25/14/']);
         expect(hours.objects).to.deep.equal([]);
@@ -116,6 +113,17 @@ describe('store adapters against real servers', function () {
       it('lists only keys strictly after startAfter', async () => {
         const page = await store.list({ prefix: '2026/11/25/14/gw-a/', startAfter: '2026/11/25/14/gw-a/00000000000000000002.ctap' });
         expect(page.objects.map((o) => o.key)).to.deep.equal(KEYS.slice(4, 6));
+      });
+
+      it('pages a delimiter listing, each prefix once', async () => {
+        const seen: string[] = [];
+        let pageToken: string | undefined;
+        do {
+          const page = await store.list({ prefix: '2026/11/25/1', delimiter: '/', pageSize: 1, ...(pageToken ? { pageToken } : {}) });
+          seen.push(...page.prefixes);
+          pageToken = page.nextPageToken;
+        } while (pageToken !== undefined);
+        expect(seen).to.deep.equal(['2026/11/25/13/', '2026/11/25/14/']);
       });
 
       it('pages with pageToken, each key once', async () => {

@@ -8,7 +8,11 @@ import { expect } from 'chai';
 import { hourPrefix, listGateways, listHours, listObjectsAfter, lookBackHours, mapBounded } from '../../stitcher/store/discovery.js';
 import { openStore } from '../../stitcher/store/open.js';
 import type { ObjectStore } from '../../stitcher/store/store.js';
+import { FaultProxy, THROTTLE } from '../servers/fault-proxy.js';
 import { GcsTestServer } from '../servers/gcs-server.js';
+import { startProviders, stopProviders } from '../servers/providers.js';
+
+after(stopProviders);
 
 const HOUR = 3_600_000;
 
@@ -128,4 +132,49 @@ describe('store discovery', () => {
       expect(startOffsets, 'gateway listings start after their cursor').to.include(`root/${key(lastHour, 'gw-c', 2)}`);
     });
   });
+
+  for (const provider of ['s3', 'azure'] as const) {
+    describe(`listing cost on ${provider}, counted at a pass-through proxy`, function () {
+      this.timeout(30_000);
+      const now = new Date('2026-11-25T14:20:00Z');
+      const window = lookBackHours(now, HOUR);
+      let proxy: FaultProxy;
+      let store: ObjectStore;
+
+      before(async () => {
+        const access = (await startProviders())[provider];
+        const root = `cost-${process.pid}`;
+        const direct = await openStore(access.url('tap', root), { credentialsFile: access.credentialsFile });
+        const old = listHours(new Date(now.getTime() - 40 * HOUR), new Date(now.getTime() - 2 * HOUR));
+        const keys = old.flatMap((hour) => Array.from({ length: 8 }, (_, g) => `${hour}old-${g}/00000000000000000000.ctap`));
+        keys.push(`${window[0]}gw-a/00000000000000000000.ctap`, `${window[1]}gw-a/00000000000000000001.ctap`, `${window[1]}gw-b/00000000000000000000.ctap`);
+        await mapBounded(keys, 16, (key) => direct.write(key, Buffer.from('x')));
+        await direct.close?.();
+        proxy = new FaultProxy({ target: access.endpoint.replace(/\/devstoreaccount1$/, ''), pattern: ['none'], throttle: THROTTLE.s3 });
+        const proxyUrl = await proxy.start();
+        store = await openStore(access.url('tap', root, provider === 'azure' ? `${proxyUrl}/devstoreaccount1` : proxyUrl), {
+          credentialsFile: access.credentialsFile,
+        });
+      });
+
+      after(async () => {
+        await store.close?.();
+        await proxy.stop();
+      });
+
+      it('makes one request per hour and per gateway in the window, whatever lies before it', async () => {
+        const before = proxy.requests;
+        const found: string[] = [];
+        for (const hour of window) {
+          for (const gateway of await listGateways(store, hour)) {
+            found.push(...(await listObjectsAfter(store, `${hour}${gateway}/`)).map((o) => o.key));
+          }
+        }
+        expect(found).to.deep.equal([
+          `${window[0]}gw-a/00000000000000000000.ctap`, `${window[1]}gw-a/00000000000000000001.ctap`, `${window[1]}gw-b/00000000000000000000.ctap`,
+        ]);
+        expect(proxy.requests - before).to.equal(window.length + 3);
+      });
+    });
+  }
 });

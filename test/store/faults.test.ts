@@ -53,4 +53,13 @@ describe('store faults', () => {
     expect(read).not.to.be.instanceOf(StoreAccessError);
     expect(read.message).to.contain('a/b').and.to.contain('not found');
   });
+
+  it('keeps the gist of an unexpected failure, without long key-like tokens', () => {
+    const token = 'c2VjcmV0LXNpZ25hdHVyZS12YWx1ZS0xMjM0NTY3ODkw';
+    const odd = Object.assign(new Error(`Region is missing near ${token}\nstack-ish second line`), { name: 'Error' });
+    const error = storeError({ description: 's3://b/p/' }, 'listing ""', odd);
+    expect(error.message).to.contain('s3://b/p/').and.to.contain('Region is missing');
+    expect(error.message).not.to.contain(token);
+    expect(error.message).not.to.contain('second line');
+  });
 });

@@ -72,13 +72,13 @@ describe('resumable read', () => {
   });
 
   it('does not count time the consumer holds a chunk as a stall', async () => {
-    const data = randomBytes(256 * CHUNK); // 4 MiB: beyond the stream's buffer, so the reader must wait
+    const data = randomBytes(24 * CHUNK); // more chunks than the stream buffers (16), so the reader must wait
     const calls: { start: number }[] = [];
-    const stream = await resumableRead(scriptedOpener(data, [], calls), { idleTimeoutMs: 20, baseDelayMs: 1 }, wrap('k'));
+    const stream = await resumableRead(scriptedOpener(data, [], calls), { idleTimeoutMs: 10, baseDelayMs: 1 }, wrap('k'));
     const parts: Buffer[] = [];
     for await (const chunk of stream) {
       parts.push(chunk as Buffer);
-      await sleep(40); // a slow consumer: backpressure, not a stalled store
+      await sleep(25); // a slow consumer: backpressure, not a stalled store
     }
     expect(Buffer.concat(parts).equals(data)).to.equal(true);
     expect(parts.length, 'the consumer held chunks while more were pending').to.be.greaterThan(2);

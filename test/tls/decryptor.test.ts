@@ -6,10 +6,11 @@ import { testFlow } from './support/capture.js';
 interface SuiteCase {
   readonly name: string;
   readonly server: Record<string, unknown>;
+  readonly client?: Record<string, unknown>;
 }
 
 const TLS13: SuiteCase[] = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_CCM_SHA256']
-  .map((suite) => ({ name: suite, server: { ciphers: suite, minVersion: 'TLSv1.3' } }));
+  .map((suite) => ({ name: suite, server: { ciphers: suite, minVersion: 'TLSv1.3' }, client: { ciphers: suite } }));
 
 const TLS12: SuiteCase[] = [
   ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'ECDHE-RSA-AES128-GCM-SHA256'],
@@ -30,7 +31,7 @@ describe('TlsDecryptor with Node TLS sessions', () => {
     it(`decrypts ${suite.name} to exactly the bytes sent`, async () => {
       const request = testBytes(5000, 1);
       const response = testBytes(40000, 2);
-      const session = await captureNodeSession({ server: suite.server, request, response });
+      const session = await captureNodeSession({ server: suite.server, client: suite.client, request, response });
       expect(session.cipher).to.equal(suite.name);
       const run = decryptorRun(session.keylog);
       const flow = testFlow();

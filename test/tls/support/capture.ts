@@ -90,6 +90,11 @@ export class RecordingRelay {
     return this.events;
   }
 
+  /** Stops listening (after a failed session). */
+  close(): void {
+    this.server?.close();
+  }
+
   private now(): bigint {
     return this.epochNs + (process.hrtime.bigint() - this.hrStart);
   }

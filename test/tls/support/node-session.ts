@@ -54,7 +54,13 @@ export async function captureNodeSession(options: NodeSessionOptions): Promise<C
   const relayPort = await relay.listen();
 
   const client = connect({ port: relayPort, host: '127.0.0.1', rejectUnauthorized: false, servername: 'tap.test', ...options.client });
-  await once(client, 'secureConnect');
+  try {
+    await once(client, 'secureConnect');
+  } catch (error) {
+    server.close();
+    relay.close();
+    throw error;
+  }
   const reused = client.isSessionReused();
   const protocol = client.getProtocol();
   const cipher = client.getCipher().standardName;

@@ -1,0 +1,70 @@
+/**
+ * A polling stitcher, as a pod runs it: it picks up objects written while it
+ * runs, reports progress on /metrics, and on SIGTERM flushes and exits 0.
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { generateTraffic } from '../../stitcher/generator/generate.js';
+import { LocalFolderStore } from '../../stitcher/store/local.js';
+import { cloudtapBin } from '../support/cli.js';
+import { haveTshark, tsharkFields } from '../support/tshark.js';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function metric(port: number, name: string): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line === undefined ? undefined : Number(line.split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+describe('e2e: a polling stitcher', function () {
+  this.timeout(120_000);
+
+  it('exports objects that arrive while it runs, shows them on /metrics, and stops cleanly on SIGTERM', async function () {
+    if (!haveTshark()) this.skip();
+    const dir = await mkdtemp(join(tmpdir(), 'cloudtap-poll-'));
+    const bucket = join(dir, 'bucket');
+    const output = join(dir, 'out.pcap');
+    const port = await freePort();
+    const child = spawn(cloudtapBin, ['stitch', '--source', `file://${bucket}`, '--output', `pcap://${output}`,
+      '--poll-interval', '200ms', '--metrics-port', String(port), '--quiet', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      const result = await generateTraffic({ traffic: new LocalFolderStore(bucket), flows: 10, gateways: 2, seed: 'poll', bodyBytes: [50_000] });
+      let closed: number | undefined;
+      for (let attempt = 0; attempt < 150 && closed !== result.flows.length; attempt++) {
+        await sleep(200);
+        closed = await metric(port, 'cloudtap_flows_closed_total');
+      }
+      expect(closed, `flows closed per /metrics; stderr: ${stderr}`).to.equal(result.flows.length);
+      expect(await metric(port, 'cloudtap_objects_read_total')).to.equal(result.trafficObjects);
+      expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()).to.equal('ok\n');
+      child.kill('SIGTERM');
+      expect(await exited).to.equal(0);
+      expect(stdout).to.match(/cloudtap stitch: stopped/);
+      const syns = await tsharkFields(output, 'tcp.flags.syn == 1 && tcp.flags.ack == 0', ['frame.number']);
+      expect(syns.length).to.equal(result.flows.length);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});

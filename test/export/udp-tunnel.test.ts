@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import dgram from 'node:dgram';
+import { UdpTunnel } from '../../stitcher/export/udp-tunnel.js';
+import { emptyWireStats } from '../../stitcher/export/wire-sink.js';
+
+async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
+}
+
+describe('export/udp-tunnel', () => {
+  it('counts ECONNREFUSED from an absent peer and keeps going', async () => {
+    const stats = emptyWireStats();
+    const tunnel = new UdpTunnel({ address: '127.0.0.1', family: 4, port: await freeUdpPort(), sourcePorts: 1 }, stats);
+    for (let i = 0; i < 20; i++) {
+      tunnel.send(7, [Buffer.from('datagram')], 8);
+      // Give the kernel's port-unreachable time to come back between sends.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await tunnel.close();
+    expect(stats.packets).to.equal(20);
+    expect(stats.errorsByCode.ECONNREFUSED).to.be.at.least(1);
+    expect(stats.sendErrors).to.equal(stats.errorsByCode.ECONNREFUSED);
+  });
+
+  it('holds at most queuePackets while a socket opens, drops and counts the rest, then sends what it held', async () => {
+    const peer = dgram.createSocket('udp4');
+    const payloads: string[] = [];
+    peer.on('message', (message) => payloads.push(message.toString()));
+    await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
+    const stats = emptyWireStats();
+    const tunnel = new UdpTunnel({ address: '127.0.0.1', family: 4, port: peer.address().port, sourcePorts: 4, queuePackets: 5 }, stats);
+    const answers = Array.from({ length: 12 }, (_, i) => tunnel.send(3, [Buffer.from(`p${i}`)], 2));
+    expect(answers.slice(0, 4)).to.deep.equal([true, true, true, true]);
+    expect(answers.slice(4).every((answer) => answer === false)).to.equal(true);
+    expect(stats.dropped).to.equal(7);
+    await tunnel.drain();
+    await tunnel.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    peer.close();
+    expect(payloads).to.deep.equal(['p0', 'p1', 'p2', 'p3', 'p4']);
+    expect(stats.packets).to.equal(5);
+  });
+
+  it('sends one flow from one source port, different flow hashes from different ports', async () => {
+    const peer = dgram.createSocket('udp4');
+    const sources = new Map<string, Set<number>>();
+    peer.on('message', (message, remote) => {
+      const set = sources.get(message.toString()) ?? new Set<number>();
+      set.add(remote.port);
+      sources.set(message.toString(), set);
+    });
+    await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
+    const stats = emptyWireStats();
+    const tunnel = new UdpTunnel({ address: '127.0.0.1', family: 4, port: peer.address().port, sourcePorts: 8 }, stats);
+    for (let round = 0; round < 5; round++) {
+      for (let flow = 0; flow < 8; flow++) tunnel.send(flow, [Buffer.from(`flow${flow}`)], 5);
+      await tunnel.drain();
+    }
+    await tunnel.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    peer.close();
+    expect(sources.size).to.equal(8);
+    const ports = [...sources.values()].map((set) => {
+      expect(set.size).to.equal(1);
+      return [...set][0]!;
+    });
+    expect(new Set(ports).size).to.equal(8);
+    for (const port of ports) expect(port).to.be.within(49152, 65535);
+  });
+});
