@@ -8,7 +8,7 @@ import { nowSeconds, setCondition, type ConditionUpdate } from '../api/condition
 import type { CloudTap, CloudTapStatus, Condition } from '../api/types.js';
 import { configHashAnnotation, shardLabel } from '../specs/names.js';
 import { stableJson } from '../specs/hash.js';
-import type { KubeApi } from './kube.js';
+import { describeError, type KubeApi } from './kube.js';
 
 export interface ShardReadiness {
   readonly shards: number;
@@ -53,7 +53,12 @@ export function nextStatus(cloudTap: CloudTap, fields: Partial<CloudTapStatus>, 
 /** Writes the status when it differs from the stored one. @returns whether it wrote */
 export async function writeStatus(api: KubeApi, cloudTap: CloudTap, status: CloudTapStatus): Promise<boolean> {
   if (stableJson(status) === stableJson(cloudTap.status ?? {})) return false;
-  await api.patchCloudTapStatus(cloudTap.metadata.namespace, cloudTap.metadata.name, status, cloudTap.metadata.resourceVersion);
+  const { namespace, name, resourceVersion } = cloudTap.metadata;
+  try {
+    await api.patchCloudTapStatus(namespace, name, status, resourceVersion);
+  } catch (error) {
+    throw new Error(`while writing the status of CloudTap ${namespace}/${name}: ${describeError(error)}`, { cause: error });
+  }
   return true;
 }
 

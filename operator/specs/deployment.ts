@@ -75,7 +75,7 @@ function stitcherContainer(cloudTap: CloudTap, shard: number): V1Container {
     readinessProbe: probe('/readyz'),
     resources: structuredClone(size.resources),
     securityContext: containerSecurityContext(stitcher.securityContext),
-    volumeMounts: volumeMountsOf(cloudTap),
+    volumeMounts: volumeMountsOf(cloudTap, shard),
   };
 }
 
@@ -99,7 +99,7 @@ function volumesOf(cloudTap: CloudTap): V1Volume[] {
   return volumes;
 }
 
-function volumeMountsOf(cloudTap: CloudTap): V1VolumeMount[] {
+function volumeMountsOf(cloudTap: CloudTap, shard: number): V1VolumeMount[] {
   const { spec } = cloudTap;
   const mounts: V1VolumeMount[] = [
     { name: 'config', mountPath: configDir, readOnly: true },
@@ -113,7 +113,8 @@ function volumeMountsOf(cloudTap: CloudTap): V1VolumeMount[] {
   }
   for (const target of spec.targets) {
     if (target.type === 'pcapVolume' && target.claimName) {
-      mounts.push({ name: `pcap-${target.name}`, mountPath: `${pcapMountRoot}/${target.name}` });
+      // Each shard writes into its own folder of the claim, so shards never share a file.
+      mounts.push({ name: `pcap-${target.name}`, mountPath: `${pcapMountRoot}/${target.name}`, subPath: `shard-${shard}` });
     }
   }
   return mounts;

@@ -18,6 +18,8 @@ export const STITCH_USAGE = `usage: cloudtap stitch --source <url> [--keys <url>
   --output <url>            pcap:///abs/file.pcap, pcapng:///abs/file.pcapng, or a folder ending in / to rotate files
   --once                    read every object present, close all flows, print a summary and exit
   --poll-interval <dur>     how often to look for new objects (default 10s)
+  --look-back <dur>         list only the hour folders of this window (default 3h when polling; --once lists all)
+  --from <time> --to <time> a backfill: list only the hours between these (ISO 8601, UTC)
   --max-flow-buffer <size>  out-of-order bytes held per flow before giving up on a hole (default 8M)
   --max-buffer <size>       out-of-order bytes held in total (default 256M)
   --log-level <level>       error, warn, info (default) or debug; logs are JSON on stderr
@@ -34,6 +36,7 @@ export async function stitchCommand(argv: readonly string[]): Promise<number> {
       once: { type: 'boolean' }, 'poll-interval': { type: 'string' }, 'log-level': { type: 'string' },
       'max-flow-buffer': { type: 'string' }, 'max-buffer': { type: 'string' }, config: { type: 'string' },
       quiet: { type: 'boolean' }, 'metrics-port': { type: 'string' },
+      'look-back': { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
     },
     strict: true,
   });
@@ -53,6 +56,7 @@ export async function stitchCommand(argv: readonly string[]): Promise<number> {
   try {
     const stats = await stitch({
       source, keys, outputs, once: config.once, pollIntervalMs: config.pollIntervalMs, logger, signal: stop.signal,
+      hours: config.hours,
       flowLimits: flowLimits(config),
       onStart: (s) => (current = s),
       onProgress: (s) => progress.update(progressLine(s)),

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { LOG_LEVELS, type LogLevel } from '../pipeline/log.js';
+import type { HourWindow } from '../pipeline/object-feed.js';
 import { parseCount, parseDuration, parseSize, UsageError } from './usage-error.js';
 
 export interface StitchConfig {
@@ -22,6 +23,7 @@ export interface StitchConfig {
   /** No progress line on stderr. */
   readonly quiet: boolean;
   readonly metricsPort?: number;
+  readonly hours: HourWindow;
 }
 
 /** What the flags said; undefined where a flag was absent. */
@@ -39,6 +41,9 @@ export interface StitchFlags {
   config?: string;
   quiet?: boolean;
   'metrics-port'?: string;
+  'look-back'?: string;
+  from?: string;
+  to?: string;
 }
 
 /** The config file's shape (see docs/cli.md). */
@@ -51,6 +56,7 @@ interface ConfigFile {
   pollInterval?: string;
   logLevel?: string;
   metricsPort?: number;
+  lookBack?: string;
 }
 
 export function resolveStitchConfig(flags: StitchFlags): StitchConfig {
@@ -76,7 +82,31 @@ export function resolveStitchConfig(flags: StitchFlags): StitchConfig {
     maxTotalBufferBytes: optionalSize(flags['max-buffer'], '--max-buffer'),
     quiet: flags.quiet === true,
     metricsPort: metricsPort(flags['metrics-port'] ?? file.metricsPort),
+    hours: hourWindow(flags, file, flags.once === true),
   };
+}
+
+/**
+ * A backfill lists the hours from --from to --to; a live stitcher lists a
+ * look-back window (default 3h); a one-off run without either lists every hour.
+ */
+function hourWindow(flags: StitchFlags, file: ConfigFile, once: boolean): HourWindow {
+  if (flags.from !== undefined || flags.to !== undefined) {
+    const from = parseTime(flags.from, '--from') ?? new Date(0);
+    const to = parseTime(flags.to, '--to') ?? new Date();
+    if (to < from) throw new UsageError(`stitch: --to ${to.toISOString()} is before --from ${from.toISOString()}`);
+    return { kind: 'range', from, to };
+  }
+  const lookBack = flags['look-back'] ?? file.lookBack;
+  if (lookBack === undefined && once) return { kind: 'all' };
+  return { kind: 'look-back', ms: parseDuration(lookBack ?? '3h', '--look-back') };
+}
+
+function parseTime(text: string | undefined, what: string): Date | undefined {
+  if (text === undefined) return undefined;
+  const time = new Date(text);
+  if (Number.isNaN(time.getTime())) throw new UsageError(`stitch: ${what} '${text}' is not a time (use e.g. 2026-11-25T14:00Z)`);
+  return time;
 }
 
 function metricsPort(value: string | number | undefined): number | undefined {

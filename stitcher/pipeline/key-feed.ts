@@ -5,7 +5,7 @@
  */
 import { ObjectKind, RecordType } from '../format/records.js';
 import type { ObjectStore } from '../store/store.js';
-import { ObjectFeed, type SeqGap } from './object-feed.js';
+import { ObjectFeed, type HourWindow, type SeqGap } from './object-feed.js';
 import { readObject } from './read-object.js';
 import type { ObjectDamage } from '../format/damage.js';
 
@@ -20,8 +20,8 @@ export class KeyFeed {
   private readonly feed: ObjectFeed;
   private readonly seen = new Set<string>();
 
-  constructor(private readonly store: ObjectStore) {
-    this.feed = new ObjectFeed(store, ObjectKind.Keys);
+  constructor(private readonly store: ObjectStore, hours?: HourWindow) {
+    this.feed = new ObjectFeed(store, ObjectKind.Keys, hours);
   }
 
   /** New key log lines since the last call (a newline-terminated block), or '' when none. */

@@ -6,7 +6,21 @@
  */
 import { ObjectKind } from '../format/records.js';
 import { parseObjectKey } from '../format/object-key.js';
-import { listAll, listPrefixes, type ObjectStore } from '../store/store.js';
+import { listGateways, listHours, listObjectsAfter } from '../store/discovery.js';
+import { listPrefixes, type ObjectStore } from '../store/store.js';
+
+/**
+ * Which hour folders a poll lists: every hour in the store (a one-off run over a
+ * folder), a fixed range (a backfill), or a window that ends now (a live stitcher,
+ * so that old hours cost nothing however many there are).
+ */
+export type HourWindow =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'range'; readonly from: Date; readonly to: Date }
+  | { readonly kind: 'look-back'; readonly ms: number };
+
+/** Objects a little in the future still count: gateway clocks are not ours. */
+const CLOCK_SKEW_MS = 15 * 60_000;
 
 export interface FeedObject {
   readonly key: string;
@@ -32,6 +46,7 @@ export class ObjectFeed {
   constructor(
     private readonly store: ObjectStore,
     private readonly kind: ObjectKind,
+    private readonly window: HourWindow = { kind: 'all' },
   ) {}
 
   /**
@@ -41,10 +56,10 @@ export class ObjectFeed {
    */
   async poll(passGaps: boolean, onGap: (gap: SeqGap) => void): Promise<FeedObject[]> {
     const perGateway = new Map<string, FeedObject[]>();
-    for (const hour of await this.listHours()) {
-      for (const gatewayPrefix of await this.listed(listPrefixes(this.store, hour))) {
-        const gateway = gatewayPrefix.slice(hour.length, -1);
-        for (const object of await this.listGatewayHour(gatewayPrefix)) {
+    for (const hour of await this.hours()) {
+      for (const gateway of await this.listed(listGateways(this.store, hour))) {
+        const gatewayPrefix = `${hour}${gateway}/`;
+        for (const object of await this.listed(listObjectsAfter(this.store, gatewayPrefix, this.lastKey.get(gateway)))) {
           const parsed = parseObjectKey(object.key);
           if (parsed === undefined || parsed.kind !== this.kind || parsed.gateway !== gateway) continue;
           if (parsed.seq < (this.nextSeq.get(gateway) ?? 0n)) continue;
@@ -80,8 +95,18 @@ export class ObjectFeed {
     return taken;
   }
 
-  /** Hour prefixes `yyyy/mm/dd/hh/`, oldest first. */
-  private async listHours(): Promise<string[]> {
+  /** Hour prefixes `yyyy/mm/dd/hh/` of the window, oldest first. */
+  private async hours(): Promise<string[]> {
+    if (this.window.kind === 'range') return listHours(this.window.from, this.window.to);
+    if (this.window.kind === 'look-back') {
+      const now = Date.now();
+      return listHours(new Date(now - this.window.ms), new Date(now + CLOCK_SKEW_MS));
+    }
+    return this.walkAllHours();
+  }
+
+  /** Every hour folder in the store, by delimiter listings four levels deep. */
+  private async walkAllHours(): Promise<string[]> {
     let level = [''];
     for (let depth = 0; depth < 4; depth++) {
       const next: string[] = [];
@@ -89,17 +114,6 @@ export class ObjectFeed {
       level = next.filter((p) => /^\d+\/$/.test(p.slice(p.lastIndexOf('/', p.length - 2) + 1)));
     }
     return level.sort();
-  }
-
-  private async listGatewayHour(gatewayPrefix: string): Promise<{ key: string; size: number }[]> {
-    const objects: { key: string; size: number }[] = [];
-    const gateway = gatewayPrefix.split('/').at(-2) ?? '';
-    const last = this.lastKey.get(gateway);
-    // start-after only helps within the hour of the last object read
-    const startAfter = last !== undefined && last.startsWith(gatewayPrefix) ? last : undefined;
-    this.listRequests++;
-    for await (const object of listAll(this.store, gatewayPrefix, startAfter)) objects.push(object);
-    return objects;
   }
 
   private async listed<T>(request: Promise<T>): Promise<T> {

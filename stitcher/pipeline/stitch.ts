@@ -13,7 +13,7 @@ import type { PacketSink } from '../export/sink.js';
 import type { ObjectStore } from '../store/store.js';
 import { Fanout } from './fanout.js';
 import { KeyFeed } from './key-feed.js';
-import { ObjectFeed, type FeedObject, type SeqGap } from './object-feed.js';
+import { ObjectFeed, type FeedObject, type HourWindow, type SeqGap } from './object-feed.js';
 import { readObject } from './read-object.js';
 import type { Logger } from './log.js';
 
@@ -31,6 +31,8 @@ export interface StitchOptions {
   readonly once: boolean;
   /** @default 10000 */
   readonly pollIntervalMs?: number;
+  /** Which hour folders each poll lists. @default every hour in the store */
+  readonly hours?: HourWindow;
   readonly flowLimits?: Partial<FlowLimits>;
   readonly logger: Logger;
   /** Stops a polling run (SIGTERM). */
@@ -74,8 +76,8 @@ class StitchRun {
     this.fanout = new Fanout(options.outputs);
     this.synthesizer = new TcpSynthesizer(this.fanout.emit);
     this.flows = new FlowTable(this.synthesizer, options.flowLimits);
-    this.traffic = new ObjectFeed(options.source, ObjectKind.Traffic);
-    this.keys = new KeyFeed(options.keys ?? options.source);
+    this.traffic = new ObjectFeed(options.source, ObjectKind.Traffic, options.hours);
+    this.keys = new KeyFeed(options.keys ?? options.source, options.hours);
     this.stats = {
       objects: 0, objectsKnown: 0, damaged: 0, bytesRead: 0, seqGaps: 0, keyLines: 0,
       flows: this.flows.stats, packets: this.synthesizer.stats, outputs: this.fanout.counters,

@@ -63,6 +63,8 @@ export interface TlsFlowOutcome {
   readonly version?: string;
   readonly suite?: string;
   readonly serverName?: string;
+  /** The ALPN protocols the ClientHello offered (e.g. ["h2", "http/1.1"]). */
+  readonly offeredAlpn?: readonly string[];
   /** A decrypted flow lost a direction part way. */
   readonly damaged?: 'gap' | 'missing' | 'auth-failure';
 }
@@ -244,6 +246,7 @@ export class TlsDecryptor implements FlowConsumer {
       reason,
       detail,
       serverName: state.session?.clientHello?.serverName,
+      offeredAlpn: state.session?.clientHello?.alpn,
       version: state.session?.serverHello ? versionName(state.session.serverHello.version) : undefined,
       suite: state.session?.serverHello ? suiteName(state.session.serverHello.cipherSuite) : undefined,
     });
@@ -328,6 +331,7 @@ export class TlsDecryptor implements FlowConsumer {
       version: versionName(session.serverHello?.version ?? 0),
       suite: suiteName(session.suite?.id ?? 0),
       serverName: session.clientHello?.serverName,
+      offeredAlpn: session.clientHello?.alpn,
       damaged: state.damaged,
     });
   }

@@ -1,7 +1,7 @@
 /**
  * The TLS record layer of one direction: frames records out of a byte stream
  * that arrives in arbitrary pieces. A record inside one piece is handed on as a
- * view (no copy); only records that span pieces are assembled.
+ * view (no copy); a record that spans pieces is assembled with one copy.
  */
 
 export const enum ContentType {
@@ -33,14 +33,18 @@ export interface TlsRecord {
 export class TlsFramingError extends Error {}
 
 export class TlsRecordReader {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  /** Stream offset of the first buffered byte. */
+  /** The header of a record cut inside its first 5 bytes. */
+  private readonly header = Buffer.alloc(RECORD_HEADER_LENGTH);
+  private headerFill = 0;
+  /** A record cut after its header: allocated whole once, filled as pieces come (one copy). */
+  private partial: Buffer | undefined;
+  private partialFill = 0;
+  /** Stream offset of the next record's first byte. */
   private offset = 0n;
 
   /** Bytes held that do not yet make a whole record. */
   get pendingBytes(): number {
-    return this.buffered;
+    return this.headerFill + this.partialFill;
   }
 
   /**
@@ -49,47 +53,60 @@ export class TlsRecordReader {
    */
   push(data: Buffer, tsNs: bigint, onRecord: (record: TlsRecord) => void): void {
     let position = 0;
-    if (this.buffered > 0) {
-      position = this.completeBuffered(data, tsNs, onRecord);
-      if (position < 0) return;
-    }
-    while (data.length - position >= RECORD_HEADER_LENGTH) {
-      const length = recordBodyLength(data, position, this.offset);
-      const end = position + RECORD_HEADER_LENGTH + length;
-      if (end > data.length) break;
-      onRecord(makeRecord(data.subarray(position, end), tsNs, this.offset));
-      this.offset += BigInt(end - position);
-      position = end;
-    }
-    if (position < data.length) {
-      // Keep a copy: the piece may be a view into a buffer its owner reuses.
-      this.chunks.push(Buffer.from(data.subarray(position)));
-      this.buffered = data.length - position;
+    while (position < data.length) {
+      if (this.partial !== undefined) {
+        position += this.fillPartial(data, position, tsNs, onRecord);
+      } else if (this.headerFill > 0) {
+        const taken = Math.min(RECORD_HEADER_LENGTH - this.headerFill, data.length - position);
+        data.copy(this.header, this.headerFill, position, position + taken);
+        this.headerFill += taken;
+        position += taken;
+        if (this.headerFill === RECORD_HEADER_LENGTH) this.startPartial(this.header, 0, tsNs, onRecord);
+      } else if (data.length - position < RECORD_HEADER_LENGTH) {
+        this.headerFill = data.copy(this.header, 0, position);
+        position = data.length;
+      } else {
+        const end = position + RECORD_HEADER_LENGTH + recordBodyLength(data, position, this.offset);
+        if (end <= data.length) {
+          this.emit(data.subarray(position, end), tsNs, onRecord);
+          position = end;
+        } else {
+          this.startPartial(data, position, tsNs, onRecord);
+          position += RECORD_HEADER_LENGTH;
+        }
+      }
     }
   }
 
-  /** Uses the start of `data` to finish the buffered record; returns where `data` goes on, or -1 when all was taken. */
-  private completeBuffered(data: Buffer, tsNs: bigint, onRecord: (record: TlsRecord) => void): number {
-    const total = this.buffered + data.length;
-    if (total < RECORD_HEADER_LENGTH) return this.keep(data);
-    const header = this.buffered >= RECORD_HEADER_LENGTH
-      ? this.chunks[0].length >= RECORD_HEADER_LENGTH ? this.chunks[0] : Buffer.concat(this.chunks)
-      : Buffer.concat([...this.chunks, data.subarray(0, RECORD_HEADER_LENGTH - this.buffered)]);
-    const recordLength = RECORD_HEADER_LENGTH + recordBodyLength(header, 0, this.offset);
-    if (total < recordLength) return this.keep(data);
-    const taken = recordLength - this.buffered;
-    const record = Buffer.concat([...this.chunks, data.subarray(0, taken)], recordLength);
-    this.chunks = [];
-    this.buffered = 0;
-    onRecord(makeRecord(record, tsNs, this.offset));
-    this.offset += BigInt(recordLength);
-    return taken === data.length ? -1 : taken;
+  /** Allocates the record whose header is at `data[position]` and takes its header. */
+  private startPartial(data: Buffer, position: number, tsNs: bigint, onRecord: (record: TlsRecord) => void): void {
+    const length = RECORD_HEADER_LENGTH + recordBodyLength(data, position, this.offset);
+    this.headerFill = 0;
+    if (length === RECORD_HEADER_LENGTH) {
+      this.emit(Buffer.from(data.subarray(position, position + length)), tsNs, onRecord);
+      return;
+    }
+    this.partial = Buffer.allocUnsafe(length);
+    this.partialFill = data.copy(this.partial, 0, position, position + RECORD_HEADER_LENGTH);
   }
 
-  private keep(data: Buffer): number {
-    this.chunks.push(Buffer.from(data));
-    this.buffered += data.length;
-    return -1;
+  /** Copies what `data` has of the partial record; returns the bytes taken. */
+  private fillPartial(data: Buffer, position: number, tsNs: bigint, onRecord: (record: TlsRecord) => void): number {
+    const partial = this.partial as Buffer;
+    const taken = data.copy(partial, this.partialFill, position, position + partial.length - this.partialFill);
+    this.partialFill += taken;
+    if (this.partialFill === partial.length) {
+      this.partial = undefined;
+      this.partialFill = 0;
+      this.emit(partial, tsNs, onRecord);
+    }
+    return taken;
+  }
+
+  private emit(bytes: Buffer, tsNs: bigint, onRecord: (record: TlsRecord) => void): void {
+    const offset = this.offset;
+    this.offset += BigInt(bytes.length);
+    onRecord(makeRecord(bytes, tsNs, offset));
   }
 }
 

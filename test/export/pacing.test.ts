@@ -80,15 +80,18 @@ describe('export/pacing', () => {
   it('is bounded: write says wait at the queue size, and drops (counted) at twice that', async () => {
     const sink = recordingSink();
     const paced = pacedSink(sink, { pace: 'realtime', queuePackets: 10 });
-    // The second packet is due in an hour: everything behind it waits.
+    // The second packet is due 200 ms after the first: everything behind it waits.
     paced.write(packet(0n));
     const answers: boolean[] = [];
-    for (let i = 0; i < 30; i++) answers.push(paced.write(packet(3_600_000_000_000n + BigInt(i))));
+    for (let i = 0; i < 30; i++) answers.push(paced.write(packet(200_000_000n + BigInt(i))));
     expect(answers.indexOf(false)).to.equal(9);
     expect(sink.stats.dropped).to.equal(10);
     let drained = false;
-    void paced.drain().then(() => (drained = true));
+    const drain = paced.drain().then(() => (drained = true));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(drained).to.equal(false);
+    await drain;
+    await paced.close();
+    expect(sink.arrivals).to.have.length(21);
   });
 });

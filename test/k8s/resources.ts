@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError, errors, type StatusCause } from './errors.js';
 import { builtinTypes, typeKey, typesFromCrd, type CrdSpec, type ResourceType } from './registry.js';
+import { validateBuiltin } from './builtins.js';
 import { applyDefaults, checkRules, prune, validate } from './schema.js';
 import { metadataOf, Storage, type Json } from './storage.js';
 import { jsonPath } from './table.js';
@@ -199,8 +200,12 @@ export class Resources {
   private admit(type: ResourceType, object: Json, old: Json | undefined): void {
     if (type.kind === 'CustomResourceDefinition') return this.admitCrd(object);
     if (type.kind === 'Secret') return foldStringData(object);
-    if (type.kind === 'Lease') return checkMicroTimes(type, object, ['acquireTime', 'renewTime']);
-    if (!type.schema) return;
+    if (type.kind === 'Lease') checkMicroTimes(type, object, ['acquireTime', 'renewTime']);
+    if (!type.schema) {
+      const causes = validateBuiltin(type.kind, object, old);
+      if (causes.length > 0) throw errors.invalid(type, String(metadataOf(object).name), causes);
+      return;
+    }
     const unknown = prune(object, type.schema);
     if (unknown.length > 0 && this.fieldValidation === 'Strict') {
       throw errors.badRequest(`${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${unknown.map((field) => `unknown field "${field}"`).join(', ')}`);

@@ -158,6 +158,35 @@ describe('test/k8s server', () => {
     expect((error.object as Json).code).to.equal(410);
   });
 
+  it('refuses Lease times without six fractional digits (MicroTime), as kube-apiserver does', async () => {
+    const lease = (renewTime: string) => ({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: `l${renewTime.length}` },
+      spec: { holderIdentity: 'a', renewTime },
+    });
+    const path = '/apis/coordination.k8s.io/v1/namespaces/default/leases';
+    expect((await call('POST', path, lease('2026-01-01T00:00:00.123Z'))).status).to.equal(400);
+    expect((await call('POST', path, lease('2026-01-01T00:00:00.123000Z'))).status).to.equal(201);
+  });
+
+  it('checks Deployments: selector matching the pod labels, and immutable', async () => {
+    const path = '/apis/apps/v1/namespaces/default/deployments';
+    const deployment = (labels: Record<string, string>) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'd' },
+      spec: { selector: { matchLabels: { app: 'a' } }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'i' }] } } },
+    });
+    const mismatched = await call('POST', path, deployment({ app: 'b' }));
+    expect(mismatched.status).to.equal(422);
+    expect((((mismatched.body.details as Json).causes as Json[])[0]!).field).to.equal('spec.template.metadata.labels');
+    expect((await call('POST', path, deployment({ app: 'a' }))).status).to.equal(201);
+    const moved = await call('PATCH', `${path}/d`, { spec: { selector: { matchLabels: { app: 'a', x: 'y' } }, template: { metadata: { labels: { app: 'a', x: 'y' } } } } }, 'application/strategic-merge-patch+json');
+    expect(moved.status).to.equal(422);
+    expect(String(moved.body.message)).to.include('field is immutable');
+  });
+
   it('refuses a CRD whose CEL rules it cannot check', async () => {
     const unknownRule = structuredClone(crd);
     const schema = ((unknownRule.spec as Json).versions as Json[])[0]!.schema as Json;

@@ -60,6 +60,7 @@ describe('charts/cloudtap', function () {
       for (const verb of ['get', 'list', 'watch', 'create', 'update', 'delete']) expect(allowed(group, resource, verb), `${verb} ${resource}`).to.equal(true);
     }
     expect(allowed('cloudtap.io', 'cloudtaps/status', 'patch')).to.equal(true);
+    expect(allowed('cloudtap.io', 'cloudtaps/finalizers', 'update')).to.equal(true);
     expect(allowed('', 'secrets', 'watch')).to.equal(true);
     expect(allowed('', 'secrets', 'update')).to.equal(false);
     expect(allowed('coordination.k8s.io', 'leases', 'update')).to.equal(true);

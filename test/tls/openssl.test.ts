@@ -3,6 +3,7 @@ import { Direction } from '../../stitcher/format/records.js';
 import type { FlowEvent } from '../../stitcher/flow/events.js';
 import { parseServerHello } from '../../stitcher/tls/hello.js';
 import { captureOpensslSession } from './support/openssl-session.js';
+import { captureEarlyDataSession } from './support/openssl-early.js';
 import type { OpensslSession } from './support/openssl-session.js';
 import { decryptorRun, feed } from './support/run.js';
 import { testFlow } from './support/capture.js';
@@ -69,4 +70,26 @@ describe('TlsDecryptor with openssl s_client sessions', function () {
       });
     }
   }
+});
+
+describe('TlsDecryptor with TLS 1.3 0-RTT (openssl s_server and s_client)', function () {
+  this.timeout(20000);
+
+  it('decrypts the early data with CLIENT_EARLY_TRAFFIC_SECRET, then the rest', async () => {
+    const early = 'GET /early HTTP/1.1\r\nHost: tap.test\r\n\r\n';
+    const session = await captureEarlyDataSession(early, 'after the handshake', 'reply from the server');
+    expect(session.keylog).to.include('CLIENT_EARLY_TRAFFIC_SECRET');
+    const run = decryptorRun(session.keylog);
+    const flow = testFlow();
+    feed(run.decryptor, flow, session.events);
+    expect(run.clientToServer(flow).toString('latin1')).to.equal(`${early}after the handshake\n`);
+    expect(run.serverToClient(flow).toString('latin1')).to.equal('reply from the server\n');
+
+    // Without the early secret the rest still decrypts; the early data is skipped.
+    const withoutEarly = decryptorRun(session.keylog.split('\n').filter((line) => !line.startsWith('CLIENT_EARLY')).join('\n'));
+    const other = testFlow();
+    feed(withoutEarly.decryptor, other, session.events);
+    expect(withoutEarly.clientToServer(other).toString('latin1')).to.equal('after the handshake\n');
+    expect(withoutEarly.serverToClient(other).toString('latin1')).to.equal('reply from the server\n');
+  });
 });

@@ -109,6 +109,32 @@ describe('operator/controller against the test API server', function () {
     expect(leaseNames).to.deep.equal(['tap-shard-0']);
   });
 
+  it('reports a failing shard as Degraded and not Ready, and recovers', async () => {
+    cluster.operator();
+    createTap('tap', { sizing: { shards: 2 } });
+    await ready('tap');
+    const { resources } = cluster.server;
+    const failing = {
+      observedGeneration: 1,
+      replicas: 1,
+      readyReplicas: 0,
+      conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'quota exceeded' }],
+    };
+    resources.patch(types().deployments, 'default', 'tap-shard-1', (current) => ({ ...current, status: failing }), 'status', false);
+    const degraded = await waitFor('Degraded True', () => {
+      const condition = conditionOf(get(types().cloudTaps, 'tap'), 'Degraded');
+      return condition?.status === 'True' && condition;
+    });
+    expect(degraded.message).to.include('shard 1').and.include('FailedCreate');
+    const object = get(types().cloudTaps, 'tap')!;
+    expect(conditionOf(object, 'Ready')).to.include({ status: 'False', message: '1/2 shards ready' });
+    expect((object.status as Json).readyShards).to.equal(1);
+    const healthy = { observedGeneration: 1, replicas: 1, readyReplicas: 1 };
+    resources.patch(types().deployments, 'default', 'tap-shard-1', (current) => ({ ...current, status: healthy }), 'status', false);
+    await ready('tap');
+    expect(conditionOf(get(types().cloudTaps, 'tap'), 'Degraded')?.status).to.equal('False');
+  });
+
   it('leaves deletion to the garbage collector: children go with the CloudTap', async () => {
     cluster.operator();
     createTap('tap', { sizing: { shards: 2 } });
@@ -141,6 +167,21 @@ describe('operator/controller against the test API server', function () {
     resources.create(types().cloudTaps, 'default', cloudTap('leaky'));
     const wrong = await waitFor('credentials judged', () => conditionOf(get(types().cloudTaps, 'leaky'), 'CredentialsValid'));
     expect(wrong.message).to.include('secret_access_key').and.not.include('AKIAFAKE');
+  });
+
+  it('reads a referenced Secret only from the CloudTap\'s own namespace', async () => {
+    const { resources } = cluster.server;
+    resources.create(cluster.type('', 'v1', 'namespaces'), undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other' } });
+    resources.create(types().secrets, 'default', secret('tap-creds', awsCredentials));
+    resources.create(types().cloudTaps, 'other', cloudTap('tap', {}, 'other'));
+    cluster.operator();
+    const condition = await waitFor('CredentialsValid False', () => {
+      const found = conditionOf(cluster.server.resources.storage.get(types().cloudTaps, 'other', 'tap'), 'CredentialsValid');
+      return found?.status === 'False' && found;
+    });
+    expect(condition.reason).to.equal('SecretNotFound');
+    resources.create(types().secrets, 'other', secret('tap-creds', awsCredentials, 'other'));
+    await waitFor('Ready once the Secret is in its namespace', () => conditionOf(cluster.server.resources.storage.get(types().cloudTaps, 'other', 'tap'), 'Ready')?.status === 'True');
   });
 
   it('does not adopt an object it does not own, and says so in a Warning event', async () => {

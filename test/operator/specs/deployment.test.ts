@@ -58,6 +58,15 @@ describe('operator/specs/deployment', () => {
     expect(volume?.secret?.items).to.deep.equal([{ key: 'credentials.json', path: 'credentials.json' }]);
   });
 
+  it('gives each shard its own folder of a pcapVolume claim', () => {
+    const cloudTap = cloudTapWith({ sizing: { shards: 2 }, targets: [{ name: 'archive', type: 'pcapVolume', claimName: 'pcaps' }] });
+    const mounts = [0, 1].map((shard) =>
+      buildShardDeployment(cloudTap, { shard, configHash: 'h' }).spec?.template.spec?.containers[0]?.volumeMounts?.find((mount) => mount.name === 'pcap-archive'),
+    );
+    expect(mounts.map((mount) => mount?.mountPath)).to.deep.equal(['/var/lib/cloudtap/pcap/archive', '/var/lib/cloudtap/pcap/archive']);
+    expect(new Set(mounts.map((mount) => mount?.subPath)).size).to.equal(2);
+  });
+
   it('mounts nothing for ambient identity', () => {
     const cloudTap = cloudTapWith({ source: { provider: 'gcs', bucket: 'b' } });
     const pod = buildShardDeployment(cloudTap, { shard: 0, configHash: 'h' }).spec?.template.spec;

@@ -15,6 +15,8 @@ export interface NodeSessionOptions {
   readonly response: Buffer;
   /** @default 4000 */
   readonly pieceSize?: number;
+  /** A server-side TLS session cache shared across captures (session ID resumption). */
+  readonly sessionCache?: Map<string, Buffer>;
 }
 
 export interface CapturedSession {
@@ -48,6 +50,16 @@ export async function captureNodeSession(options: NodeSessionOptions): Promise<C
     socket.on('error', () => undefined);
   });
   server.on('keylog', (line: Buffer) => (keylog += line.toString('latin1')));
+  const cache = options.sessionCache;
+  if (cache !== undefined) {
+    server.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
+      cache.set(id.toString('hex'), data);
+      done();
+    });
+    server.on('resumeSession', (id: Buffer, done: (error: Error | null, data: Buffer | null) => void) => {
+      done(null, cache.get(id.toString('hex')) ?? null);
+    });
+  }
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const relay = new RecordingRelay((server.address() as AddressInfo).port);
