@@ -25,7 +25,7 @@ COPY --from=build --chown=root:root /src/package.json ./
 COPY --from=build --chown=root:root /src/node_modules ./node_modules
 COPY --from=build --chown=root:root /src/dist ./dist
 COPY --from=build --chown=root:root /src/bin ./bin
-RUN chmod 0755 /app/bin/* && ln -s /app/bin/cloudtap /usr/local/bin/cloudtap
+RUN chmod 0755 /app/bin/cloudtap && ln -s /app/bin/cloudtap /usr/local/bin/cloudtap
 USER 10001:10001
 EXPOSE 8080 9090
 ENTRYPOINT ["cloudtap"]

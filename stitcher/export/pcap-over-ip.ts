@@ -143,11 +143,7 @@ class PcapOverIpClient extends PcapOverIpSink {
     this.closed = true;
     clearTimeout(this.reconnectTimer);
     const socket = this.socket;
-    if (!socket || socket.destroyed) return;
-    await new Promise<void>((resolve) => {
-      socket.once('close', () => resolve());
-      socket.end();
-    });
+    if (socket && !socket.destroyed) await endSocket(socket);
   }
 
   private connect(attempted: () => void): void {
@@ -161,6 +157,8 @@ class PcapOverIpClient extends PcapOverIpSink {
       attempted();
     });
     socket.on('drain', () => this.wakeDrainWaiters());
+    // Listeners send nothing we need; reading it keeps a close from turning into a reset.
+    socket.resume();
     socket.on('error', (error) => countSendError(this.stats, error));
     socket.on('close', () => {
       this.connected = false;
@@ -222,12 +220,7 @@ class PcapOverIpServer extends PcapOverIpSink {
 
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await Promise.all(
-      [...this.clients].map((client) => new Promise<void>((resolve) => {
-        client.once('close', () => resolve());
-        client.end();
-      })),
-    );
+    await Promise.all([...this.clients].map((client) => endSocket(client)));
     await closed;
   }
 
@@ -240,4 +233,19 @@ class PcapOverIpServer extends PcapOverIpSink {
     socket.resume();
     socket.write(pcapStreamHeader());
   }
+}
+
+/**
+ * Sends what is queued and a FIN, then lets go: a peer that never closes its
+ * side (or stops reading) must not hold `close()` forever.
+ */
+function endSocket(socket: net.Socket, timeoutMs = 5000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => socket.destroy(), timeoutMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.end(() => socket.destroy());
+  });
 }

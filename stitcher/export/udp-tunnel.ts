@@ -15,7 +15,7 @@
  * A port taken by another program is replaced by the next free one in its slot.
  */
 import dgram from 'node:dgram';
-import { tunnelPortBase, tunnelPortCount, tunnelSourcePort } from './flow-hash.js';
+import { tunnelPortCount, tunnelSourcePort } from './flow-hash.js';
 import type { WireStats } from './wire-sink.js';
 import { countSendError } from './wire-sink.js';
 
@@ -103,16 +103,11 @@ export class UdpTunnel {
     );
   }
 
-  /** The source port a flow hash maps to (before any fallback for a taken port). */
-  sourcePortFor(flowHash: number): number {
-    return tunnelSourcePort(flowHash, this.sourcePorts);
-  }
-
   private openSlot(slotIndex: number): Slot {
     const socket = dgram.createSocket({ type: this.options.family === 6 ? 'udp6' : 'udp4', reuseAddr: true });
     const slot: Slot = { socket, ready: false, pending: [] };
     this.slots[slotIndex] = slot;
-    const firstPort = tunnelPortBase + slotIndex * Math.floor(tunnelPortCount / this.sourcePorts);
+    const firstPort = tunnelSourcePort(slotIndex, this.sourcePorts);
     void this.bindAndConnect(slot, firstPort, Math.floor(tunnelPortCount / this.sourcePorts)).then(
       () => {
         // Errors after opening (few on a connected UDP socket) are counted, never thrown.

@@ -12,6 +12,7 @@
  * Errors are one line that names the URL and the parameter at fault.
  */
 import type { GeneveOption } from './geneve.js';
+import { parseRemapRule } from './remap.js';
 
 export type WireKind = 'vxlan' | 'geneve' | 'pcap-over-ip';
 export type Pace = 'asap' | 'realtime';
@@ -113,6 +114,14 @@ export function parseWireUrl(url: string): WireUrl {
       return fail(`opt=${text}: ${(error as Error).message}`);
     }
   });
+  const remap = query.getAll('remap');
+  for (const rule of remap) {
+    try {
+      parseRemapRule(rule);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
   const optionsLength = options.reduce((sum, option) => sum + 4 + option.data.length, 0);
   if (optionsLength > 252) fail(`opt: options take ${optionsLength} bytes, GENEVE allows 252`);
   return {
@@ -129,7 +138,7 @@ export function parseWireUrl(url: string): WireUrl {
     sourcePorts: integer('ports', 64, 1, 16384),
     queuePackets: integer('queue', 4096, 1, 1 << 20),
     listen: listen !== undefined,
-    remap: query.getAll('remap'),
+    remap,
     variant: single('variant'),
   };
 }

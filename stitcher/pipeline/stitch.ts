@@ -14,6 +14,7 @@ import type { ObjectStore } from '../store/store.js';
 import { Fanout } from './fanout.js';
 import { KeyFeed } from './key-feed.js';
 import { ObjectFeed, type FeedObject, type HourWindow, type SeqGap } from './object-feed.js';
+import { PrefetchingStore } from './prefetch.js';
 import { readObject } from './read-object.js';
 import type { Logger } from './log.js';
 
@@ -70,9 +71,11 @@ class StitchRun {
   private readonly traffic: ObjectFeed;
   private readonly keys: KeyFeed;
   private readonly log: Logger;
+  private readonly source: PrefetchingStore;
 
   constructor(private readonly options: StitchOptions) {
     this.log = options.logger;
+    this.source = new PrefetchingStore(options.source);
     this.fanout = new Fanout(options.outputs);
     this.synthesizer = new TcpSynthesizer(this.fanout.emit);
     this.flows = new FlowTable(this.synthesizer, options.flowLimits);
@@ -97,6 +100,7 @@ class StitchRun {
       this.flows.closeAll();
       if (this.fanout.mustWait) await this.fanout.drained();
     } finally {
+      await this.source.close();
       await Promise.all(this.options.outputs.map((output) => output.close()));
     }
   }
@@ -111,6 +115,7 @@ class StitchRun {
     if (keyLines !== '') this.shareSecrets(keyLines);
     const objects = await this.traffic.poll(passGaps, this.onGap);
     this.stats.objectsKnown += objects.length;
+    this.source.plan(objects.map((object) => object.key));
     for (const object of objects) {
       if (this.stopped()) return;
       await this.stitchObject(object);
@@ -118,7 +123,7 @@ class StitchRun {
   }
 
   private async stitchObject(object: FeedObject): Promise<void> {
-    const result = await readObject(this.options.source, object.key, ObjectKind.Traffic, {
+    const result = await readObject(this.source, object.key, ObjectKind.Traffic, {
       onRecords: (records) => {
         this.flows.ingestBlock(object.gateway, records);
         return this.fanout.mustWait ? this.fanout.drained() : undefined;

@@ -26,6 +26,7 @@ import { classifyFlow } from './classify.js';
 import type { KeyStore } from './key-store.js';
 import { TlsFramingError, TlsRecordReader } from './record-reader.js';
 import { TlsSession } from './session.js';
+import { WaitingFlows } from './waiting-flows.js';
 import type { SessionOutput, UndecryptableReason } from './session.js';
 import { emptyTlsStats } from './stats.js';
 import type { TlsStats } from './stats.js';
@@ -94,7 +95,7 @@ interface FlowState {
 export class TlsDecryptor implements FlowConsumer {
   readonly stats: TlsStats = emptyTlsStats();
   private readonly flows = new Map<string, FlowState>();
-  private readonly waiting = new Set<FlowState>();
+  private readonly waiting = new WaitingFlows<FlowState>();
   private readonly keyWaitNs: bigint;
   private readonly keyWaitBytes: number;
   private readonly clock: () => bigint;
@@ -143,7 +144,7 @@ export class TlsDecryptor implements FlowConsumer {
 
   /** Gives up every flow still waiting for secrets (end of a run). */
   flush(): void {
-    for (const state of [...this.waiting]) this.giveUp(state);
+    for (const state of this.waiting.snapshot()) this.giveUp(state);
   }
 
   /** Stops listening to the key store. */
@@ -152,11 +153,15 @@ export class TlsDecryptor implements FlowConsumer {
   }
 
   private classify(state: FlowState, event: FlowEvent): void {
-    state.buffered.push(event.kind === 'data' ? { ...event, payload: Buffer.from(event.payload) } : event);
+    state.buffered.push(event);
     if (event.kind === 'data') state.bufferedBytes += event.payload.length;
     let kind = classifyFlow(state.buffered);
     if (kind === 'unknown' && (event.kind === 'close' || state.bufferedBytes > MAX_CLASSIFY_BYTES)) kind = 'plain';
-    if (kind === 'unknown') return;
+    if (kind === 'unknown') {
+      // Held beyond this call: the payload may be a view into a buffer its owner reuses.
+      if (event.kind === 'data') state.buffered[state.buffered.length - 1] = { ...event, payload: Buffer.from(event.payload) };
+      return;
+    }
     const events = state.buffered;
     state.buffered = [];
     if (kind === 'plain') {
@@ -264,15 +269,14 @@ export class TlsDecryptor implements FlowConsumer {
     }
     if (state.waitSinceNs === undefined) {
       state.waitSinceNs = this.clock();
-      this.waiting.add(state);
+      this.waiting.add(state, session.clientRandom);
     }
     if (session.queuedBytes > this.keyWaitBytes) this.giveUp(state);
   }
 
   private keysArrived(clientRandom: string): void {
-    for (const state of [...this.waiting]) {
+    for (const state of this.waiting.withRandom(clientRandom)) {
       const session = state.session as TlsSession;
-      if (session.clientRandom !== clientRandom) continue;
       session.pump();
       this.updateWaiting(state);
       this.finishIfDone(state);
@@ -283,7 +287,7 @@ export class TlsDecryptor implements FlowConsumer {
     const now = this.clock();
     if (now < this.nextExpiryCheckNs || this.waiting.size === 0) return;
     this.nextExpiryCheckNs = now + EXPIRY_CHECK_NS;
-    for (const state of [...this.waiting]) {
+    for (const state of this.waiting.snapshot()) {
       if (now - (state.waitSinceNs ?? now) > this.keyWaitNs) this.giveUp(state);
     }
   }

@@ -3,7 +3,8 @@
  * and age. Key objects may land before or after the traffic they unlock, so a
  * consumer can subscribe to hear when secrets for a client random arrive.
  */
-import type { KeyLogEntry, KeyLogLabel } from './keylog.js';
+import { parseKeyLog } from './keylog.js';
+import type { KeyLogEntry, KeyLogError, KeyLogLabel } from './keylog.js';
 
 export interface KeyStoreOptions {
   /**
@@ -74,6 +75,16 @@ export class KeyStore {
       if (!this.sessions.has(random)) continue;
       for (const listener of this.listeners) listener(random);
     }
+  }
+
+  /**
+   * Parses key log text (the lines of a TLS_KEYS record, a key file) and adds what is
+   * valid. Returns the malformed lines, each naming `objectName` and its line number.
+   */
+  addKeyLog(text: string, objectName: string): readonly KeyLogError[] {
+    const { entries, errors } = parseKeyLog(text, objectName);
+    this.add(entries);
+    return errors;
   }
 
   /** The secrets for a client random (any hex case), or undefined when none or expired. */

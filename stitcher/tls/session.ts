@@ -9,11 +9,12 @@
  * until `pump()` is called again.
  */
 import { Direction } from '../format/records.js';
-import type { KeyLogLabel } from './keylog.js';
 import type { SessionSecrets } from './key-store.js';
-import { HandshakeReader, HandshakeType } from './handshake.js';
+import { HandshakeType } from './handshake.js';
+import { copyRecord, directionName, DirectionState, itemTime, otherDirection, secretLabel } from './direction-state.js';
+import type { Phase, QueueItem } from './direction-state.js';
 import type { HandshakeMessage } from './handshake.js';
-import { parseClientHello, parseServerHello, TLS12, TLS13 } from './hello.js';
+import { ExtensionType, parseClientHello, parseServerHello, TLS12, TLS13 } from './hello.js';
 import type { ClientHello, ServerHello } from './hello.js';
 import { ContentType } from './record-reader.js';
 import type { TlsRecord } from './record-reader.js';
@@ -46,28 +47,8 @@ export interface SessionOutput {
   decrypted(bytes: number): void;
 }
 
-export type QueueItem =
-  | { readonly kind: 'record'; readonly record: TlsRecord }
-  | { readonly kind: 'hole'; readonly cause: 'gap' | 'missing'; readonly length: bigint; readonly tsNs: bigint };
-
-type Phase = 'early' | 'handshake' | 'application';
-
 /** Records of a TLS 1.3 client that may be early data the server skipped, at most. */
 const MAX_SKIPPED_EARLY_RECORDS = 256;
-
-class DirectionState {
-  readonly queue: QueueItem[] = [];
-  queuedBytes = 0;
-  /** TLS 1.2: a ChangeCipherSpec was seen. */
-  encrypted = false;
-  phase: Phase = 'handshake';
-  /** TLS 1.3: the current traffic secret (after KeyUpdates). */
-  secret: Buffer | undefined;
-  decrypter: RecordDecrypter | undefined;
-  readonly handshake = new HandshakeReader();
-  lost = false;
-  skippedEarly = 0;
-}
 
 export class TlsSession {
   clientHello: ClientHello | undefined;
@@ -78,6 +59,7 @@ export class TlsSession {
   /** A record is waiting for secrets that are not in the key store yet. */
   waitingForKeys = false;
   private helloRetry = false;
+  private earlyDataTaken = false;
   private isCommitted = false;
   private clientRandomHex = '';
   private readonly dirs = [new DirectionState(), new DirectionState()];
@@ -244,8 +226,10 @@ export class TlsSession {
     }
     this.serverHello = hello;
     this.suite = suite;
-    const earlyData = hello.version === TLS13 && this.clientHello.offersEarlyData && !this.helloRetry;
-    this.dirs[Direction.ClientToServer].phase = earlyData ? 'early' : 'handshake';
+    // Early data may follow the first ClientHello; the server can only have read it when it
+    // took the PSK without a retry (whether it really did is in EncryptedExtensions, not read).
+    this.earlyDataTaken = !this.helloRetry && hello.extensions.has(ExtensionType.PreSharedKey);
+    this.dirs[Direction.ClientToServer].phase = hello.version === TLS13 && this.clientHello.offersEarlyData ? 'early' : 'handshake';
   }
 
   private secrets(): SessionSecrets | undefined {
@@ -296,12 +280,12 @@ export class TlsSession {
   /**
    * A TLS 1.3 client record after a ClientHello that offered early data: early data
    * (early secret), or the first handshake record (the server took no early data,
-   * or no early secret was logged), or early data the server skipped.
+   * or no early secret was logged), or early data the server skipped (and so do we).
    */
   private decryptEarly(dir: Direction, record: TlsRecord): boolean {
     const state = this.dirs[dir];
     const secrets = this.secrets();
-    const earlySecret = secrets?.get('CLIENT_EARLY_TRAFFIC_SECRET');
+    const earlySecret = this.earlyDataTaken ? secrets?.get('CLIENT_EARLY_TRAFFIC_SECRET') : undefined;
     if (earlySecret !== undefined) {
       state.decrypter ??= createDecrypter13(this.suite as CipherSuite, earlySecret);
       const early = tryDecrypt(state.decrypter, record);
@@ -359,14 +343,6 @@ export class TlsSession {
   }
 }
 
-function secretLabel(dir: Direction, phase: Phase): KeyLogLabel {
-  if (dir === Direction.ClientToServer) {
-    if (phase === 'early') return 'CLIENT_EARLY_TRAFFIC_SECRET';
-    return phase === 'handshake' ? 'CLIENT_HANDSHAKE_TRAFFIC_SECRET' : 'CLIENT_TRAFFIC_SECRET_0';
-  }
-  return phase === 'handshake' ? 'SERVER_HANDSHAKE_TRAFFIC_SECRET' : 'SERVER_TRAFFIC_SECRET_0';
-}
-
 function tryDecrypt(decrypter: RecordDecrypter, record: TlsRecord): DecryptedRecord | undefined {
   try {
     return decrypter.decrypt(record);
@@ -374,21 +350,4 @@ function tryDecrypt(decrypter: RecordDecrypter, record: TlsRecord): DecryptedRec
     if (error instanceof RecordAuthError) return undefined;
     throw error;
   }
-}
-
-function itemTime(item: QueueItem): bigint {
-  return item.kind === 'record' ? item.record.tsNs : item.tsNs;
-}
-
-function otherDirection(dir: Direction): Direction {
-  return dir === Direction.ClientToServer ? Direction.ServerToClient : Direction.ClientToServer;
-}
-
-function directionName(dir: Direction): string {
-  return dir === Direction.ClientToServer ? 'client to server' : 'server to client';
-}
-
-function copyRecord(record: TlsRecord): TlsRecord {
-  const bytes = Buffer.concat([record.header, record.body]);
-  return { ...record, header: bytes.subarray(0, 5), body: bytes.subarray(5) };
 }

@@ -42,6 +42,7 @@ describe('export/geneve', function () {
 
     it('is decoded by tshark as GENEVE with our VNI, protocol and option', async () => {
       expect(sent.stats.sendErrors).to.equal(0);
+      expect(sent.received).to.equal(sent.sent);
       const rows = await capturedRows(capture, ['geneve.vni', 'geneve.proto_type', 'geneve.option.class', 'geneve.option.type', 'geneve.option.unknown.data']);
       expect(rows.length).to.equal(sent.sent);
       for (const [packetVni, protocol, optionClass, optionType, optionData] of rows) {
@@ -69,6 +70,7 @@ describe('export/geneve', function () {
 
     it('carries bare IP packets with the matching protocol type', async () => {
       expect(sent.stats.sendErrors).to.equal(0);
+      expect(sent.received).to.equal(sent.sent);
       const rows = await capturedRows(capture, ['geneve.proto_type', 'ipv6.src', 'eth.type']);
       expect(rows.length).to.equal(sent.sent);
       for (const [protocol, ipv6Source, etherTypes] of rows) {

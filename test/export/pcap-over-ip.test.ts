@@ -60,6 +60,9 @@ describe('export/pcap-over-ip', function () {
     const tsharkFile = join(folder, 'tshark.pcap');
     const tshark = spawn('tshark', ['-i', `TCP@127.0.0.1:${port}`, '-c', String(packets.length), '-w', tsharkFile], { stdio: 'ignore' });
     const tsharkDone = new Promise<number | null>((resolve) => tshark.once('exit', resolve));
+    // Should tshark miss a packet it would wait for ever: the test then fails on its exit code.
+    const stuck = setTimeout(() => tshark.kill('SIGKILL'), 20_000);
+    void tsharkDone.then(() => clearTimeout(stuck));
     const chunks: Buffer[] = [];
     const client = net.connect(port, '127.0.0.1');
     client.on('data', (chunk: Buffer) => chunks.push(chunk));

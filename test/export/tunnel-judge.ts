@@ -129,7 +129,8 @@ export interface SentCapture {
  */
 export async function captureThroughSink(url: string, capture: TunnelCapture, flows: readonly TestFlow[]): Promise<SentCapture> {
   // A peer that takes the datagrams, so the kernel sends no port-unreachable back.
-  const peer = dgram.createSocket('udp4');
+  // A large receive buffer: the sink sends a whole test's packets in one burst.
+  const peer = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
   let received = 0;
   peer.on('message', () => received++);
   await new Promise<void>((resolve) => peer.bind(capture.port, '127.0.0.1', resolve));

@@ -71,4 +71,20 @@ describe('export/udp-tunnel', () => {
     expect(new Set(ports).size).to.equal(8);
     for (const port of ports) expect(port).to.be.within(49152, 65535);
   });
+
+  it('sends over IPv6 from the same port range', async () => {
+    const peer = dgram.createSocket('udp6');
+    const received: { text: string; port: number }[] = [];
+    peer.on('message', (message, remote) => received.push({ text: message.toString(), port: remote.port }));
+    await new Promise<void>((resolve) => peer.bind(0, '::1', resolve));
+    const stats = emptyWireStats();
+    const tunnel = new UdpTunnel({ address: '::1', family: 6, port: peer.address().port, sourcePorts: 2 }, stats);
+    tunnel.send(1, [Buffer.from('over'), Buffer.from(' six')], 8);
+    await tunnel.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    peer.close();
+    expect(received.map((r) => r.text)).to.deep.equal(['over six']);
+    expect(received[0]!.port).to.be.within(49152, 65535);
+    expect(stats.bytes).to.equal(8);
+  });
 });

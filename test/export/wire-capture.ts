@@ -48,7 +48,9 @@ export async function startCapture(file: string, filter: string, options: { ifac
     async stop() {
       await new Promise((resolve) => setTimeout(resolve, 300));
       child.kill('SIGINT');
+      const stuck = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
+      clearTimeout(stuck);
       const dropped = /(\d+) packets? dropped by kernel/.exec(stderr);
       return dropped ? Number(dropped[1]) : 0;
     },

@@ -38,6 +38,8 @@ describe('export/wire-url', () => {
       ['geneve://h?vni=1&vni=2', /vni: given 2 times/],
       ['udp://h:1', /scheme udp: is not/],
       ['vxlan://h/path', /path \/path: not allowed/],
+      ['vxlan://h?remap=client:10.0.0.0/40', /^output vxlan:\/\/h\?remap=client:10\.0\.0\.0\/40: remap client:10\.0\.0\.0\/40: 10\.0\.0\.0\/40: prefix length 40 is not 0 to 32$/],
+      ['vxlan://h?remap=edge:10.0.0.0/8', /: remap edge:10\.0\.0\.0\/8: expected client:<cidr> or server:<cidr>$/],
     ];
     for (const [url, message] of cases) {
       expect(() => parseWireUrl(url), url).to.throw(message);

@@ -21,8 +21,10 @@ const run = promisify(execFile);
 const namespace = `ctwire${process.pid}`;
 const hostSide = `ctw${process.pid % 100000}h`;
 const peerSide = `ctw${process.pid % 100000}p`;
-const hostAddress = '198.18.77.1';
-const peerAddress = '198.18.77.2';
+// A /30 of its own per run, so two runs at once do not share a route.
+const subnet = `198.18.${process.pid % 250}`;
+const hostAddress = `${subnet}.1`;
+const peerAddress = `${subnet}.2`;
 
 async function ip(...args: string[]): Promise<void> {
   await run('ip', args);

@@ -44,4 +44,12 @@ describe('KeyStore', () => {
     store.evict();
     expect(store.size).to.equal(0);
   });
+
+  it('adds the valid lines of a key log and returns the malformed ones', () => {
+    const store = new KeyStore();
+    const random = 'Ab'.repeat(32);
+    const errors = store.addKeyLog(`CLIENT_RANDOM ${random} ${'11'.repeat(48)}\r\nCLIENT_RANDOM nonsense\r\n`, 'gw/7.keys');
+    expect(store.get(random)?.get('CLIENT_RANDOM')?.length).to.equal(48);
+    expect(errors.map((error) => error.line)).to.deep.equal([2]);
+  });
 });

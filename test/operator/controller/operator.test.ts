@@ -184,6 +184,19 @@ describe('operator/controller against the test API server', function () {
     await waitFor('Ready once the Secret is in its namespace', () => conditionOf(cluster.server.resources.storage.get(types().cloudTaps, 'other', 'tap'), 'Ready')?.status === 'True');
   });
 
+  it('leaves CloudTaps outside its namespace alone when told to watch one', async () => {
+    const { resources } = cluster.server;
+    resources.create(cluster.type('', 'v1', 'namespaces'), undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'taps' } });
+    resources.create(types().secrets, 'taps', secret('mine-creds', awsCredentials, 'taps'));
+    resources.create(types().cloudTaps, 'taps', cloudTap('mine', {}, 'taps'));
+    createTap('theirs');
+    const operator = cluster.operator({ namespace: 'taps' });
+    await waitFor('the watched one Ready', () => conditionOf(resources.storage.get(types().cloudTaps, 'taps', 'mine'), 'Ready')?.status === 'True');
+    await waitFor('synced', () => operator.isReady);
+    expect(get(types().cloudTaps, 'theirs')!.status).to.equal(undefined);
+    expect(shardDeployments('theirs')).to.have.length(0);
+  });
+
   it('does not adopt an object it does not own, and says so in a Warning event', async () => {
     const { resources } = cluster.server;
     resources.create(types().configMaps, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'tap-config' }, data: { mine: 'yes' } });
