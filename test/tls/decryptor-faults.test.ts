@@ -148,6 +148,23 @@ describe('TlsDecryptor: late and missing keys, damage, splits', () => {
     expect(run.downstream.opened).to.deep.equal([]);
   });
 
+  it('reports a ClientHello without a ServerHello, and a server that does not speak TLS', () => {
+    const clientHello = (tls13.events.find((event) => event.kind === 'data' && event.dir === C2S) as FlowEvent & { kind: 'data' });
+    const run = decryptorRun(tls13.keylog);
+    const unanswered = testFlow();
+    feed(run.decryptor, unanswered, [clientHello, { kind: 'close', tsNs: clientHello.tsNs + 1n, reason: undefined }]);
+    expect(run.outcomes.get(unanswered.key)).to.include({ decrypted: false, reason: 'no-server-hello' });
+    const confused = testFlow();
+    feed(run.decryptor, confused, [
+      clientHello,
+      { kind: 'data', dir: S2C, tsNs: clientHello.tsNs + 1n, offset: 0n, payload: Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n') },
+      { kind: 'close', tsNs: clientHello.tsNs + 2n, reason: undefined },
+    ]);
+    expect(run.outcomes.get(confused.key)).to.include({ decrypted: false, reason: 'malformed' });
+    expect(run.outcomes.get(confused.key)?.detail).to.match(/not a TLS record header at stream offset 0/);
+    expect(run.downstream.opened).to.deep.equal([]);
+  });
+
   it('passes non-TLS flows on unchanged, client-first and server-first', () => {
     const run = decryptorRun(undefined);
     const http = testFlow();
