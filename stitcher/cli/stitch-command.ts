@@ -2,11 +2,15 @@
 import { parseArgs } from 'node:util';
 import { openStore } from '../store/open.js';
 import { openOutput } from '../export/open-output.js';
-import type { PacketSink } from '../export/sink.js';
+import type { ExportTarget } from '../pipeline/export-graph.js';
+import { splitOutputOptions } from '../pipeline/output-options.js';
+import { parseSelection, type FlowSelection } from '../flow/selection.js';
 import { createLogger } from '../pipeline/log.js';
-import { stitch, type StitchStats } from '../pipeline/stitch.js';
+import { stitch, type StitchOptions, type StitchStats } from '../pipeline/stitch.js';
 import { createMetrics } from '../pipeline/metrics.js';
 import { serveMetrics } from '../pipeline/metrics-server.js';
+import { openShardServices, type ShardServices } from '../pipeline/shard-services.js';
+import type { Logger } from '../pipeline/log.js';
 import { resolveStitchConfig, type StitchConfig, type StitchFlags } from './stitch-config.js';
 import { formatBytes, formatCount, Progress } from './progress.js';
 
@@ -15,7 +19,10 @@ export const STITCH_USAGE = `usage: cloudtap stitch --source <url> [--keys <url>
   --keys <url>              where the key objects are (default: the source)
   --credentials <file>      credentials for the source (default: the provider's ambient identity)
   --keys-credentials <file> credentials for the keys store
-  --output <url>            pcap:///abs/file.pcap, pcapng:///abs/file.pcapng, or a folder ending in / to rotate files
+  --output <url>            pcap:///abs/file.pcap, pcapng:///abs/file.pcapng, or a folder ending in / to rotate files;
+                            vxlan://host:4789?vni=N, geneve://host:6081?vni=N, pcap-over-ip://host:57012 (repeatable);
+                            any output takes remap=client:<cidr> / remap=server:<cidr>
+  --select <criterion>      user=<globs>, port=<ports>, subnet=<cidrs>: export only matching flows (repeatable)
   --once                    read every object present, close all flows, print a summary and exit
   --poll-interval <dur>     how often to look for new objects (default 10s)
   --look-back <dur>         list only the hour folders of this window (default 3h when polling; --once lists all)
@@ -25,6 +32,13 @@ export const STITCH_USAGE = `usage: cloudtap stitch --source <url> [--keys <url>
   --log-level <level>       error, warn, info (default) or debug; logs are JSON on stderr
   --config <file>           a JSON file with the same settings (flags win)
   --metrics-port <port>     serve Prometheus /metrics, /healthz and /readyz on this port
+  --shard-index <i> --shard-count <n>
+                            own only the gateways with crc32(name) mod n == i (default: env SHARD_INDEX, SHARD_COUNT; else all)
+  --reorder-wait <dur>      how long a missing <seq> is waited for before it is passed as a gap (default 5m)
+  --checkpoint <url>        resume from and keep checkpoints: file:///abs/dir, or configmap://<namespace>/<cloudtap>
+                            (in a cluster: also holds the shard's Lease <cloudtap>-shard-<i> while exporting)
+  --checkpoint-interval <dur> how often a checkpoint is written (default 10s; also on SIGTERM)
+  --lease-duration <dur>    the shard Lease's duration (default 15s)
   --quiet                   no progress line`;
 
 export async function stitchCommand(argv: readonly string[]): Promise<number> {
@@ -37,48 +51,91 @@ export async function stitchCommand(argv: readonly string[]): Promise<number> {
       'max-flow-buffer': { type: 'string' }, 'max-buffer': { type: 'string' }, config: { type: 'string' },
       quiet: { type: 'boolean' }, 'metrics-port': { type: 'string' },
       'look-back': { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
+      select: { type: 'string', multiple: true },
+      'shard-index': { type: 'string' }, 'shard-count': { type: 'string' }, 'reorder-wait': { type: 'string' },
+      checkpoint: { type: 'string' }, 'checkpoint-interval': { type: 'string' }, 'lease-duration': { type: 'string' },
     },
     strict: true,
   });
-  const config = resolveStitchConfig(values as StitchFlags);
-  const logger = createLogger(config.logLevel);
-  const source = await openStore(config.source, { credentialsFile: config.credentials, role: 'source' });
-  const keys = config.keys === undefined ? undefined : await openStore(config.keys, { credentialsFile: config.keysCredentials, role: 'keys' });
-  const outputs = await openOutputs(config.outputs);
+  // First of all: a pod may be told to stop while it is still starting.
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  try {
+    return await stitchUntilStopped(values as StitchFlags, stop);
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
+
+async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Promise<number> {
+  const config = resolveStitchConfig(flags);
+  const logger = createLogger(config.logLevel);
+  const selection = config.select.length > 0 ? parseSelection(config.select) : undefined;
+  const source = await openStore(config.source, { credentialsFile: config.credentials, role: 'source' });
+  const keys = config.keys === undefined ? undefined : await openStore(config.keys, { credentialsFile: config.keysCredentials, role: 'keys' });
+  const services = config.checkpoint === undefined ? undefined : await openShardServices({
+    checkpointUrl: config.checkpoint, shard: config.shard, leaseDurationSeconds: config.leaseDurationSeconds, logger,
+  });
+  const lease = services?.lease;
   const progress = new Progress(process.stderr, !config.quiet);
   const started = Date.now();
   let current: StitchStats | undefined;
-  const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(createMetrics(() => current), config.metricsPort);
+  const registry = createMetrics(() => current, {
+    outputs: config.outputs.map(redactUrl), shard: config.shard, ...(lease !== undefined ? { leaseHeld: () => lease.mayExport() } : {}),
+  });
+  const health = { live: () => true, ready: () => current?.shard.ready === true && (lease === undefined || lease.mayExport()) };
+  const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(registry, config.metricsPort, undefined, health);
   try {
+    // A pod that waits for its shard's Lease opens no output: it must not export.
+    if (lease !== undefined && !(await lease.acquire(stop.signal))) return 0;
+    lease?.onLost(() => stop.abort());
+    const outputs = await openOutputs(config.outputs);
     const stats = await stitch({
       source, keys, outputs, once: config.once, pollIntervalMs: config.pollIntervalMs, logger, signal: stop.signal,
       hours: config.hours,
       flowLimits: flowLimits(config),
+      selection,
+      shard: config.shard,
+      reorderWaitMs: config.reorderWaitMs,
+      ...shardOptions(services, config, logger),
       onStart: (s) => (current = s),
       onProgress: (s) => progress.update(progressLine(s)),
     });
     progress.done();
-    process.stdout.write(summary(stats, config, (Date.now() - started) / 1000));
+    process.stdout.write(summary(stats, config, (Date.now() - started) / 1000, selection));
+    if (stats.shard.stoppedBy === 'guard') {
+      process.stderr.write(`cloudtap: lost the shard Lease (${lease?.description ?? 'guard'}): stopped exporting\n`);
+      return 1;
+    }
     return 0;
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    await lease?.release();
     metrics?.close();
     await Promise.all([source.close?.(), keys?.close?.()]);
   }
 }
 
-async function openOutputs(urls: readonly string[]): Promise<PacketSink[]> {
-  const outputs: PacketSink[] = [];
+function shardOptions(services: ShardServices | undefined, config: StitchConfig, logger: Logger): Pick<StitchOptions, 'checkpoint' | 'guard'> {
+  if (services === undefined) return {};
+  return {
+    checkpoint: { store: services.store, intervalMs: config.checkpointIntervalMs, logger },
+    ...(services.lease !== undefined ? { guard: services.lease } : {}),
+  };
+}
+
+async function openOutputs(urls: readonly string[]): Promise<ExportTarget[]> {
+  const targets: ExportTarget[] = [];
   try {
-    for (const url of urls) outputs.push(await openOutput(url));
-    return outputs;
+    for (const url of urls) {
+      const options = splitOutputOptions(url);
+      targets.push({ sink: await openOutput(options.url), options });
+    }
+    return targets;
   } catch (error) {
-    await Promise.allSettled(outputs.map((output) => output.close()));
+    await Promise.allSettled(targets.map((target) => target.sink.close()));
     throw error;
   }
 }
@@ -92,10 +149,10 @@ function flowLimits(config: StitchConfig): { maxFlowBufferBytes?: number; maxTot
 
 function progressLine(stats: StitchStats): string {
   return `stitching: ${stats.objects}/${stats.objectsKnown} objects, ${formatBytes(stats.bytesRead)} read, `
-    + `${formatCount(stats.flows.flowsOpened)} flows, ${formatCount(stats.packets.packets)} packets`;
+    + `${formatCount(stats.flows.flowsOpened)} flows, ${formatCount(stats.packets)} packets`;
 }
 
-function summary(stats: StitchStats, config: StitchConfig, seconds: number): string {
+function summary(stats: StitchStats, config: StitchConfig, seconds: number, selection: FlowSelection | undefined): string {
   const f = stats.flows;
   const lines = [
     `cloudtap stitch: ${config.once ? 'done' : 'stopped'} in ${seconds.toFixed(1)} s`,
@@ -103,9 +160,19 @@ function summary(stats: StitchStats, config: StitchConfig, seconds: number): str
     `  flows     ${formatCount(f.flowsOpened)} opened, ${formatCount(f.flowsClosed)} closed, ${formatCount(f.orphanRecords)} orphan records`,
     `  bytes     ${formatCount(f.bytesOut)} tapped bytes, ${formatCount(f.holes)} holes (${formatCount(f.gapHoleBytes + f.missingHoleBytes)} bytes), ${formatCount(f.duplicateBytes)} duplicate bytes dropped`,
     `  buffers   ${formatCount(f.forcedFlushesFlowCap + f.forcedFlushesTotalCap)} forced flushes (a buffer cap gave up on missing bytes)`,
-    `  packets   ${formatCount(stats.packets.packets)} synthesised`,
+    `  packets   ${formatCount(stats.packets)} synthesised`,
     `  keys      ${formatCount(stats.keyLines)} key log lines`,
   ];
+  if (config.shard.count > 1) lines.push(`  shard     ${config.shard.index} of ${config.shard.count}`);
+  if (stats.shard.checkpoint !== undefined) {
+    const c = stats.shard.checkpoint;
+    lines.push(`  resume    ${formatCount(stats.shard.resumedGateways)} gateways, ${formatCount(stats.shard.resumedFlows)} open flows carried over`);
+    lines.push(`  checkpoint ${formatCount(c.written)} written, ${formatCount(c.failed)} failed, ${formatCount(c.flowsLeftOut)} flows left out`);
+  }
+  if (selection !== undefined) {
+    const c = selection.counts;
+    lines.push(`  selected  ${formatCount(c.selected)} flows; left out ${formatCount(c.leftOutByUser)} by user, ${formatCount(c.leftOutByPort)} by port, ${formatCount(c.leftOutBySubnet)} by subnet`);
+  }
   config.outputs.forEach((url, i) => {
     const counter = stats.outputs[i]!;
     lines.push(`  output    ${redactUrl(url)}: ${formatCount(counter.packets)} packets, ${formatBytes(counter.bytes)}`);

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { LOG_LEVELS, type LogLevel } from '../pipeline/log.js';
 import type { HourWindow } from '../pipeline/object-feed.js';
+import type { ShardSpec } from '../pipeline/shard.js';
 import { parseCount, parseDuration, parseSize, UsageError } from './usage-error.js';
 
 export interface StitchConfig {
@@ -24,6 +25,18 @@ export interface StitchConfig {
   readonly quiet: boolean;
   readonly metricsPort?: number;
   readonly hours: HourWindow;
+  /** `--select` criteria (user=..., port=..., subnet=...). */
+  readonly select: readonly string[];
+  /** From --shard-index/--shard-count, else $SHARD_INDEX/$SHARD_COUNT. @default 0 of 1 */
+  readonly shard: ShardSpec;
+  /** How long a polling run waits for a missing <seq>. @default 5 min */
+  readonly reorderWaitMs: number;
+  /** `file:///abs/dir` or `configmap://<namespace>/<cloudtap>`. @default none */
+  readonly checkpoint?: string;
+  /** @default 10 s */
+  readonly checkpointIntervalMs: number;
+  /** Lease duration in a cluster. @default 15 s */
+  readonly leaseDurationSeconds: number;
 }
 
 /** What the flags said; undefined where a flag was absent. */
@@ -42,8 +55,15 @@ export interface StitchFlags {
   quiet?: boolean;
   'metrics-port'?: string;
   'look-back'?: string;
+  select?: string[];
   from?: string;
   to?: string;
+  'shard-index'?: string;
+  'shard-count'?: string;
+  'reorder-wait'?: string;
+  checkpoint?: string;
+  'checkpoint-interval'?: string;
+  'lease-duration'?: string;
 }
 
 /** The config file's shape (see docs/cli.md). */
@@ -57,9 +77,15 @@ interface ConfigFile {
   logLevel?: string;
   metricsPort?: number;
   lookBack?: string;
+  select?: { users?: string[]; ports?: number[]; subnets?: string[] };
+  checkpoint?: string;
+  checkpointInterval?: string;
+  reorderWait?: string;
+  leaseDuration?: string;
 }
 
-export function resolveStitchConfig(flags: StitchFlags): StitchConfig {
+/** @param env the process environment (SHARD_INDEX, SHARD_COUNT, as the operator sets them) */
+export function resolveStitchConfig(flags: StitchFlags, env: NodeJS.ProcessEnv = process.env): StitchConfig {
   const file = flags.config === undefined ? {} : readConfigFile(flags.config);
   const source = flags.source ?? file.source;
   if (source === undefined) throw new UsageError('stitch: --source <url> is required (e.g. file:///data/tap)');
@@ -83,7 +109,32 @@ export function resolveStitchConfig(flags: StitchFlags): StitchConfig {
     quiet: flags.quiet === true,
     metricsPort: metricsPort(flags['metrics-port'] ?? file.metricsPort),
     hours: hourWindow(flags, file, flags.once === true),
+    select: flags.select ?? selectFromFile(file.select),
+    shard: shardOf(flags, env),
+    reorderWaitMs: parseDuration(flags['reorder-wait'] ?? file.reorderWait ?? '5m', '--reorder-wait'),
+    checkpoint: flags.checkpoint ?? file.checkpoint,
+    checkpointIntervalMs: positiveDuration(flags['checkpoint-interval'] ?? file.checkpointInterval ?? '10s', '--checkpoint-interval'),
+    leaseDurationSeconds: positiveDuration(flags['lease-duration'] ?? file.leaseDuration ?? '15s', '--lease-duration') / 1000,
   };
+}
+
+/** Flags win over the environment the operator sets; both or neither of index and count. */
+function shardOf(flags: StitchFlags, env: NodeJS.ProcessEnv): ShardSpec {
+  const indexText = flags['shard-index'] ?? env.SHARD_INDEX;
+  const countText = flags['shard-count'] ?? env.SHARD_COUNT;
+  if (indexText === undefined && countText === undefined) return { index: 0, count: 1 };
+  if (indexText === undefined || countText === undefined) {
+    throw new UsageError('stitch: --shard-index and --shard-count go together (or SHARD_INDEX and SHARD_COUNT)');
+  }
+  const count = parseCount(countText, '--shard-count', 1, 1024);
+  const index = parseCount(indexText, '--shard-index', 0, count - 1);
+  return { index, count };
+}
+
+function positiveDuration(text: string, what: string): number {
+  const ms = parseDuration(text, what);
+  if (ms <= 0) throw new UsageError(`${what}: '${text}' must be longer than zero`);
+  return ms;
 }
 
 /**
@@ -107,6 +158,16 @@ function parseTime(text: string | undefined, what: string): Date | undefined {
   const time = new Date(text);
   if (Number.isNaN(time.getTime())) throw new UsageError(`stitch: ${what} '${text}' is not a time (use e.g. 2026-11-25T14:00Z)`);
   return time;
+}
+
+/** The operator's `select` object as --select specs. */
+function selectFromFile(select: ConfigFile['select']): string[] {
+  if (select === undefined) return [];
+  const specs: string[] = [];
+  if (select.users !== undefined && select.users.length > 0) specs.push(`user=${select.users.join(',')}`);
+  if (select.ports !== undefined && select.ports.length > 0) specs.push(`port=${select.ports.join(',')}`);
+  if (select.subnets !== undefined && select.subnets.length > 0) specs.push(`subnet=${select.subnets.join(',')}`);
+  return specs;
 }
 
 function metricsPort(value: string | number | undefined): number | undefined {

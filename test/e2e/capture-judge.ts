@@ -24,8 +24,10 @@ function endpointIndex(result: GenerateResult): Map<string, FlowManifest> {
   return byEndpoint;
 }
 
+/** The innermost address and port (an encapsulated frame lists the outer ones first). */
 function endpoint(ip4: string, ip6: string, port: string): string {
-  return ip4 !== '' ? `${ip4}:${port}` : `[${ip6}]:${port}`;
+  const inner = (value: string): string => value.split(',').at(-1) ?? '';
+  return ip6 !== '' ? `[${inner(ip6)}]:${inner(port)}` : `${inner(ip4)}:${inner(port)}`;
 }
 
 /** No malformed frame, no bad checksum, no expert warning but those the manifest explains. */

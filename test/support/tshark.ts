@@ -16,6 +16,8 @@ export interface TsharkOptions {
   readonly keylog?: string;
   /** More `-o name:value` preferences. */
   readonly prefs?: readonly string[];
+  /** More tshark arguments, e.g. `-d udp.port==24899,vxlan`. */
+  readonly extraArgs?: readonly string[];
 }
 
 export function haveTshark(): boolean {
@@ -25,7 +27,7 @@ export function haveTshark(): boolean {
 function prefArgs(options: TsharkOptions): string[] {
   const prefs = ['tcp.check_checksum:TRUE', 'ip.check_checksum:TRUE', 'tcp.analyze_sequence_numbers:TRUE', ...(options.prefs ?? [])];
   if (options.keylog !== undefined) prefs.push(`tls.keylog_file:${options.keylog}`);
-  return prefs.flatMap((pref) => ['-o', pref]);
+  return [...prefs.flatMap((pref) => ['-o', pref]), ...(options.extraArgs ?? [])];
 }
 
 /** Rows of `-T fields` output, tab separated, for packets matching a display filter. */

@@ -1,0 +1,123 @@
+/**
+ * From reassembled flows to every output: outputs that want the same packets
+ * (same variant side, remapping and segment size) share one synthesiser; the
+ * --select filter sits in front of all of them.
+ *
+ *     FlowTable -> [select] -> tee -> [remap] -> TcpSynthesizer -> Fanout -> outputs   (original)
+ *                                  -> cleartext stage (TLS) -> [remap] -> TcpSynthesizer -> Fanout -> outputs
+ */
+import type { FlowConsumer } from '../flow/events.js';
+import type { FlowSelection } from '../flow/selection.js';
+import { TcpSynthesizer } from '../flow/tcp-synthesizer.js';
+import { createRemapper } from '../export/remap.js';
+import type { PacketSink } from '../export/sink.js';
+import { Fanout, type OutputCounters } from './fanout.js';
+import { FlowTee, RemappedFlows, SelectedFlows } from './flow-stages.js';
+import type { OutputOptions } from './output-options.js';
+
+export interface ExportTarget {
+  readonly sink: PacketSink;
+  readonly options: OutputOptions;
+}
+
+/** Builds the clear-text side: a consumer that decrypts and hands plaintext flows to `downstream`. */
+export type CleartextStage = (downstream: FlowConsumer) => FlowConsumer;
+
+export interface ExportGraphOptions {
+  readonly selection?: FlowSelection;
+  /** Needed when any output asks for variant cleartext or both. */
+  readonly cleartext?: CleartextStage;
+}
+
+interface Group {
+  readonly side: 'original' | 'cleartext';
+  readonly targets: ExportTarget[];
+  fanout?: Fanout;
+  synthesizer?: TcpSynthesizer;
+}
+
+export class ExportGraph {
+  readonly consumer: FlowConsumer;
+  private readonly groups: Group[] = [];
+
+  constructor(private readonly targets: readonly ExportTarget[], options: ExportGraphOptions = {}) {
+    for (const target of targets) {
+      const variant = target.options.variant;
+      if (variant !== 'cleartext') this.group('original', target);
+      if (variant !== 'original') this.group('cleartext', target);
+    }
+    const original = this.groups.filter((g) => g.side === 'original').map((g) => this.chain(g));
+    const cleartext = this.groups.filter((g) => g.side === 'cleartext').map((g) => this.chain(g));
+    const branches = [...original];
+    if (cleartext.length > 0) {
+      if (options.cleartext === undefined) throw new Error('an output asks for variant cleartext or both, but TLS decryption is not set up');
+      branches.push(options.cleartext(single(cleartext)));
+    }
+    const tee = single(branches);
+    this.consumer = options.selection === undefined ? tee : new SelectedFlows(options.selection, tee);
+  }
+
+  /** Every synthesiser, original side first (checkpoints read their TCP state). */
+  get synthesizers(): TcpSynthesizer[] {
+    return this.groups.flatMap((g) => (g.synthesizer === undefined ? [] : [g.synthesizer]));
+  }
+
+  /** Packets synthesised, all branches. */
+  get packets(): number {
+    return this.groups.reduce((n, g) => n + (g.synthesizer?.stats.packets ?? 0), 0);
+  }
+
+  /** Per output, in the order given: packets and bytes it was handed. */
+  get outputs(): OutputCounters[] {
+    return this.targets.map((target) => {
+      const total = { packets: 0, bytes: 0 };
+      for (const group of this.groups) {
+        const i = group.targets.indexOf(target);
+        const counter = i < 0 ? undefined : group.fanout?.counters[i];
+        if (counter !== undefined) {
+          total.packets += counter.packets;
+          total.bytes += counter.bytes;
+        }
+      }
+      return total;
+    });
+  }
+
+  get mustWait(): boolean {
+    return this.groups.some((g) => g.fanout?.mustWait === true);
+  }
+
+  async drained(): Promise<void> {
+    await Promise.all(this.groups.map((g) => (g.fanout?.mustWait === true ? g.fanout.drained() : undefined)));
+  }
+
+  private group(side: Group['side'], target: ExportTarget): void {
+    const key = groupKey(side, target);
+    const existing = this.groups.find((g) => g.side === side && groupKey(side, g.targets[0]!) === key);
+    if (existing !== undefined) existing.targets.push(target);
+    else this.groups.push({ side, targets: [target] });
+  }
+
+  private chain(group: Group): FlowConsumer {
+    const first = group.targets[0]!;
+    group.fanout = new Fanout(group.targets.map((t) => t.sink));
+    const maxSegmentPayload = segmentCap(first.sink);
+    group.synthesizer = new TcpSynthesizer(group.fanout.emit, maxSegmentPayload === undefined ? {} : { maxSegmentPayload });
+    const remapper = createRemapper(first.options.remap);
+    return remapper === undefined ? group.synthesizer : new RemappedFlows(remapper, group.synthesizer);
+  }
+}
+
+function single(consumers: FlowConsumer[]): FlowConsumer {
+  return consumers.length === 1 ? consumers[0]! : new FlowTee(consumers);
+}
+
+function groupKey(side: string, target: ExportTarget): string {
+  return `${side}|${target.options.remap.join(',')}|${segmentCap(target.sink) ?? ''}`;
+}
+
+/** Encapsulating outputs (VXLAN, GENEVE) need room in the MTU; the smaller of the IPv4 and IPv6 caps serves both. */
+function segmentCap(sink: PacketSink): number | undefined {
+  const cap = (sink as { maxSegmentPayload?: (ipVersion: 4 | 6) => number }).maxSegmentPayload;
+  return typeof cap === 'function' ? Math.min(cap.call(sink, 4), cap.call(sink, 6)) : undefined;
+}
