@@ -11,6 +11,8 @@ export interface FlowIdentity {
   readonly key: string;
   readonly gateway: string;
   readonly open: FlowOpenRecord;
+  /** Set by the TLS decryptor on flows it hands on as plaintext (the clear-text variant). */
+  readonly decrypted?: boolean;
 }
 
 export interface FlowDataEvent {

@@ -3,8 +3,9 @@
  * (same variant side, remapping and segment size) share one synthesiser; the
  * --select filter sits in front of all of them.
  *
- *     FlowTable -> [select] -> tee -> [remap] -> TcpSynthesizer -> Fanout -> outputs   (original)
- *                                  -> cleartext stage (TLS) -> [remap] -> TcpSynthesizer -> Fanout -> outputs
+ *     FlowTable -> [select] -> tee -> [remap] -> TcpSynthesizer -> Fanout -> outputs        original, both
+ *                                  -> TLS decryption -> tee -> [remap] -> TcpSynthesizer -> ...  cleartext (every flow)
+ *                                                           -> decrypted only -> [remap] -> ...  both (the clear-text copy)
  */
 import type { FlowConsumer } from '../flow/events.js';
 import type { FlowSelection } from '../flow/selection.js';
@@ -12,7 +13,7 @@ import { TcpSynthesizer } from '../flow/tcp-synthesizer.js';
 import { createRemapper } from '../export/remap.js';
 import type { PacketSink } from '../export/sink.js';
 import { Fanout, type OutputCounters } from './fanout.js';
-import { FlowTee, RemappedFlows, SelectedFlows } from './flow-stages.js';
+import { DecryptedFlows, FlowTee, RemappedFlows, SelectedFlows } from './flow-stages.js';
 import type { OutputOptions } from './output-options.js';
 
 export interface ExportTarget {
@@ -29,8 +30,11 @@ export interface ExportGraphOptions {
   readonly cleartext?: CleartextStage;
 }
 
+/** original: the flows as tapped; cleartext: every flow, TLS ones decrypted; decrypted: only the decrypted TLS flows. */
+type Side = 'original' | 'cleartext' | 'decrypted';
+
 interface Group {
-  readonly side: 'original' | 'cleartext';
+  readonly side: Side;
   readonly targets: ExportTarget[];
   fanout?: Fanout;
   synthesizer?: TcpSynthesizer;
@@ -44,14 +48,17 @@ export class ExportGraph {
     for (const target of targets) {
       const variant = target.options.variant;
       if (variant !== 'cleartext') this.group('original', target);
-      if (variant !== 'original') this.group('cleartext', target);
+      if (variant === 'cleartext') this.group('cleartext', target);
+      if (variant === 'both') this.group('decrypted', target);
     }
-    const original = this.groups.filter((g) => g.side === 'original').map((g) => this.chain(g));
-    const cleartext = this.groups.filter((g) => g.side === 'cleartext').map((g) => this.chain(g));
-    const branches = [...original];
-    if (cleartext.length > 0) {
+    const chains = (side: Side): FlowConsumer[] => this.groups.filter((g) => g.side === side).map((g) => this.chain(g));
+    const branches = chains('original');
+    const afterDecryption = chains('cleartext');
+    const decrypted = chains('decrypted');
+    if (decrypted.length > 0) afterDecryption.push(new DecryptedFlows(single(decrypted)));
+    if (afterDecryption.length > 0) {
       if (options.cleartext === undefined) throw new Error('an output asks for variant cleartext or both, but TLS decryption is not set up');
-      branches.push(options.cleartext(single(cleartext)));
+      branches.push(options.cleartext(single(afterDecryption)));
     }
     const tee = single(branches);
     this.consumer = options.selection === undefined ? tee : new SelectedFlows(options.selection, tee);
@@ -91,7 +98,7 @@ export class ExportGraph {
     await Promise.all(this.groups.map((g) => (g.fanout?.mustWait === true ? g.fanout.drained() : undefined)));
   }
 
-  private group(side: Group['side'], target: ExportTarget): void {
+  private group(side: Side, target: ExportTarget): void {
     const key = groupKey(side, target);
     const existing = this.groups.find((g) => g.side === side && groupKey(side, g.targets[0]!) === key);
     if (existing !== undefined) existing.targets.push(target);

@@ -40,6 +40,19 @@ export class SelectedFlows implements FlowConsumer {
   }
 }
 
+/** Passes on only the flows the TLS decryptor decrypted (the clear-text copy of variant `both`). */
+export class DecryptedFlows implements FlowConsumer {
+  constructor(private readonly next: FlowConsumer) {}
+
+  openFlow(flow: FlowIdentity): void {
+    if (flow.decrypted === true) this.next.openFlow(flow);
+  }
+
+  flowEvent(flow: FlowIdentity, event: FlowEvent): void {
+    if (flow.decrypted === true) this.next.flowEvent(flow, event);
+  }
+}
+
 /** Rewrites the FLOW_OPEN addresses of every flow before the synthesiser sees them. */
 export class RemappedFlows implements FlowConsumer {
   private readonly mapped = new Map<string, FlowIdentity>();

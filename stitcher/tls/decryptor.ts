@@ -4,17 +4,18 @@
  *
  * - Non-TLS flows go downstream unchanged (the same events, once classified).
  * - A TLS flow (ClientHello at client-to-server offset 0) goes downstream as its
- *   application data: `openFlow` when its first record decrypts, then `data` per
+ *   application data: `openFlow` when its first application data decrypts (or at
+ *   close, for a session without any), then `data` per
  *   direction with offsets counted in the plaintext stream and the time of the
  *   record that carried it, then `close`.
  * - While its secrets are not in the KeyStore, a flow's ciphertext is held (copied),
  *   up to `keyWaitBytes` and `keyWaitMs` of event time; keys that arrive in time
  *   release it. Past that the flow is undecryptable ('no-keys').
  * - An undecryptable flow (no keys, unsupported suite, auth failure, no ClientHello,
- *   a hole before decryption started, bytes that are not TLS) is reported through
+ *   a hole before any plaintext, bytes that are not TLS) is reported through
  *   `onOutcome` and `stats`, and the downstream gets nothing of it: the caller
  *   exports such flows encrypted only.
- * - After decryption started, a hole in a direction (or a record that fails
+ * - After plaintext went downstream, a hole in a direction (or a record that fails
  *   authentication) ends that direction: the downstream gets one `hole` at the
  *   current plaintext offset, its length the ciphertext bytes lost there (the
  *   plaintext length is unknowable), and nothing more of that direction; the
@@ -28,6 +29,8 @@ import { TlsFramingError, TlsRecordReader } from './record-reader.js';
 import { TlsSession } from './session.js';
 import { WaitingFlows } from './waiting-flows.js';
 import type { SessionOutput, UndecryptableReason } from './session.js';
+import { flowOutcome } from './outcome.js';
+import type { TlsFlowOutcome } from './outcome.js';
 import { emptyTlsStats } from './stats.js';
 import type { TlsStats } from './stats.js';
 import { suiteName, versionName } from './suites.js';
@@ -48,27 +51,29 @@ export interface TlsDecryptorOptions {
    */
   readonly keyWaitBytes?: number;
   /**
+   * How many ciphertext bytes all waiting flows hold together; past it the flows that
+   * have waited longest give up first.
+   * @default 268435456 (256 MiB)
+   */
+  readonly maxHeldBytes?: number;
+  /**
    * The clock for key waiting, nanoseconds since the Unix epoch.
    * @default the latest event timestamp seen (event time, so replays behave like live traffic)
    */
   readonly nowNs?: () => bigint;
+  /**
+   * What the downstream gets of a TLS flow that turns out undecryptable before any
+   * plaintext went out: nothing ('drop'), or its original events unchanged
+   * ('original', for a clear-text variant that carries such flows encrypted). With
+   * 'original' a TLS flow's events are also copied until its first plaintext.
+   * @default 'drop'
+   */
+  readonly undecryptable?: 'drop' | 'original';
   /** Told once per TLS flow what became of it. */
   readonly onOutcome?: (flow: FlowIdentity, outcome: TlsFlowOutcome) => void;
 }
 
-export interface TlsFlowOutcome {
-  readonly decrypted: boolean;
-  readonly reason?: UndecryptableReason;
-  /** Why, for a log line; never holds key material. */
-  readonly detail?: string;
-  readonly version?: string;
-  readonly suite?: string;
-  readonly serverName?: string;
-  /** The ALPN protocols the ClientHello offered (e.g. ["h2", "http/1.1"]). */
-  readonly offeredAlpn?: readonly string[];
-  /** A decrypted flow lost a direction part way. */
-  readonly damaged?: 'gap' | 'missing' | 'auth-failure';
-}
+export type { TlsFlowOutcome } from './outcome.js';
 
 /** Bytes buffered to decide whether a flow is TLS before calling it plain. */
 const MAX_CLASSIFY_BYTES = 65536;
@@ -78,7 +83,8 @@ const EXPIRY_CHECK_NS = 100_000_000n;
 type Mode = 'classifying' | 'plain' | 'tls' | 'done';
 
 interface FlowState {
-  readonly flow: FlowIdentity;
+  /** Marked `decrypted` once plaintext goes downstream. */
+  flow: FlowIdentity;
   mode: Mode;
   buffered: FlowEvent[];
   bufferedBytes: number;
@@ -89,6 +95,10 @@ interface FlowState {
   openSent: boolean;
   close?: FlowEvent;
   waitSinceNs?: bigint;
+  /** The events as they came, kept until the first plaintext when undecryptable flows go on as they are. */
+  original?: FlowEvent[];
+  /** Ciphertext held while waiting, as last counted into the decryptor's total. */
+  heldBytes: number;
   damaged?: 'gap' | 'missing' | 'auth-failure';
 }
 
@@ -98,6 +108,8 @@ export class TlsDecryptor implements FlowConsumer {
   private readonly waiting = new WaitingFlows<FlowState>();
   private readonly keyWaitNs: bigint;
   private readonly keyWaitBytes: number;
+  private readonly maxHeldBytes: number;
+  private heldBytes = 0;
   private readonly clock: () => bigint;
   private readonly unsubscribe: () => void;
   private latestNs = 0n;
@@ -106,6 +118,7 @@ export class TlsDecryptor implements FlowConsumer {
   constructor(private readonly options: TlsDecryptorOptions) {
     this.keyWaitNs = BigInt(options.keyWaitMs ?? 30_000) * 1_000_000n;
     this.keyWaitBytes = options.keyWaitBytes ?? 4 * 1024 * 1024;
+    this.maxHeldBytes = options.maxHeldBytes ?? 256 * 1024 * 1024;
     this.clock = options.nowNs ?? (() => this.latestNs);
     this.unsubscribe = options.keys.subscribe((random) => this.keysArrived(random));
   }
@@ -120,6 +133,7 @@ export class TlsDecryptor implements FlowConsumer {
       readerLost: [false, false],
       plainOffset: [0n, 0n],
       openSent: false,
+      heldBytes: 0,
     });
   }
 
@@ -133,6 +147,7 @@ export class TlsDecryptor implements FlowConsumer {
       this.options.downstream.flowEvent(flow, event);
       if (event.kind === 'close') this.flows.delete(flow.key);
     } else if (state.mode === 'tls') {
+      state.original?.push(event.kind === 'data' ? { ...event, payload: Buffer.from(event.payload) } : event);
       this.feedTls(state, event);
     } else if (state.mode === 'classifying') {
       this.classify(state, event);
@@ -172,6 +187,7 @@ export class TlsDecryptor implements FlowConsumer {
       return;
     }
     state.mode = 'tls';
+    if (this.options.undecryptable === 'original') state.original = [];
     state.session = new TlsSession((random) => this.options.keys.get(random), this.sessionOutput(state));
     if (kind === 'tls-without-client-hello') {
       this.undecryptable(state, 'no-client-hello', 'the client-to-server stream starts with missing bytes');
@@ -220,6 +236,8 @@ export class TlsDecryptor implements FlowConsumer {
         this.stats.byVersion[version] = (this.stats.byVersion[version] ?? 0) + 1;
         this.stats.bySuite[suite] = (this.stats.bySuite[suite] ?? 0) + 1;
         state.openSent = true;
+        state.original = undefined;
+        state.flow = { ...state.flow, decrypted: true };
         downstream.openFlow(state.flow);
       },
       lost: (dir: Direction, cause: 'gap' | 'missing' | 'auth-failure', length: bigint, tsNs: bigint): void => {
@@ -244,34 +262,48 @@ export class TlsDecryptor implements FlowConsumer {
     state.mode = 'done';
     state.session?.clear();
     if (state.session !== undefined) state.session.done = true;
-    this.waiting.delete(state);
+    this.stopWaiting(state);
     this.stats.undecryptable[reason]++;
-    this.options.onOutcome?.(state.flow, {
-      decrypted: false,
-      reason,
-      detail,
-      serverName: state.session?.clientHello?.serverName,
-      offeredAlpn: state.session?.clientHello?.alpn,
-      version: state.session?.serverHello ? versionName(state.session.serverHello.version) : undefined,
-      suite: state.session?.serverHello ? suiteName(state.session.serverHello.cipherSuite) : undefined,
-    });
-    if (state.close !== undefined) this.flows.delete(state.flow.key);
+    this.options.onOutcome?.(state.flow, flowOutcome(state.session, { decrypted: false, reason, detail }));
+    if (state.original !== undefined) this.passOriginal(state);
+    else if (state.close !== undefined) this.flows.delete(state.flow.key);
+  }
+
+  /** An undecryptable flow goes downstream as it came, from its first event on. */
+  private passOriginal(state: FlowState): void {
+    const events = state.original as FlowEvent[];
+    state.original = undefined;
+    state.mode = 'plain';
+    this.options.downstream.openFlow(state.flow);
+    for (const event of events) this.options.downstream.flowEvent(state.flow, event);
+    if (events.at(-1)?.kind === 'close') this.flows.delete(state.flow.key);
   }
 
   /** Starts, keeps or ends the key wait of a flow after its session moved. */
   private updateWaiting(state: FlowState): void {
     const session = state.session as TlsSession;
-    if (state.mode !== 'tls') return;
-    if (!session.hasQueued) {
-      this.waiting.delete(state);
-      state.waitSinceNs = undefined;
+    if (state.mode !== 'tls' || !session.hasQueued) {
+      this.stopWaiting(state);
       return;
     }
     if (state.waitSinceNs === undefined) {
       state.waitSinceNs = this.clock();
       this.waiting.add(state, session.clientRandom);
     }
+    this.heldBytes += session.queuedBytes - state.heldBytes;
+    state.heldBytes = session.queuedBytes;
     if (session.queuedBytes > this.keyWaitBytes) this.giveUp(state);
+    for (const oldest of this.waiting.snapshot()) {
+      if (this.heldBytes <= this.maxHeldBytes) break;
+      this.giveUp(oldest);
+    }
+  }
+
+  private stopWaiting(state: FlowState): void {
+    this.waiting.delete(state);
+    state.waitSinceNs = undefined;
+    this.heldBytes -= state.heldBytes;
+    state.heldBytes = 0;
   }
 
   private keysArrived(clientRandom: string): void {
@@ -295,13 +327,10 @@ export class TlsDecryptor implements FlowConsumer {
   /** The wait is over: what is held can never be decrypted. */
   private giveUp(state: FlowState): void {
     const session = state.session as TlsSession;
-    this.waiting.delete(state);
-    state.waitSinceNs = undefined;
+    this.stopWaiting(state);
     const reason: UndecryptableReason = session.serverHello === undefined ? 'no-server-hello' : 'no-keys';
     const detail = reason === 'no-keys' ? 'no secrets for the client random in time' : 'no ServerHello';
-    const tsNs = this.clock();
-    session.clear();
-    for (const dir of [0, 1] as const) session.fail(dir, reason, detail, 0n, tsNs);
+    session.giveUp(reason, detail, this.clock());
     if (state.mode === 'tls' && state.close !== undefined) this.finish(state);
   }
 
@@ -321,7 +350,9 @@ export class TlsDecryptor implements FlowConsumer {
   private finish(state: FlowState): void {
     const session = state.session as TlsSession;
     this.flows.delete(state.flow.key);
-    this.waiting.delete(state);
+    this.stopWaiting(state);
+    // A session that decrypted but carried no application data is an empty decrypted flow.
+    if (session.recordsDecrypted > 0 && !session.done) session.commit();
     if (!state.openSent) {
       const noKeys = session.clientRandom !== '' && this.options.keys.get(session.clientRandom) === undefined;
       const reason = session.serverHello === undefined ? 'no-server-hello' : noKeys ? 'no-keys' : 'malformed';
@@ -330,13 +361,6 @@ export class TlsDecryptor implements FlowConsumer {
     }
     state.mode = 'done';
     this.options.downstream.flowEvent(state.flow, state.close as FlowEvent);
-    this.options.onOutcome?.(state.flow, {
-      decrypted: true,
-      version: versionName(session.serverHello?.version ?? 0),
-      suite: suiteName(session.suite?.id ?? 0),
-      serverName: session.clientHello?.serverName,
-      offeredAlpn: session.clientHello?.alpn,
-      damaged: state.damaged,
-    });
+    this.options.onOutcome?.(state.flow, flowOutcome(session, { decrypted: true, damaged: state.damaged }));
   }
 }

@@ -37,7 +37,7 @@ export type UndecryptableReason =
 export interface SessionOutput {
   /** Application data of one direction, in order. */
   plaintext(dir: Direction, content: Buffer, tsNs: bigint): void;
-  /** The first record decrypted: the session is real, its keys are right. */
+  /** The first application data decrypted: the session is real, its keys are right. */
   committed(): void;
   /** After commit, a direction is lost from here on (hole or failed record of `length` ciphertext bytes). */
   lost(dir: Direction, cause: 'gap' | 'missing' | 'auth-failure', length: bigint, tsNs: bigint): void;
@@ -61,6 +61,8 @@ export class TlsSession {
   private helloRetry = false;
   private earlyDataTaken = false;
   private isCommitted = false;
+  /** Records that authenticated, in both directions. */
+  recordsDecrypted = 0;
   private clientRandomHex = '';
   private readonly dirs = [new DirectionState(), new DirectionState()];
 
@@ -124,8 +126,35 @@ export class TlsSession {
     }
   }
 
-  /** Gives up the whole session (before commit) or a direction (after). */
-  fail(dir: Direction, reason: UndecryptableReason, detail: string, length: bigint, tsNs: bigint): void {
+  /**
+   * Stops waiting: before commit the whole session fails; after, each direction with
+   * records still held is lost there (its hole as long as the ciphertext held).
+   */
+  giveUp(reason: UndecryptableReason, detail: string, tsNs: bigint): void {
+    const held = this.dirs.map((state) => (state.queue.length > 0 ? BigInt(state.queuedBytes) : undefined));
+    this.clear();
+    if (!this.isCommitted) {
+      this.fail(Direction.ClientToServer, reason, detail, 0n, tsNs);
+      return;
+    }
+    held.forEach((bytes, dir) => {
+      if (bytes !== undefined) this.fail(dir as Direction, reason, detail, bytes, tsNs);
+    });
+  }
+
+  /**
+   * From the first plaintext on, the session is committed: a later failure loses one
+   * direction, not the session. Also called at the end of a session that decrypted
+   * without carrying any application data.
+   */
+  commit(): void {
+    if (this.isCommitted || this.done) return;
+    this.isCommitted = true;
+    this.out.committed();
+  }
+
+  /** Gives up the whole session (before commit) or a direction (after); `holeCause` for reason 'hole'. */
+  fail(dir: Direction, reason: UndecryptableReason, detail: string, length: bigint, tsNs: bigint, holeCause: 'gap' | 'missing' = 'gap'): void {
     if (this.done) return;
     if (!this.isCommitted) {
       this.done = true;
@@ -136,7 +165,7 @@ export class TlsSession {
     const state = this.dirs[dir];
     if (state.lost) return;
     state.lost = true;
-    this.out.lost(dir, reason === 'auth-failure' ? 'auth-failure' : reason === 'hole' ? 'gap' : 'missing', length, tsNs);
+    this.out.lost(dir, reason === 'auth-failure' ? 'auth-failure' : reason === 'hole' ? holeCause : 'missing', length, tsNs);
   }
 
   /** Directions with a queued item, the one whose item is older first. */
@@ -154,8 +183,8 @@ export class TlsSession {
   private handle(dir: Direction, item: QueueItem): boolean {
     if (this.done || this.dirs[dir].lost) return true;
     if (item.kind === 'hole') {
-      if (this.isCommitted) this.fail(dir, 'hole', '', item.length, item.tsNs);
-      else this.fail(dir, 'hole', `${item.cause} bytes in ${directionName(dir)} before decryption started`, item.length, item.tsNs);
+      const detail = `${item.length} ${item.cause} bytes in ${directionName(dir)} before any plaintext`;
+      this.fail(dir, 'hole', detail, item.length, item.tsNs, item.cause);
       return true;
     }
     try {
@@ -312,15 +341,13 @@ export class TlsSession {
   }
 
   private content(dir: Direction, decrypted: DecryptedRecord, record: TlsRecord): void {
-    if (!this.isCommitted) {
-      this.isCommitted = true;
-      this.out.committed();
-    }
+    this.recordsDecrypted++;
     this.out.decrypted(record.body.length);
     const state = this.dirs[dir];
     if (decrypted.type === ContentType.ApplicationData) {
-      if (state.phase !== 'handshake' || this.serverHello?.version === TLS12) {
-        if (decrypted.content.length > 0) this.out.plaintext(dir, decrypted.content, record.tsNs);
+      if (decrypted.content.length > 0 && (state.phase !== 'handshake' || this.serverHello?.version === TLS12)) {
+        this.commit();
+        this.out.plaintext(dir, decrypted.content, record.tsNs);
       }
     } else if (decrypted.type === ContentType.Handshake && this.serverHello?.version === TLS13) {
       for (const message of state.handshake.push(decrypted.content)) this.protectedMessage(dir, message);

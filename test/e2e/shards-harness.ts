@@ -45,6 +45,8 @@ export interface Stitcher {
   readonly exited: Promise<number | null>;
   readonly output: string;
   stderr(): string;
+  /** The run summary it printed on exit. */
+  stdout(): string;
 }
 
 export interface StitcherSpec {
@@ -71,10 +73,11 @@ export function startStitcher(spec: StitcherSpec): Stitcher {
     env: { ...process.env, ...spec.env, SHARD_INDEX: String(spec.shard.index), SHARD_COUNT: String(spec.shard.count) },
   });
   let stderr = '';
+  let stdout = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout!.resume();
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { name: spec.name, child, exited, output: spec.output, stderr: () => stderr };
+  return { name: spec.name, child, exited, output: spec.output, stderr: () => stderr, stdout: () => stdout };
 }
 
 /** SIGTERM and the exit code (a clean stop is 0). */
@@ -240,6 +243,11 @@ export async function judgeUnion(union: string, result: GenerateResult, keylog: 
     .map((o) => `flow ${flow.index} (${flow.gateway}, ${flow.protocol}, ${flow.client}) ${o.path} ${o.size} bytes`));
   expect(missing, 'HTTP objects tshark could not carve from the union').to.deep.equal([]);
   expect([...carved].sort(), 'HTTP objects carved from the union').to.deep.equal([...new Set(expected)].sort());
+}
+
+/** Open flows the stitchers' summaries say they carried over from checkpoints, in all. */
+export function flowsCarriedOver(stitchers: readonly Stitcher[]): number {
+  return stitchers.reduce((n, s) => n + Number(/resume +[\d,]+ gateways, ([\d,]+) open flows carried over/.exec(s.stdout())?.[1]?.replace(/,/g, '') ?? 0), 0);
 }
 
 /** The gateways a shard owns, of those in the run. */

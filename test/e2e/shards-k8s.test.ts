@@ -19,7 +19,7 @@ import { writeKubeConfigFile } from '../pipeline/kube.js';
 import { haveTshark } from '../support/tshark.js';
 import { onPath } from '../support/run.js';
 import {
-  gatewaysOf, judgeUnion, keyLogOf, killStitcher, PacedStore, payloadBytes, startStitcher, stopStitcher, unionOf, waitForBytes,
+  flowsCarriedOver, gatewaysOf, judgeUnion, keyLogOf, killStitcher, PacedStore, payloadBytes, startStitcher, stopStitcher, unionOf, waitForBytes,
   type Stitcher,
 } from './shards-harness.js';
 
@@ -92,6 +92,7 @@ describe('e2e: shards with Leases and ConfigMap checkpoints', function () {
       const result = await generating;
       await waitUntilCaughtUp(api, result.objects.filter((o) => o.kind === 'traffic').map((o) => [o.gateway, o.seq] as const));
       for (const stitcher of second) expect(await stopStitcher(stitcher), stitcher.stderr()).to.equal(0);
+      expect(flowsCarriedOver(all), 'open flows carried over by the pods that took over').to.be.greaterThan(0);
 
       const union = await unionOf(outputs, join(dir, 'union.pcap'));
       const keylog = await keyLogOf(store, join(dir, 'keys.log'));

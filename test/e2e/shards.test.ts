@@ -17,7 +17,7 @@ import { shardOfGateway } from '../../stitcher/pipeline/shard.js';
 import { haveTshark } from '../support/tshark.js';
 import { onPath } from '../support/run.js';
 import {
-  gatewaysOf, judgeUnion, keyLogOf, killStitcher, PacedStore, payloadBytes, startStitcher, stopStitcher, unionOf, waitForBytes,
+  flowsCarriedOver, gatewaysOf, judgeUnion, keyLogOf, killStitcher, PacedStore, payloadBytes, startStitcher, stopStitcher, unionOf, waitForBytes,
   type Stitcher,
 } from './shards-harness.js';
 
@@ -38,10 +38,13 @@ describe('e2e: shards with file checkpoints', function () {
       concurrency: 6, shuffle: true, reorderWindow: 3, duplicateShare: 0.05,
     });
     const outputs: string[] = [];
+    const started: Stitcher[] = [];
     const start = (name: string, index: number, count: number): Stitcher => {
       const output = join(out, `${name}.pcap`);
       outputs.push(output);
-      return startStitcher({ name, bucket, output, checkpoint: `file://${checkpoints}`, shard: { index, count } });
+      const stitcher = startStitcher({ name, bucket, output, checkpoint: `file://${checkpoints}`, shard: { index, count } });
+      started.push(stitcher);
+      return stitcher;
     };
     const first = [start('a0-run1', 0, 3), start('a1-run1', 1, 3), start('a2-run1', 2, 3)];
     let killedBytes = 0;
@@ -65,6 +68,8 @@ describe('e2e: shards with file checkpoints', function () {
       await waitUntilCaughtUp(checkpoints, result.objects.filter((o) => o.kind === 'traffic').map((o) => [o.gateway, o.seq] as const));
       for (const stitcher of second) expect(await stopStitcher(stitcher), stitcher.stderr()).to.equal(0);
       expect(result.flows.length).to.equal(36);
+      // the stops and the kill came mid-stream: restarts went on with flows that were open
+      expect(flowsCarriedOver(started), 'open flows carried over by the restarts').to.be.greaterThan(0);
 
       const union = await unionOf(outputs, join(dir, 'union.pcap'));
       const keylog = await keyLogOf(store, join(dir, 'keys.log'));
