@@ -17,20 +17,29 @@ export interface ChildResult {
   readonly bytes: number;
   readonly packets: number;
   readonly maxRssBytes: number;
+  /** User + system CPU time of the whole process (thread pool included) during the measurement. */
+  readonly cpuSeconds: number;
+}
+
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
 }
 
 async function measureStitch(bucket: string, output: string): Promise<ChildResult> {
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   const sink = await openFileOutput(`pcap://${output}`);
-  const stats = await stitch({ source: new LocalFolderStore(bucket), outputs: [sink], once: true, logger: silentLogger() });
+  const stats = await stitch({ source: new LocalFolderStore(bucket), outputs: [{ sink, options: { url: output, variant: 'original', remap: [] } }], once: true, logger: silentLogger() });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, bytes: stats.flows.bytesOut, packets: stats.packets.packets, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+  return { seconds, bytes: stats.flows.bytesOut, packets: stats.packets, maxRssBytes: process.resourceUsage().maxRSS * 1024, cpuSeconds: cpuSince(cpu) };
 }
 
 async function measureCopy(bucket: string, output: string): Promise<ChildResult> {
   const store = new LocalFolderStore(bucket);
   const keys: string[] = [];
   for await (const object of listAll(store, '')) if (object.key.endsWith('.ctap')) keys.push(object.key);
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   const out = await open(output, 'w');
   const buffer = Buffer.allocUnsafe(1 << 20);
@@ -47,7 +56,7 @@ async function measureCopy(bucket: string, output: string): Promise<ChildResult>
   }
   await out.close();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, bytes, packets: 0, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+  return { seconds, bytes, packets: 0, maxRssBytes: process.resourceUsage().maxRSS * 1024, cpuSeconds: cpuSince(cpu) };
 }
 
 const [mode, bucket, output] = process.argv.slice(2);

@@ -44,7 +44,9 @@ export class BufferedFile {
   private chunk: Buffer;
   private fill = 0;
   private queuedBytes = 0;
+  /** Written chunks kept for reuse: fresh memory costs page faults, a reused chunk is warm. */
   private readonly spareChunks: Buffer[] = [];
+  private readonly maxSpareChunks: number;
   private failure: Error | undefined;
   private waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -55,6 +57,8 @@ export class BufferedFile {
     this.chunkBytes = options.chunkBytes ?? 1 << 20;
     this.highWaterBytes = options.highWaterBytes ?? 4 << 20;
     this.flushIntervalMs = options.flushIntervalMs ?? 1000;
+    // As many as can wait for the disk at once, so that steady writing allocates nothing.
+    this.maxSpareChunks = Math.ceil(this.highWaterBytes / this.chunkBytes) + 1;
     this.chunk = Buffer.allocUnsafe(this.chunkBytes);
     this.opened = open(path, 'w').then(
       (handle) => { this.handle = handle; },
@@ -111,7 +115,7 @@ export class BufferedFile {
       // After a failure nothing is counted any more (`fail` zeroed the count).
       if (this.failure) return;
       this.queuedBytes -= length;
-      if (chunk.length === this.chunkBytes && this.spareChunks.length < 2) this.spareChunks.push(chunk);
+      if (chunk.length === this.chunkBytes && this.spareChunks.length < this.maxSpareChunks) this.spareChunks.push(chunk);
       this.wakeWaiters();
     });
   }

@@ -30,6 +30,16 @@ export interface CaptureFileOptions {
 }
 
 export const defaultSnapLength = 262144;
+
+/**
+ * Whether `sink` copies every packet before `write` returns (capture files do)
+ * and so never holds a view of the bytes it was handed: then the reader may
+ * rewrite its memory once the block is done (see ObjectReadHandlers.reuseBuffers).
+ * A sink says so with `readonly copiesOnWrite = true`.
+ */
+export function copiesOnWrite(sink: PacketSink): boolean {
+  return (sink as { readonly copiesOnWrite?: unknown }).copiesOnWrite === true;
+}
 /** LINKTYPE_ETHERNET. */
 export const linkTypeEthernet = 1;
 
@@ -44,6 +54,8 @@ export function copyFrame(packet: Packet, target: Buffer, offset: number, length
     header.copy(target, offset, 0, length);
     return;
   }
-  header.copy(target, offset);
-  payload.copy(target, offset + header.length, 0, length - header.length);
+  // TypedArray set: a plain memmove, without Buffer.copy's argument handling, twice per packet.
+  target.set(header, offset);
+  if (length === header.length + payload.length) target.set(payload, offset + header.length);
+  else payload.copy(target, offset + header.length, 0, length - header.length);
 }

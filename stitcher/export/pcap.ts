@@ -20,6 +20,10 @@ class PcapFile implements CaptureFile {
   readonly description: string;
   private readonly file: BufferedFile;
   private readonly snapLength: number;
+  /** The last timestamp split into seconds and nanoseconds: packets come in runs that share one. */
+  private lastTsNs = -1n;
+  private seconds = 0;
+  private nanoseconds = 0;
 
   constructor(readonly path: string, options: CaptureFileOptions) {
     this.description = `pcap://${path}`;
@@ -40,9 +44,9 @@ class PcapFile implements CaptureFile {
     const length = capturedLength(packet, this.snapLength);
     const offset = this.file.reserve(recordHeaderLength + length);
     const buffer = this.file.buffer;
-    const seconds = packet.tsNs / 1_000_000_000n;
-    buffer.writeUInt32LE(Number(seconds), offset);
-    buffer.writeUInt32LE(Number(packet.tsNs - seconds * 1_000_000_000n), offset + 4);
+    if (packet.tsNs !== this.lastTsNs) this.splitTime(packet.tsNs);
+    buffer.writeUInt32LE(this.seconds, offset);
+    buffer.writeUInt32LE(this.nanoseconds, offset + 4);
     buffer.writeUInt32LE(length, offset + 8);
     buffer.writeUInt32LE(packet.header.length + packet.payload.length, offset + 12);
     copyFrame(packet, buffer, offset + recordHeaderLength, length);
@@ -59,6 +63,13 @@ class PcapFile implements CaptureFile {
 
   close(): Promise<void> {
     return this.file.close();
+  }
+
+  private splitTime(tsNs: bigint): void {
+    const seconds = tsNs / 1_000_000_000n;
+    this.lastTsNs = tsNs;
+    this.seconds = Number(seconds);
+    this.nanoseconds = Number(tsNs - seconds * 1_000_000_000n);
   }
 
   private writeFileHeader(): void {

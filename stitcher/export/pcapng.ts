@@ -48,6 +48,10 @@ class PcapngFile implements CaptureFile {
   readonly description: string;
   private readonly file: BufferedFile;
   private readonly snapLength: number;
+  /** The last timestamp split into its two 32-bit halves: packets come in runs that share one. */
+  private lastTsNs = -1n;
+  private tsHigh = 0;
+  private tsLow = 0;
 
   constructor(readonly path: string, options: CaptureFileOptions) {
     this.description = `pcapng://${path}`;
@@ -74,8 +78,13 @@ class PcapngFile implements CaptureFile {
     buffer.writeUInt32LE(total, offset + 4);
     buffer.writeUInt32LE(0, offset + 8); // interface 0
     // The 64-bit timestamp in units of if_tsresol, upper 32 bits first.
-    buffer.writeUInt32LE(Number(packet.tsNs >> 32n), offset + 12);
-    buffer.writeUInt32LE(Number(packet.tsNs & 0xffffffffn), offset + 16);
+    if (packet.tsNs !== this.lastTsNs) {
+      this.lastTsNs = packet.tsNs;
+      this.tsHigh = Number(packet.tsNs >> 32n);
+      this.tsLow = Number(packet.tsNs & 0xffffffffn);
+    }
+    buffer.writeUInt32LE(this.tsHigh, offset + 12);
+    buffer.writeUInt32LE(this.tsLow, offset + 16);
     buffer.writeUInt32LE(length, offset + 20);
     buffer.writeUInt32LE(packet.header.length + packet.payload.length, offset + 24);
     copyFrame(packet, buffer, offset + 28, length);

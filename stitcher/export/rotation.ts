@@ -62,6 +62,8 @@ export function fileTimestamp(ns: bigint): string {
 
 export class CaptureOutput implements FileOutput {
   readonly description: string;
+  /** Every packet is copied into the file's buffer at once (see copiesOnWrite). */
+  readonly copiesOnWrite = true;
   readonly paths: string[] = [];
   addSecrets?: (nssKeyLogLines: string) => void;
   private readonly plan: FilePlan;

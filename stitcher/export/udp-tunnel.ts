@@ -13,6 +13,11 @@
  * share ports) and connected to the peer: a connected send skips the per-send
  * address lookup and reports ICMP errors (ECONNREFUSED) on the next send.
  * A port taken by another program is replaced by the next free one in its slot.
+ *
+ * Datagrams go out without a copy. When the kernel buffer is full libuv holds
+ * the parts until they are sent, so a producer must not rewrite a packet's
+ * memory after `write` (the synthesiser's header slabs and decoded CTAP blocks
+ * never are); the pacing queue, which holds packets longer, copies them.
  */
 import dgram from 'node:dgram';
 import { tunnelPortCount, tunnelSourcePort } from './flow-hash.js';
@@ -69,6 +74,10 @@ export class UdpTunnel {
    * finds the queue full while a socket is still opening is dropped and counted.
    */
   send(flowHash: number, parts: Buffer[], length: number): boolean {
+    if (this.closed) {
+      this.stats.dropped++;
+      return true;
+    }
     const slotIndex = (flowHash >>> 0) % this.sourcePorts;
     const slot = this.slots[slotIndex] ?? this.openSlot(slotIndex);
     if (slot.ready) {

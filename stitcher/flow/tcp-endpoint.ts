@@ -3,7 +3,7 @@
  * sequence space (relative to its ISN: the SYN is 0, stream byte N is 1 + N),
  * and what the peer has acknowledged of it.
  */
-import { TcpFlags, type TcpSynOptions } from '../packet/tcp.js';
+import { TcpFlags, type TcpFields, type TcpSynOptions } from '../packet/tcp.js';
 import type { TcpPath } from '../packet/tcp-frame.js';
 import type { Packet } from '../packet/packet.js';
 
@@ -23,14 +23,18 @@ export class TcpEndpoint {
   /** The receive window this end advertised last, in bytes (a SYN's is unscaled). */
   window = 0;
   peer!: TcpEndpoint;
+  /** Rewritten for every packet: the path reads it during the call only. */
+  private readonly fields: { -readonly [K in keyof TcpFields]: TcpFields[K] };
 
   constructor(
     private readonly path: TcpPath,
-    private readonly ports: { readonly source: number; readonly destination: number },
+    ports: { readonly source: number; readonly destination: number },
     private readonly isn: number,
     /** Payload bytes per segment towards the peer (the peer's MSS, capped). */
     readonly segmentPayload: number,
-  ) {}
+  ) {
+    this.fields = { sourcePort: ports.source, destinationPort: ports.destination, seq: 0, ack: 0, flags: 0, window: 0, synOptions: undefined };
+  }
 
   /** Bytes emitted and not yet acknowledged by the peer. */
   get unacked(): number {
@@ -76,17 +80,14 @@ export class TcpEndpoint {
     const carriesAck = (flags & TcpFlags.ACK) !== 0;
     if (carriesAck) this.peer.acked = this.peer.seenNext;
     this.window = synOptions === undefined ? WINDOW_BYTES : SYN_WINDOW;
-    const header = this.path.header({
-      sourcePort: this.ports.source,
-      destinationPort: this.ports.destination,
-      seq: (this.isn + seq) >>> 0,
-      ack: carriesAck ? (this.peer.isn + this.peer.seenNext) >>> 0 : 0,
-      flags,
-      // A SYN's window is never scaled (RFC 7323 2.2).
-      window: synOptions === undefined ? WINDOW_FIELD : SYN_WINDOW,
-      synOptions,
-    }, payload);
-    return { tsNs, header, payload };
+    const fields = this.fields;
+    fields.seq = (this.isn + seq) >>> 0;
+    fields.ack = carriesAck ? (this.peer.isn + this.peer.seenNext) >>> 0 : 0;
+    fields.flags = flags;
+    // A SYN's window is never scaled (RFC 7323 2.2).
+    fields.window = synOptions === undefined ? WINDOW_FIELD : SYN_WINDOW;
+    fields.synOptions = synOptions;
+    return { tsNs, header: this.path.header(fields, payload), payload };
   }
 }
 

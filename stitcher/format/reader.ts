@@ -9,12 +9,25 @@ import { checkTrailer, decodeEnd } from './end.js';
 import { checkHeaderPrefix, decodeHeader, headerLength } from './header.js';
 import { BLOCK_HEADER_BYTES, BLOCK_MAGIC, END_BYTES, END_MAGIC, HEADER_FIXED_BYTES, HEADER_PREFIX_BYTES } from './layout.js';
 import { showMagic } from './outcome.js';
-import type { CtapReadEvent, DamageEvent, ReaderOptions } from './read-events.js';
+import type { CtapReadEvent, DamageEvent, ReaderOptions as BaseReaderOptions } from './read-events.js';
 import { decodeRecords } from './record-decoder.js';
 import type { ObjectHeader, ObjectTrailer } from './records.js';
 import { StreamBuffer } from './stream-buffer.js';
+import { isDirectSource, ReadWindow } from './read-window.js';
 
-export type { CtapReadEvent, ObjectSummary, ReaderOptions } from './read-events.js';
+export type { CtapReadEvent, ObjectSummary } from './read-events.js';
+export { isDirectSource, type DirectSource } from './read-window.js';
+
+export interface ReaderOptions extends BaseReaderOptions {
+  /**
+   * With a source that reads into the caller's memory (see DirectSource), read
+   * through one window reused for the whole object: nothing is allocated per
+   * block, but the views in a `records` event (block, payloads, flow ids) are
+   * only valid until the next event is asked for. Other sources ignore this.
+   * @default false
+   */
+  readonly reuseBuffers?: boolean;
+}
 
 const MAGICS = [BLOCK_MAGIC, END_MAGIC];
 
@@ -41,7 +54,7 @@ export async function* readCtapObject(
 }
 
 class ObjectReader {
-  private readonly input: StreamBuffer;
+  private readonly input: StreamBuffer | ReadWindow;
   private header: ObjectHeader | undefined;
   private trailer: ObjectTrailer | undefined;
   private blocks = 0;
@@ -57,7 +70,7 @@ class ObjectReader {
     source: AsyncIterable<Uint8Array>,
     private readonly options: ReaderOptions,
   ) {
-    this.input = new StreamBuffer(source);
+    this.input = isDirectSource(source) ? new ReadWindow(source, { reuse: options.reuseBuffers }) : new StreamBuffer(source);
   }
 
   async *events(): AsyncGenerator<CtapReadEvent> {

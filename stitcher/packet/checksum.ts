@@ -24,17 +24,45 @@ export function sumBytes(buf: Buffer, start = 0, end = buf.length, partial = 0):
   const words = (end - bodyStart) >>> 2;
   const bodyEnd = bodyStart + 4 * words;
   let sum = partial + sumByteByByte(buf, start, start, bodyStart) + sumByteByByte(buf, start, bodyEnd, end);
-  const view = new Uint32Array(buf.buffer, buf.byteOffset + bodyStart, words);
-  let little = 0;
-  for (let i = 0; i < words;) {
-    const stop = Math.min(words, i + WORDS_PER_FOLD);
-    for (; i < stop; i++) little += view[i]!;
-    little = fold(little);
-  }
+  const little = sumWords(wordView(buf), (buf.byteOffset + bodyStart) >>> 2, words);
   // Read little-endian, the body's sum comes out byte-swapped, unless the body
   // starts at an odd position of the piece, which swaps it back.
   sum += (head & 1) === 0 ? swap16(little) : little;
   return sum;
+}
+
+/**
+ * A word view of the whole memory under `buf`, kept for the next call: packets
+ * are mostly views of one large block, and a view made per packet costs more
+ * than summing a small one.
+ */
+let lastMemory: ArrayBufferLike | undefined;
+let lastView: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+function wordView(buf: Buffer): Uint32Array {
+  // A resizable buffer may have grown since: the view must cover it all.
+  if (buf.buffer !== lastMemory || lastView.length !== buf.buffer.byteLength >>> 2) {
+    lastMemory = buf.buffer;
+    lastView = new Uint32Array(buf.buffer, 0, buf.buffer.byteLength >>> 2);
+  }
+  return lastView;
+}
+
+/** The folded sum of `count` words from `first`, two running sums to keep the adds independent. */
+function sumWords(view: Uint32Array, first: number, count: number): number {
+  let total = 0;
+  for (let i = first, stop = first + count; i < stop;) {
+    const chunkEnd = Math.min(stop, i + WORDS_PER_FOLD);
+    let a = 0;
+    let b = 0;
+    for (; i + 1 < chunkEnd; i += 2) {
+      a += view[i]!;
+      b += view[i + 1]!;
+    }
+    if (i < chunkEnd) a += view[i++]!;
+    total = fold(total + fold(a) + fold(b));
+  }
+  return total;
 }
 
 /** Bytes one at a time, each weighted by its position's parity relative to `origin`. */

@@ -60,20 +60,26 @@ export class TcpPath {
   header(tcp: TcpFields, payload: Buffer): Buffer {
     const tcpLength = tcpHeaderLength(tcp);
     const header = this.slab.take(this.template.length + tcpLength);
-    this.template.copy(header, 0);
+    header.set(this.template, 0);
     const ipPayloadLength = tcpLength + payload.length;
+    // Byte stores, not writeUInt16BE: once per packet, the range checks are not free (lengths are checked here).
     if (this.v4) {
       const totalLength = IPV4_HEADER_LENGTH + ipPayloadLength;
       if (totalLength > 0xffff) throw new Error(`while building an IPv4 packet: total length ${totalLength} exceeds 65535`);
-      header.writeUInt16BE(totalLength, IP_LENGTH_FIELD);
-      header.writeUInt16BE(this.ipId, IPV4_ID_FIELD);
-      header.writeUInt16BE(finishChecksum(this.ipv4BaseSum + totalLength + this.ipId), IPV4_CHECKSUM_FIELD);
+      put16(header, IP_LENGTH_FIELD, totalLength);
+      put16(header, IPV4_ID_FIELD, this.ipId);
+      put16(header, IPV4_CHECKSUM_FIELD, finishChecksum(this.ipv4BaseSum + totalLength + this.ipId));
       this.ipId = (this.ipId + 1) & 0xffff;
     } else {
       if (ipPayloadLength > 0xffff) throw new Error(`while building an IPv6 packet: payload length ${ipPayloadLength} exceeds 65535`);
-      header.writeUInt16BE(ipPayloadLength, IPV6_PAYLOAD_LENGTH_FIELD);
+      put16(header, IPV6_PAYLOAD_LENGTH_FIELD, ipPayloadLength);
     }
     writeTcpHeader(header, this.template.length, tcp, this.pseudoHeaderSum, payload);
     return header;
   }
+}
+
+function put16(buf: Buffer, offset: number, value: number): void {
+  buf[offset] = value >>> 8;
+  buf[offset + 1] = value & 0xff;
 }

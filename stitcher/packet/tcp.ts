@@ -66,21 +66,37 @@ export function writeTcpHeader(
   buf: Buffer, offset: number, fields: TcpFields, pseudoHeaderSum: number, payload: Buffer,
 ): number {
   const headerLength = tcpHeaderLength(fields);
-  buf.writeUInt16BE(fields.sourcePort, offset);
-  buf.writeUInt16BE(fields.destinationPort, offset + 2);
-  buf.writeUInt32BE(fields.seq >>> 0, offset + 4);
-  buf.writeUInt32BE(fields.ack >>> 0, offset + 8);
-  buf[offset + 12] = (headerLength / 4) << 4;
-  buf[offset + 13] = fields.flags;
-  buf.writeUInt16BE(fields.window, offset + 14);
-  buf.writeUInt32BE(0, offset + 16);
-  if (fields.synOptions !== undefined) writeSynOptions(buf, offset + TCP_HEADER_LENGTH, fields.synOptions);
+  const seq = fields.seq >>> 0;
+  const ack = fields.ack >>> 0;
+  const offsetAndFlags = ((headerLength / 4) << 12) | (fields.flags & 0xff);
+  // Byte stores and a sum from the fields: this runs once per packet, and the
+  // Buffer write helpers' range checks cost more than the header itself.
+  put16(buf, offset, fields.sourcePort);
+  put16(buf, offset + 2, fields.destinationPort);
+  put16(buf, offset + 4, seq >>> 16);
+  put16(buf, offset + 6, seq & 0xffff);
+  put16(buf, offset + 8, ack >>> 16);
+  put16(buf, offset + 10, ack & 0xffff);
+  put16(buf, offset + 12, offsetAndFlags);
+  put16(buf, offset + 14, fields.window);
+  put16(buf, offset + 16, 0);
+  put16(buf, offset + 18, 0);
+  let sum = pseudoHeaderSum + headerLength + payload.length
+    + fields.sourcePort + fields.destinationPort + (seq >>> 16) + (seq & 0xffff) + (ack >>> 16) + (ack & 0xffff)
+    + offsetAndFlags + fields.window;
   const end = offset + headerLength;
-  let sum = pseudoHeaderSum + headerLength + payload.length;
-  sum = sumBytes(buf, offset, end, sum);
+  if (fields.synOptions !== undefined) {
+    writeSynOptions(buf, offset + TCP_HEADER_LENGTH, fields.synOptions);
+    sum = sumBytes(buf, offset + TCP_HEADER_LENGTH, end, sum);
+  }
   sum = sumBytes(payload, 0, payload.length, sum);
-  buf.writeUInt16BE(finishChecksum(sum), offset + 16);
+  put16(buf, offset + 16, finishChecksum(sum));
   return end;
+}
+
+function put16(buf: Buffer, offset: number, value: number): void {
+  buf[offset] = value >>> 8;
+  buf[offset + 1] = value & 0xff;
 }
 
 function writeSynOptions(buf: Buffer, offset: number, options: TcpSynOptions): void {

@@ -3,7 +3,7 @@
  * damage instead of throwing: a damaged or unreadable object never stops the run.
  */
 import type { ObjectDamage } from '../format/damage.js';
-import { readCtapObject, type ObjectSummary } from '../format/reader.js';
+import { isDirectSource, readCtapObject, type DirectSource, type ObjectSummary } from '../format/reader.js';
 import type { CtapRecord, ObjectKind } from '../format/records.js';
 import type { ObjectStore } from '../store/store.js';
 
@@ -11,6 +11,16 @@ export interface ObjectReadHandlers {
   /** May return a promise to hold the reader (backpressure from the exporters). */
   onRecords(records: readonly CtapRecord[]): void | Promise<void>;
   onDamage(damage: ObjectDamage): void;
+  /**
+   * Let the reader rewrite its memory once `onRecords` is done (returned, or
+   * its promise settled): no allocation per block from a local folder, but
+   * nothing may hold a view of the records' buffers (payloads, flow ids) after
+   * that, packets queued in an output included. Right when every output copies
+   * what it is given at once (pcap and pcapng files); wrong for outputs that
+   * queue views (the UDP tunnels).
+   * @default false
+   */
+  readonly reuseBuffers?: boolean;
 }
 
 export interface ObjectReadResult {
@@ -31,7 +41,7 @@ export async function readObject(store: ObjectStore, key: string, kind: ObjectKi
     return { summary, bytesRead, damaged: true };
   }
   const counted = countBytes(stream, (n) => (bytesRead += n));
-  for await (const event of readCtapObject(key, counted, { expectedKind: kind })) {
+  for await (const event of readCtapObject(key, counted, { expectedKind: kind, reuseBuffers: handlers.reuseBuffers })) {
     if (event.kind === 'records') {
       const wait = handlers.onRecords(event.records);
       if (wait !== undefined) await wait;
@@ -45,7 +55,23 @@ export async function readObject(store: ObjectStore, key: string, kind: ObjectKi
   return { summary, bytesRead, damaged: damaged || summary?.damaged === true };
 }
 
-async function* countBytes(source: AsyncIterable<Buffer>, add: (n: number) => void): AsyncGenerator<Buffer> {
+/** The source with every byte it gives counted; a source that reads into the caller's memory keeps that ability. */
+function countBytes(source: AsyncIterable<Buffer>, add: (n: number) => void): AsyncIterable<Buffer> {
+  const counted = countChunks(source, add);
+  if (!isDirectSource(source)) return counted;
+  const direct: DirectSource & AsyncIterable<Buffer> = {
+    readInto: async (target, offset, length) => {
+      const got = await source.readInto(target, offset, length);
+      add(got);
+      return got;
+    },
+    destroy: () => source.destroy(),
+    [Symbol.asyncIterator]: () => counted[Symbol.asyncIterator](),
+  };
+  return direct;
+}
+
+async function* countChunks(source: AsyncIterable<Buffer>, add: (n: number) => void): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
     add(chunk.length);
     yield chunk;

@@ -3,10 +3,9 @@
  * files below the root; listing walks only the folders the prefix can reach,
  * so a prefix of `2026/11/25/` reads one day's folders, not the whole tree.
  */
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { ListOptions, ListPage, ObjectInfo, ObjectStore } from './store.js';
 
 const DEFAULT_PAGE_SIZE = 1000;
@@ -38,15 +37,18 @@ export class LocalFolderStore implements ObjectStore {
     return { objects, prefixes, ...(more && last !== undefined ? { nextPageToken: last } : {}) };
   }
 
-  async read(key: string): Promise<Readable> {
+  /** A stream of the file; it also offers `readInto` (see LocalObjectStream). */
+  async read(key: string): Promise<LocalObjectStream> {
     const path = this.pathOf(key);
+    let handle: FileHandle;
     try {
       const info = await stat(path);
       if (!info.isFile()) throw new Error('not a file');
+      handle = await open(path, 'r');
     } catch {
       throw new Error(`object ${key} not found in ${this.description}`);
     }
-    return createReadStream(path, { highWaterMark: 1 << 20 });
+    return new LocalObjectStream(handle, key);
   }
 
   async write(key: string, data: Buffer): Promise<void> {
@@ -119,4 +121,43 @@ function lastKey(objects: readonly ObjectInfo[], prefixes: readonly string[]): s
   const lastObject = objects.at(-1)?.key;
   const lastPrefix = prefixes.at(-1);
   return maxKey(lastObject, lastPrefix);
+}
+
+/** Bytes per chunk when the stream is consumed as a stream. */
+const STREAM_CHUNK_BYTES = 1 << 20;
+
+/**
+ * A file as a Readable, which can also be read straight into the caller's
+ * buffer (`readInto`), so that a reader that reuses its memory makes no
+ * allocation per read. Use one way or the other for one stream, not both.
+ */
+export class LocalObjectStream extends Readable {
+  private position = 0;
+
+  constructor(private readonly handle: FileHandle, private readonly key: string) {
+    super({ highWaterMark: STREAM_CHUNK_BYTES });
+  }
+
+  /** Reads the next bytes of the file into `target`; resolves 0 at its end. */
+  async readInto(target: Buffer, offset: number, length: number): Promise<number> {
+    try {
+      const { bytesRead } = await this.handle.read(target, offset, length, this.position);
+      this.position += bytesRead;
+      return bytesRead;
+    } catch (error) {
+      throw new Error(`while reading object ${this.key} at byte ${this.position}: ${(error as Error).message}`);
+    }
+  }
+
+  override _read(size: number): void {
+    const chunk = Buffer.allocUnsafe(Math.max(size, STREAM_CHUNK_BYTES));
+    this.readInto(chunk, 0, chunk.length).then(
+      (got) => { this.push(got === 0 ? null : chunk.subarray(0, got)); },
+      (error: unknown) => { this.destroy(error as Error); },
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.handle.close().then(() => callback(error), (closeError: unknown) => callback(error ?? (closeError as Error)));
+  }
 }

@@ -10,6 +10,19 @@ describe('export/pcap', () => {
   before(async () => { folder = await mkdtemp(join(tmpdir(), 'cloudtap-pcap-')); });
   after(async () => { await rm(folder, { recursive: true, force: true }); });
 
+  it('writes the right time for runs of packets that share one, and for a time that comes back', async () => {
+    // The writer keeps the last time split up: runs, changes and a return to an earlier time must all come out exact.
+    const base = makePackets(12, 1_795_620_900_999_999_998n, { seed: 11, maxStepNs: 1 });
+    const times = [0n, 0n, 0n, 1n, 1n, 2_000_000_001n, 2_000_000_001n, 0n, 1n, 1n, (1n << 32n), (1n << 32n)];
+    const packets = base.map((packet, i) => ({ ...packet, tsNs: 1_795_620_900_999_999_998n + times[i]! }));
+    const path = join(folder, 'runs.pcap');
+    const file = createPcapFile(path, { chunkBytes: 4096 });
+    for (const packet of packets) file.write(packet);
+    await file.close();
+
+    expect(await tsharkFrames(path)).to.deep.equal(packets.map(expectedFrame));
+  });
+
   it('writes frames that tshark reads back with exact nanosecond times and bytes', async () => {
     // 2026-11-25 and steps of up to 3 s: the nanosecond field takes every kind of value.
     const packets = makePackets(300, 1_795_620_900_000_000_001n, { seed: 7 });

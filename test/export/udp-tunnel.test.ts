@@ -87,4 +87,24 @@ describe('export/udp-tunnel', () => {
     expect(received[0]!.port).to.be.within(49152, 65535);
     expect(stats.bytes).to.equal(8);
   });
+
+  it('lets two tunnels (two outputs, two shards) share source ports to one peer', async () => {
+    const peer = dgram.createSocket('udp4');
+    const received: string[] = [];
+    const sourcePorts = new Set<number>();
+    peer.on('message', (message, remote) => {
+      received.push(message.toString());
+      sourcePorts.add(remote.port);
+    });
+    await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
+    const stats = [emptyWireStats(), emptyWireStats()];
+    const tunnels = stats.map((s) => new UdpTunnel({ address: '127.0.0.1', family: 4, port: peer.address().port, sourcePorts: 1 }, s));
+    tunnels.forEach((tunnel, i) => tunnel.send(5, [Buffer.from(`from ${i}`)], 6));
+    await Promise.all(tunnels.map((tunnel) => tunnel.close()));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    peer.close();
+    expect(received.sort()).to.deep.equal(['from 0', 'from 1']);
+    expect(sourcePorts.size, 'both sent from the one port of their only slot').to.equal(1);
+    expect(stats.map((s) => s.sendErrors)).to.deep.equal([0, 0]);
+  });
 });

@@ -27,7 +27,8 @@ describe('TlsDecryptor: late and missing keys, damage, splits', () => {
   before(async () => {
     tls13 = await captureNodeSession({ request, response });
     tls13b = await captureNodeSession({ request, response });
-    tls12 = await captureNodeSession({ server: { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-SHA256' }, request, response });
+    // Records of 1000 bytes: a flipped bit in the last request record comes after plaintext went out.
+    tls12 = await captureNodeSession({ server: { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-SHA256' }, request, response, pieceSize: 1000 });
   });
 
   it('holds a flow until its keys arrive after the traffic, then decrypts all of it', () => {
@@ -84,6 +85,50 @@ describe('TlsDecryptor: late and missing keys, damage, splits', () => {
     flushed.decryptor.flush();
     expect(flushed.outcomes.get(other.key)).to.include({ decrypted: false, reason: 'no-keys' });
     expect(flushed.downstream.opened).to.deep.equal([]);
+  });
+
+  it('calls a TLS 1.3 flow with handshake secrets only undecryptable for want of keys', () => {
+    const handshakeOnly = tls13.keylog.split('\n').filter((line) => line.includes('HANDSHAKE')).join('\n');
+    const run = decryptorRun(handshakeOnly);
+    const flow = testFlow();
+    feed(run.decryptor, flow, tls13.events);
+    run.decryptor.flush();
+    expect(run.outcomes.get(flow.key)).to.include({ decrypted: false, reason: 'no-keys' });
+    expect(run.decryptor.stats.records).to.be.greaterThan(0);
+    expect(run.downstream.opened).to.deep.equal([]);
+  });
+
+  it('bounds what all waiting flows hold together, giving up the longest waiting first', () => {
+    const run = decryptorRun(undefined, { maxHeldBytes: 45000 });
+    const first = testFlow();
+    const second = testFlow();
+    feed(run.decryptor, first, tls13.events);
+    expect(run.outcomes.size).to.equal(0);
+    feed(run.decryptor, second, tls13b.events);
+    expect(run.outcomes.get(first.key)).to.include({ decrypted: false, reason: 'no-keys' });
+    expect(run.outcomes.has(second.key)).to.equal(false);
+    run.keys.add(parseKeyLog(tls13b.keylog, 'b.keys').entries);
+    expect(run.outcomes.get(second.key)).to.include({ decrypted: true });
+    expect(run.serverToClient(second).equals(response)).to.equal(true);
+  });
+
+  it('can hand undecryptable flows on as they came (wrong key, no keys, no ClientHello)', () => {
+    const run = decryptorRun(corruptSecrets(tls12.keylog), { undecryptable: 'original' });
+    const wrongKey = testFlow();
+    const noKeys = testFlow();
+    const noHello = testFlow();
+    const noHelloEvents = holeAt(tls13.events, C2S, 0n);
+    feed(run.decryptor, wrongKey, tls12.events);
+    feed(run.decryptor, noKeys, tls13.events);
+    feed(run.decryptor, noHello, noHelloEvents);
+    expect(run.outcomes.get(noKeys.key)).to.equal(undefined);
+    run.decryptor.flush();
+    expect(run.outcomes.get(wrongKey.key)).to.include({ reason: 'auth-failure' });
+    expect(run.outcomes.get(noKeys.key)).to.include({ reason: 'no-keys' });
+    expect(run.outcomes.get(noHello.key)).to.include({ reason: 'no-client-hello' });
+    expect(run.downstream.events.get(wrongKey.key)).to.deep.equal(tls12.events);
+    expect(run.downstream.events.get(noKeys.key)).to.deep.equal(tls13.events);
+    expect(run.downstream.events.get(noHello.key)).to.deep.equal(noHelloEvents);
   });
 
   it('counts a wrong key as an auth failure and leaves other flows alone', () => {
@@ -187,6 +232,35 @@ describe('TlsDecryptor: late and missing keys, damage, splits', () => {
     expect(run.downstream.events.get(smtp.key)).to.deep.equal(smtpEvents);
     expect(run.decryptor.stats.plainFlows).to.equal(2);
     expect(run.outcomes.size).to.equal(0);
+  });
+
+  it('never throws or stalls on flipped bits anywhere in a session', () => {
+    let seed = 7;
+    const random = (below: number): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % below;
+    };
+    const run = decryptorRun(tls12.keylog + tls13.keylog);
+    const flows = [];
+    for (let i = 0; i < 300; i++) {
+      const session = i % 2 ? tls12 : tls13;
+      const dir = random(2) as Direction;
+      const at = BigInt(random(Number(streamLength(session.events, dir))));
+      const flow = testFlow();
+      flows.push(flow);
+      feed(run.decryptor, flow, flipBit(session.events, dir, at));
+    }
+    run.decryptor.flush();
+    // Each flow ended: with an outcome, or as plain (a flip in the first bytes hides the ClientHello).
+    const plain = new Set(run.downstream.opened.filter((key) => !run.outcomes.has(key)));
+    for (const flow of flows) expect(run.outcomes.has(flow.key) || plain.has(flow.key), `flow ${flow.key}`).to.equal(true);
+    for (const key of [...run.downstream.events.keys()]) expect(run.downstream.events.get(key)?.at(-1)?.kind).to.equal('close');
+    const stats = run.decryptor.stats;
+    const undecryptable = Object.values(stats.undecryptable).reduce((sum, n) => sum + n, 0);
+    expect(stats.decryptedFlows + undecryptable + stats.plainFlows).to.equal(300);
+    // Most flips land in ciphertext: they fail authentication, before or after plaintext went out.
+    expect(stats.authFailures).to.be.greaterThan(150);
+    expect(stats.damagedFlows).to.be.greaterThan(50);
   });
 
   describe('records cut at every boundary', () => {
