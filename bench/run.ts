@@ -16,6 +16,7 @@ import { generateTraffic } from '../stitcher/generator/generate.js';
 import { LocalFolderStore } from '../stitcher/store/local.js';
 import { parseSize } from '../stitcher/cli/usage-error.js';
 import type { ChildResult } from './stitch-child.js';
+import { benchDecryption } from './decrypt.js';
 
 const benchBytes = parseSize(process.env.BENCH_BYTES ?? '1G', 'BENCH_BYTES');
 const workDir = join(process.env.BENCH_DIR ?? tmpdir(), `cloudtap-bench-${benchBytes}`);
@@ -90,3 +91,8 @@ const wire = pinned<{ packets: number; stitcherPps: number; rawDgramPps: number;
 process.stdout.write(`\nwire export, ${wire.packets} packets to a loopback UDP sink, one core:\n`);
 process.stdout.write(`| measurement | packets/s |\n| VXLAN sink | ${wire.stitcherPps.toFixed(0)} |\n| bare dgram send loop, same packets | ${wire.rawDgramPps.toFixed(0)} |\n`);
 process.stdout.write(`ratio VXLAN/dgram: ${wire.ratio.toFixed(2)} (goal >= 0.7)\n`);
+
+const decryption = await benchDecryption();
+process.stdout.write(`\nTLS clear-text export (TLS 1.3 AES-128-GCM), one core:\n`);
+process.stdout.write(`| measurement | MB/s |\n| stitch with variant=cleartext (tapped bytes) | ${decryption.cleartextMBps.toFixed(0)} |\n| Node's raw AES-128-GCM decryption, same records | ${decryption.rawAesGcmMBps.toFixed(0)} |\n`);
+process.stdout.write(`ratio clear-text/raw AES-GCM: ${decryption.ratio.toFixed(2)} (goal >= 0.4)\n`);

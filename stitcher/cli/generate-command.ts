@@ -16,6 +16,7 @@ export const GENERATE_USAGE = `usage: cloudtap generate --output <url> [--flows 
   --seed <text>          every choice repeats for a seed (default 1)
   --ipv6-share <0..1>    share of IPv6 flows (default 0.25)
   --https-share <0..1>   share of TLS flows (default 0.6)
+  --openssl-share <0..1> share of HTTPS flows run with openssl s_client/s_server instead of Node's TLS (default 0)
   --object-size <size>   traffic object size before a new one starts (default 1M)
   --max-body <size>      largest HTTP body (default 4M)
   --total-bytes <size>   bulk mode for benchmarks: a few large transfers until this many bytes
@@ -30,7 +31,7 @@ export async function generateCommand(argv: readonly string[]): Promise<number> 
     options: {
       output: { type: 'string' }, 'keys-output': { type: 'string' }, credentials: { type: 'string' },
       'keys-credentials': { type: 'string' }, flows: { type: 'string' }, gateways: { type: 'string' },
-      seed: { type: 'string' }, 'ipv6-share': { type: 'string' }, 'https-share': { type: 'string' },
+      seed: { type: 'string' }, 'ipv6-share': { type: 'string' }, 'https-share': { type: 'string' }, 'openssl-share': { type: 'string' },
       'object-size': { type: 'string' }, 'max-body': { type: 'string' }, 'total-bytes': { type: 'string' },
       shuffle: { type: 'boolean' }, duplicates: { type: 'string' }, manifest: { type: 'string' }, quiet: { type: 'boolean' },
     },
@@ -50,6 +51,7 @@ export async function generateCommand(argv: readonly string[]): Promise<number> 
     seed: values.seed ?? 1,
     ...(values['ipv6-share'] !== undefined ? { ipv6Share: parseShare(values['ipv6-share'], '--ipv6-share') } : {}),
     ...(values['https-share'] !== undefined ? { httpsShare: parseShare(values['https-share'], '--https-share') } : {}),
+    ...(values['openssl-share'] !== undefined ? { opensslShare: parseShare(values['openssl-share'], '--openssl-share') } : {}),
     ...(values['object-size'] !== undefined ? { objectBytes: parseSize(values['object-size'], '--object-size') } : {}),
     ...(values['max-body'] !== undefined ? { bodyBytes: parseSize(values['max-body'], '--max-body') } : {}),
     ...(values['total-bytes'] !== undefined ? { totalBytes: parseSize(values['total-bytes'], '--total-bytes') } : {}),

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { ResponseReader } from './http1-client.js';
-import type { ServedObject } from './options.js';
+import type { NegotiatedTls, ServedObject } from './options.js';
 import type { FlowPlan } from './plan.js';
 import { RESET_PATH } from './servers.js';
 import type { TlsVersion } from './suites.js';
@@ -20,7 +20,7 @@ export interface ClientOutcome {
   readonly objects: readonly ServedObject[];
   /** NSS key log lines of a TLS flow (secrets: never log them). */
   readonly keylog: string;
-  readonly tls?: { readonly version: TlsVersion; readonly cipher: string };
+  readonly tls?: NegotiatedTls;
 }
 
 export async function runClient(plan: FlowPlan, relayPort: number): Promise<ClientOutcome> {

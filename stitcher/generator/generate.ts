@@ -13,6 +13,8 @@ import type { ClientOutcome } from './clients.js';
 import { VirtualClock } from './clock.js';
 import { SimulatedGateway } from './gateway.js';
 import type { CloseName, FlowManifest, GenerateOptions, GenerateResult } from './options.js';
+import { createOpensslWorkspace, OpensslFlow } from './openssl-flow.js';
+import type { OpensslWorkspace } from './openssl-flow.js';
 import { planFlows } from './plan.js';
 import type { FlowPlan } from './plan.js';
 import { SeededRandom } from './random.js';
@@ -51,7 +53,7 @@ export async function generateTraffic(options: GenerateOptions): Promise<Generat
     maxPendingBytes: Math.max(8 * MIB, 4 * objectBytes),
   });
   const gateways = Array.from({ length: Math.max(1, options.gateways ?? 2) }, (_, i) => new SimulatedGateway({
-    name: `gw-a${i + 1}`,
+    name: `${options.gatewayPrefix ?? 'gw-a'}${i + 1}`,
     root,
     keyRoot,
     objectBytes,
@@ -61,12 +63,15 @@ export async function generateTraffic(options: GenerateOptions): Promise<Generat
     uploader,
   }));
   const plans = planFlows(options, random.fork('plans'));
-  const servers = await startServers(seed, await makeTestCertificate());
+  const certificate = await makeTestCertificate();
+  const servers = await startServers(seed, certificate);
+  const openssl = plans.some((plan) => plan.stack === 'openssl') ? await createOpensslWorkspace(certificate) : undefined;
+  const context: FlowContext = { options, seed, servers, openssl, clock, uploader };
   const flows: FlowManifest[] = [];
   let tappedBytes = 0;
   try {
     const runOne = async (plan: FlowPlan): Promise<void> => {
-      const flow = await runFlow(plan, options, servers, gateways[plan.gateway]!, clock, uploader);
+      const flow = await runFlow(plan, context, gateways[plan.gateway]!);
       flows.push(flow);
       tappedBytes += flow.bytesC2s + flow.bytesS2c;
       options.onProgress?.({ flowsDone: flows.length, flowsTotal: plans.length, tappedBytes, objectsWritten: uploader.written.length });
@@ -76,6 +81,7 @@ export async function generateTraffic(options: GenerateOptions): Promise<Generat
     await uploader.finish();
   } finally {
     await servers.close();
+    await openssl?.remove();
   }
   flows.sort((a, b) => a.index - b.index);
   const objects = uploader.written;
@@ -94,27 +100,41 @@ export async function generateTraffic(options: GenerateOptions): Promise<Generat
   };
 }
 
-async function runFlow(
-  plan: FlowPlan,
-  options: GenerateOptions,
-  servers: LoopbackServers,
-  gateway: SimulatedGateway,
-  clock: VirtualClock,
-  uploader: Uploader,
-): Promise<FlowManifest> {
+/** What every flow of a run shares. */
+interface FlowContext {
+  readonly options: GenerateOptions;
+  readonly seed: string;
+  readonly servers: LoopbackServers;
+  /** Present when some flows run with openssl. */
+  readonly openssl: OpensslWorkspace | undefined;
+  readonly clock: VirtualClock;
+  readonly uploader: Uploader;
+}
+
+async function runFlow(plan: FlowPlan, context: FlowContext, gateway: SimulatedGateway): Promise<FlowManifest> {
+  const { options, servers, clock, uploader } = context;
   const tap = new FlowTap(plan, gateway, clock, new SeededRandom(plan.flowId.toString('hex')), faultsFor(plan, options));
-  const port = plan.protocol === 'http' ? servers.httpPort : plan.protocol === 'https' ? servers.httpsPort : servers.h2Port;
-  const relay = await openRelay(port, tap, () => uploader.backpressure());
-  const what = `flow ${plan.index} (${plan.protocol}, ${plan.close})`;
+  const what = `flow ${plan.index} (${plan.protocol} with ${plan.stack}, ${plan.close})`;
+  const openssl = plan.stack === 'openssl' ? new OpensslFlow(plan, context.openssl!, context.seed) : undefined;
   let outcome: ClientOutcome;
   let reason: CloseReason;
   try {
-    const deadline = options.flowTimeoutMs ?? 120_000;
-    outcome = await withDeadline(runClient(plan, relay.port), deadline, 'the client did not finish');
-    reason = await withDeadline(relay.done, deadline, 'the relay saw no close on both sides');
+    const port = openssl !== undefined ? await openssl.start()
+      : plan.protocol === 'http' ? servers.httpPort : plan.protocol === 'https' ? servers.httpsPort : servers.h2Port;
+    const relay = await openRelay(port, tap, () => uploader.backpressure());
+    try {
+      const deadline = options.flowTimeoutMs ?? 120_000;
+      const client = openssl !== undefined ? openssl.fetch(relay.port) : runClient(plan, relay.port);
+      outcome = await withDeadline(client, deadline, 'the client did not finish');
+      reason = await withDeadline(relay.done, deadline, 'the relay saw no close on both sides');
+    } catch (error) {
+      relay.abort();
+      throw error;
+    }
   } catch (error) {
-    relay.abort();
     throw new Error(`while running ${what}: ${(error as Error).message}`);
+  } finally {
+    await openssl?.close();
   }
   const hasKeys = plan.withKeys && outcome.keylog.length > 0;
   if (hasKeys) gateway.addKeys(plan.flowId, clock.now(), outcome.keylog);
@@ -129,6 +149,7 @@ async function runFlow(
     serverName: plan.serverName,
     user: plan.user,
     protocol: plan.protocol,
+    stack: plan.stack,
     ...(outcome.tls !== undefined ? { tls: outcome.tls } : {}),
     objects: outcome.objects,
     bytesC2s: tap.bytesC2s,
@@ -153,12 +174,14 @@ function checkOptions(options: GenerateOptions): void {
   }
   const shares: [string, number | undefined][] = [
     ['ipv6Share', options.ipv6Share], ['httpsShare', options.httpsShare], ['h2Share', options.h2Share], ['rstShare', options.rstShare],
-    ['mssShare', options.mssShare], ['resplitShare', options.resplitShare], ['duplicateShare', options.duplicateShare],
+    ['mssShare', options.mssShare], ['opensslShare', options.opensslShare], ['resplitShare', options.resplitShare], ['duplicateShare', options.duplicateShare],
     ['overlapShare', options.overlapShare],
   ];
   for (const [name, value] of shares) {
     if (value !== undefined && !(value >= 0 && value <= 1)) throw new RangeError(`generator option ${name} is ${value}, not a share from 0 to 1`);
   }
+  const prefix = options.gatewayPrefix ?? 'gw-a';
+  if (!/^[a-z0-9][a-z0-9._-]{0,59}$/.test(prefix)) throw new RangeError(`generator option gatewayPrefix '${prefix}' does not start a gateway name ([a-z0-9][a-z0-9._-]*, at most 60 characters)`);
   const gateways = options.gateways ?? 2;
   if (gateways > 999) throw new RangeError(`generator option gateways is ${gateways}, more than 999`);
 }

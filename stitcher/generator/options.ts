@@ -8,6 +8,8 @@ import type { ObjectStore } from '../store/store.js';
 import type { TlsVersion } from './suites.js';
 
 export type Protocol = 'http' | 'https' | 'h2';
+/** Whose TLS and HTTP code ran both ends of a flow: Node's, or `openssl s_client` and `s_server -HTTP`. */
+export type Stack = 'node' | 'openssl';
 export type CloseName = 'fin-client' | 'fin-server' | 'rst-client' | 'rst-server';
 export type DirectionName = 'c2s' | 's2c';
 /** When key objects become visible relative to the traffic objects. */
@@ -33,6 +35,12 @@ export interface GenerateOptions {
   readonly flows: number;
   /** How many gateways (`gw-a1`, `gw-a2`, ...) share the flows. @default 2 */
   readonly gateways?: number;
+  /**
+   * Gateway names are this and a number; another prefix lets a second run write
+   * into the same bucket as new gateways (their seqs start again at 0).
+   * @default 'gw-a'
+   */
+  readonly gatewayPrefix?: string;
   /** Every choice repeats for a seed. @default 1 */
   readonly seed?: number | string;
   /** Share of flows over IPv6. @default 0.25 */
@@ -41,6 +49,15 @@ export interface GenerateOptions {
   readonly httpsShare?: number;
   /** Share of the TLS flows that speak HTTP/2. @default 0.25 */
   readonly h2Share?: number;
+  /**
+   * Share of the HTTPS (HTTP/1.1) flows run with `openssl s_client` against
+   * `openssl s_server -HTTP` (another TLS stack, which splits records its own way),
+   * with the client's `-keylogfile` as the flow's keys. Such a flow fetches one
+   * object and the server closes it; the flows take the suites of OPENSSL_SUITES
+   * in turn. Needs the openssl command line.
+   * @default 0
+   */
+  readonly opensslShare?: number;
   /** A traffic object is finished once its records reach this many bytes. @default 1 MiB (8 MiB in bulk mode) */
   readonly objectBytes?: number;
   /** Largest body (a number), or the exact sizes to choose bodies from (a list). @default 4 MiB */
@@ -86,6 +103,12 @@ export interface GenerateOptions {
   readonly totalBytes?: number;
   /** Body size of one bulk transfer. @default 32 MiB */
   readonly bulkBodyBytes?: number;
+  /**
+   * Bulk mode: every transfer is HTTPS with this suite (an OpenSSL name from
+   * TLS_SUITES), instead of alternating plain HTTP and HTTPS.
+   * @default none (alternate)
+   */
+  readonly bulkCipher?: string;
   /** How blocks are compressed. @default deflate (the writer's default); none in bulk mode, so benchmarks spend no time compressing random bytes */
   readonly codec?: BlockCodec;
   /** A flow that takes longer fails the run, naming the flow. @default 120000 */
@@ -99,6 +122,14 @@ export interface ServedObject {
   readonly contentType: string;
   /** SHA-256 (hex) of the body the client received. */
   readonly sha256: string;
+}
+
+export interface NegotiatedTls {
+  readonly version: TlsVersion;
+  /** OpenSSL name. */
+  readonly cipher: string;
+  /** Present for TLS 1.2 CBC suites of openssl flows: whether records were encrypt-then-MAC. */
+  readonly encryptThenMac?: boolean;
 }
 
 export interface GapManifest {
@@ -119,7 +150,8 @@ export interface FlowManifest {
   readonly serverName: string;
   readonly user: string;
   readonly protocol: Protocol;
-  readonly tls?: { readonly version: TlsVersion; readonly cipher: string };
+  readonly stack: Stack;
+  readonly tls?: NegotiatedTls;
   readonly objects: readonly ServedObject[];
   readonly bytesC2s: number;
   readonly bytesS2c: number;

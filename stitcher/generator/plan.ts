@@ -7,10 +7,10 @@
 import type { FlowTags } from '../format/records.js';
 import { clientAddress, ephemeralPort, serverAddress } from './addresses.js';
 import type { BodySpec } from './bodies.js';
-import type { CloseName, GenerateOptions, Protocol } from './options.js';
+import type { CloseName, GenerateOptions, Protocol, Stack } from './options.js';
 import type { SeededRandom } from './random.js';
 import { filePath } from './servers.js';
-import { TLS_SUITES } from './suites.js';
+import { OPENSSL_SUITES, TLS_SUITES } from './suites.js';
 import type { TlsSuite } from './suites.js';
 
 export interface FlowPlan {
@@ -18,6 +18,7 @@ export interface FlowPlan {
   readonly flowId: Buffer;
   readonly gateway: number;
   readonly protocol: Protocol;
+  readonly stack: Stack;
   readonly suite?: TlsSuite;
   readonly ipVersion: 4 | 6;
   readonly clientIp: Buffer;
@@ -40,15 +41,21 @@ const MIB = 1024 * 1024;
 export function planFlows(options: GenerateOptions, random: SeededRandom): FlowPlan[] {
   const plans: FlowPlan[] = [];
   const count = options.totalBytes === undefined ? options.flows : bulkFlowCount(options);
+  let opensslFlows = 0;
+  const nextOpensslSuite = (): TlsSuite => OPENSSL_SUITES[opensslFlows++ % OPENSSL_SUITES.length]!;
   for (let index = 0; index < count; index++) {
     const flowRandom = random.fork(`flow-${index}`);
-    plans.push(options.totalBytes === undefined ? planFlow(options, index, flowRandom) : planBulkFlow(options, index, flowRandom));
+    plans.push(options.totalBytes === undefined ? planFlow(options, index, flowRandom, nextOpensslSuite) : planBulkFlow(options, index, flowRandom));
   }
   return plans;
 }
 
-function planFlow(options: GenerateOptions, index: number, random: SeededRandom): FlowPlan {
+function planFlow(options: GenerateOptions, index: number, random: SeededRandom, nextOpensslSuite: () => TlsSuite): FlowPlan {
   const protocol = pickProtocol(options, random);
+  // Drawn only when asked for, so that plans without openssl flows stay what they were for a seed.
+  const opensslShare = options.opensslShare ?? 0;
+  const stack: Stack = protocol === 'https' && opensslShare > 0 && random.chance(opensslShare) ? 'openssl' : 'node';
+  if (stack === 'openssl') return planOpensslFlow(options, index, random, nextOpensslSuite());
   const suites = protocol === 'h2' ? TLS_SUITES.filter((suite) => suite.h2) : TLS_SUITES;
   const objectCount = random.int(1, Math.max(1, options.maxObjectsPerFlow ?? 3));
   const objects: BodySpec[] = [];
@@ -62,6 +69,7 @@ function planFlow(options: GenerateOptions, index: number, random: SeededRandom)
   return {
     ...endpoints(options, index, random, isTls ? 443 : 80),
     protocol,
+    stack,
     ...(isTls ? { suite: random.pick(suites) } : {}),
     objects,
     close: pickClose(options, protocol, random),
@@ -70,15 +78,39 @@ function planFlow(options: GenerateOptions, index: number, random: SeededRandom)
   };
 }
 
-/** Bulk mode: one large binary body per flow, alternating plain HTTP and HTTPS. */
+/**
+ * `openssl s_server -HTTP` answers one request per connection and ends the
+ * session with close_notify, on which s_client closes the connection first.
+ */
+function planOpensslFlow(options: GenerateOptions, index: number, random: SeededRandom, suite: TlsSuite): FlowPlan {
+  const kind = random.chance(0.5) ? 'text' : 'binary';
+  const size = bodySize(options.bodyBytes, random);
+  return {
+    ...endpoints(options, index, random, 443),
+    protocol: 'https',
+    stack: 'openssl',
+    suite,
+    objects: [{ path: filePath(`f${index}o0`, size, kind), size, kind }],
+    close: 'fin-client',
+    gap: options.gapFlows?.includes(index) ?? false,
+    withKeys: !(options.withoutKeys?.includes(index) ?? false),
+  };
+}
+
+/** Bulk mode: one large binary body per flow, alternating plain HTTP and HTTPS (or all HTTPS with `bulkCipher`). */
 function planBulkFlow(options: GenerateOptions, index: number, random: SeededRandom): FlowPlan {
-  const protocol: Protocol = index % 2 === 0 ? 'http' : 'https';
+  const fixed = options.bulkCipher === undefined ? undefined : TLS_SUITES.find((suite) => suite.cipher === options.bulkCipher);
+  if (options.bulkCipher !== undefined && fixed === undefined) {
+    throw new RangeError(`generator option bulkCipher is ${options.bulkCipher}, not one of ${TLS_SUITES.map((s) => s.cipher).join(', ')}`);
+  }
+  const protocol: Protocol = fixed !== undefined || index % 2 === 1 ? 'https' : 'http';
   const bulk = options.bulkBodyBytes ?? 32 * MIB;
   const size = Math.max(0, Math.min(bulk, (options.totalBytes ?? 0) - index * bulk));
   return {
     ...endpoints(options, index, random, protocol === 'http' ? 80 : 443),
     protocol,
-    ...(protocol === 'https' ? { suite: TLS_SUITES[index % 4 === 1 ? 0 : 3]! } : {}),
+    stack: 'node',
+    ...(protocol === 'https' ? { suite: fixed ?? TLS_SUITES[index % 4 === 1 ? 0 : 3]! } : {}),
     objects: [{ path: filePath(`bulk${index}`, size, 'binary'), size, kind: 'binary' }],
     close: 'fin-client',
     gap: false,

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,7 @@ describe('e2e: a polling stitcher', function () {
     if (!haveTshark()) this.skip();
     const dir = await mkdtemp(join(tmpdir(), 'cloudtap-poll-'));
     const bucket = join(dir, 'bucket');
+    await mkdir(bucket); // a source folder must exist: the bucket is there, still empty
     const output = join(dir, 'out.pcap');
     const port = await freePort();
     const child = spawn(cloudtapBin, ['stitch', '--source', `file://${bucket}`, '--output', `pcap://${output}`,

@@ -49,4 +49,10 @@ describe('generator: planFlows', function () {
     expect(bulk.map((p) => p.objects[0]!.size)).to.deep.equal([3_000_000, 3_000_000, 3_000_000, 1_000_000]);
     expect(bulk.map((p) => p.protocol)).to.deep.equal(['http', 'https', 'http', 'https']);
   });
+
+  it('plans every bulk transfer over one suite when bulkCipher names it, and refuses an unknown one', function () {
+    const bulk = plan({ totalBytes: 10_000_000, bulkBodyBytes: 3_000_000, bulkCipher: 'TLS_AES_128_GCM_SHA256' });
+    expect(bulk.map((p) => `${p.protocol} ${p.suite?.cipher}`)).to.deep.equal(Array(4).fill('https TLS_AES_128_GCM_SHA256'));
+    expect(() => plan({ totalBytes: 1000, bulkCipher: 'RC4-MD5' })).to.throw(RangeError, /bulkCipher is RC4-MD5/);
+  });
 });

@@ -1,0 +1,115 @@
+/**
+ * Keys that land after the traffic, in a polling stitcher (as a pod runs it):
+ * the traffic objects come first and the key objects a few polls later. Flows
+ * whose keys come within --key-wait (capture time) still decrypt; flows whose
+ * wait ran out before their keys came (later traffic moved capture time past it)
+ * are exported encrypted only and counted as no-keys.
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RecordType } from '../../stitcher/format/records.js';
+import { generateTraffic } from '../../stitcher/generator/generate.js';
+import { LocalFolderStore } from '../../stitcher/store/local.js';
+import { cloudtapBin } from '../support/cli.js';
+import { onPath } from '../support/run.js';
+import { exportedObjectHashes, haveTshark, tsharkFields } from '../support/tshark.js';
+import { readAllObjects } from '../generator/read-back.js';
+
+const NS_PER_MINUTE = 60_000_000_000n;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function metric(port: number, name: string): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line === undefined ? undefined : Number(line.split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls /metrics until `name` reaches `value` (about 30 s at most). */
+async function waitForMetric(port: number, name: string, value: number): Promise<number | undefined> {
+  let seen: number | undefined;
+  for (let attempt = 0; attempt < 150 && seen !== value; attempt++) {
+    await sleep(200);
+    seen = await metric(port, name);
+  }
+  return seen;
+}
+
+/** The distinct key log lines (no comments) of the key objects in some folders, as the stitcher counts them. */
+async function keyLineCount(folders: readonly string[]): Promise<number> {
+  const lines = new Set<string>();
+  for (const folder of folders) {
+    for (const record of (await readAllObjects(new LocalFolderStore(folder))).flatMap((object) => object.records)) {
+      if (record.type !== RecordType.TlsKeys) continue;
+      for (const line of record.lines.split(/\r\n|\r|\n/).map((l) => l.trim())) if (line !== '' && !line.startsWith('#')) lines.add(line);
+    }
+  }
+  return lines.size;
+}
+
+describe('e2e: keys after the traffic, in a polling stitcher', function () {
+  this.timeout(180_000);
+
+  it('decrypts the flows whose keys come within --key-wait, and exports the rest encrypted as no-keys', async function () {
+    if (!haveTshark() || !onPath('openssl')) this.skip();
+    const dir = await mkdtemp(join(tmpdir(), 'cloudtap-late-keys-'));
+    const bucket = join(dir, 'bucket');
+    const keys = join(dir, 'keys');
+    const staging = { late: join(dir, 'staging-late'), soon: join(dir, 'staging-soon') };
+    for (const folder of [bucket, keys]) await mkdir(folder, { recursive: true });
+    const output = join(dir, 'clear.pcap');
+    const port = await freePort();
+    const child = spawn(cloudtapBin, ['stitch', '--source', `file://${bucket}`, '--keys', `file://${keys}`,
+      '--output', `pcap://${output}?variant=cleartext`, '--key-wait', '60s', '--poll-interval', '200ms',
+      '--metrics-port', String(port), '--quiet', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      const tls = { httpsShare: 1, h2Share: 0, opensslShare: 0.5, bodyBytes: 200_000, keysTiming: 'with-traffic' as const, codec: 0 as const };
+      // Traffic whose keys will come too late: 10 minutes of capture time pass before they do.
+      const late = await generateTraffic({ traffic: new LocalFolderStore(bucket), keys: new LocalFolderStore(staging.late), flows: 6,
+        gatewayPrefix: 'gw-late', seed: 'late-keys-late', startNs: BigInt(Date.now()) * 1_000_000n - 40n * NS_PER_MINUTE, ...tls });
+      const soon = await generateTraffic({ traffic: new LocalFolderStore(bucket), keys: new LocalFolderStore(staging.soon), flows: 8,
+        gatewayPrefix: 'gw-soon', seed: 'late-keys-soon', startNs: late.endNs + 10n * NS_PER_MINUTE, ...tls });
+      const trafficObjects = late.trafficObjects + soon.trafficObjects;
+      expect(await waitForMetric(port, 'cloudtap_objects_read_total', trafficObjects), `traffic read; stderr: ${stderr}`).to.equal(trafficObjects);
+      expect(await metric(port, 'cloudtap_flows_closed_total')).to.equal(late.flows.length + soon.flows.length);
+      await sleep(1000); // a few more polls with the traffic read and no keys
+      for (const folder of [staging.soon, staging.late]) await cp(folder, keys, { recursive: true });
+      const lines = await keyLineCount([staging.soon, staging.late]);
+      expect(lines).to.be.greaterThan(0);
+      expect(await waitForMetric(port, 'cloudtap_tls_key_lines_total', lines), `key lines read; stderr: ${stderr}`).to.equal(lines);
+      await sleep(600); // a few polls to act on them
+      child.kill('SIGTERM');
+      expect(await exited, `stderr: ${stderr}`).to.equal(0);
+      expect(stdout).to.match(/cloudtap stitch: stopped/);
+      expect(stdout).to.match(new RegExp(`tls\\s+${soon.flows.length} flows decrypted \\(0 lost part of a direction\\), ${late.flows.length} no-keys undecryptable`));
+      const expected = soon.flows.flatMap((flow) => flow.objects.map((o) => o.sha256)).sort();
+      expect(await exportedObjectHashes(output), 'the objects of the flows that decrypted, byte for byte').to.deep.equal(expected);
+      const hellos = await tsharkFields(output, 'tls.handshake.type == 1', ['tcp.dstport']);
+      expect(hellos.map(([p]) => p), 'the late flows, still encrypted on 443').to.deep.equal(late.flows.map(() => '443'));
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
