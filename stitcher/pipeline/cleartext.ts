@@ -5,12 +5,14 @@
  * be decrypted goes on as it was (encrypted) and is counted with the reason.
  */
 import type { FlowConsumer, FlowEvent, FlowIdentity } from '../flow/events.js';
-import { KeyStore } from '../tls/key-store.js';
+import type { KeyStore } from '../tls/key-store.js';
 import { TlsDecryptor, type TlsFlowOutcome } from '../tls/decryptor.js';
 import { emptyTlsStats, type TlsStats } from '../tls/stats.js';
 import type { Logger } from './log.js';
 
 export interface CleartextOptions {
+  /** Where the session keys are (the stitch run feeds it from the key objects). */
+  readonly keys: KeyStore;
   /** How long (capture time) a TLS flow waits for its keys. @default 30000 */
   readonly keyWaitMs?: number;
   /** Server ports of decrypted flows, mapped. @default 443 -> 80 */
@@ -21,10 +23,13 @@ export interface CleartextOptions {
 export const DEFAULT_PORT_MAP: ReadonlyMap<number, number> = new Map([[443, 80]]);
 
 export class CleartextSide {
-  readonly keys = new KeyStore();
   private readonly decryptors: TlsDecryptor[] = [];
 
   constructor(private readonly options: CleartextOptions) {}
+
+  get keys(): KeyStore {
+    return this.options.keys;
+  }
 
   /** The decrypting stage in front of the clear-text synthesisers (see ExportGraph). */
   readonly stage = (downstream: FlowConsumer): FlowConsumer => {
@@ -38,13 +43,6 @@ export class CleartextSide {
     this.decryptors.push(decryptor);
     return decryptor;
   };
-
-  /** Key log lines of one key object; malformed lines are logged by object and line, never with the secret. */
-  addKeyLog(lines: string, objectName: string): void {
-    for (const error of this.keys.addKeyLog(lines, objectName)) {
-      this.options.logger.warn('malformed key log line', { object: objectName, line: error.line, problem: error.message });
-    }
-  }
 
   /** End of a run: flows still waiting for keys give up (and go on encrypted). */
   flush(): void {

@@ -24,8 +24,19 @@ export interface ExportTarget {
 /** Builds the clear-text side: a consumer that decrypts and hands plaintext flows to `downstream`. */
 export type CleartextStage = (downstream: FlowConsumer) => FlowConsumer;
 
+/** An output that carries TLS secrets in-band (pcapng: Decryption Secrets Blocks). */
+export interface SecretsCarrier {
+  addSecrets(nssKeyLogLines: string): void;
+}
+
+export function carriesSecrets(sink: PacketSink): sink is PacketSink & SecretsCarrier {
+  return typeof (sink as Partial<SecretsCarrier>).addSecrets === 'function';
+}
+
 export interface ExportGraphOptions {
   readonly selection?: FlowSelection;
+  /** Wraps the original-variant chain of outputs that carry secrets, so TLS flows wait for their keys. */
+  readonly keyGate?: (next: FlowConsumer) => FlowConsumer;
   /** Needed when any output asks for variant cleartext or both. */
   readonly cleartext?: CleartextStage;
 }
@@ -44,7 +55,7 @@ export class ExportGraph {
   readonly consumer: FlowConsumer;
   private readonly groups: Group[] = [];
 
-  constructor(private readonly targets: readonly ExportTarget[], options: ExportGraphOptions = {}) {
+  constructor(private readonly targets: readonly ExportTarget[], private readonly options: ExportGraphOptions = {}) {
     for (const target of targets) {
       const variant = target.options.variant;
       if (variant !== 'cleartext') this.group('original', target);
@@ -111,7 +122,10 @@ export class ExportGraph {
     const maxSegmentPayload = segmentCap(first.sink);
     group.synthesizer = new TcpSynthesizer(group.fanout.emit, maxSegmentPayload === undefined ? {} : { maxSegmentPayload });
     const remapper = createRemapper(first.options.remap);
-    return remapper === undefined ? group.synthesizer : new RemappedFlows(remapper, group.synthesizer);
+    const chain = remapper === undefined ? group.synthesizer : new RemappedFlows(remapper, group.synthesizer);
+    const gate = this.options.keyGate;
+    const gated = group.side === 'original' && gate !== undefined && group.targets.some((t) => carriesSecrets(t.sink));
+    return gated ? gate(chain) : chain;
   }
 }
 

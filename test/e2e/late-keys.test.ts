@@ -73,9 +73,10 @@ describe('e2e: keys after the traffic, in a polling stitcher', function () {
     const staging = { late: join(dir, 'staging-late'), soon: join(dir, 'staging-soon') };
     for (const folder of [bucket, keys]) await mkdir(folder, { recursive: true });
     const output = join(dir, 'clear.pcap');
+    const original = join(dir, 'original.pcapng');
     const port = await freePort();
     const child = spawn(cloudtapBin, ['stitch', '--source', `file://${bucket}`, '--keys', `file://${keys}`,
-      '--output', `pcap://${output}?variant=cleartext`, '--key-wait', '60s', '--poll-interval', '200ms',
+      '--output', `pcap://${output}?variant=cleartext`, '--output', `pcapng://${original}`, '--key-wait', '60s', '--poll-interval', '200ms',
       '--metrics-port', String(port), '--quiet', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -104,6 +105,8 @@ describe('e2e: keys after the traffic, in a polling stitcher', function () {
       expect(stdout).to.match(new RegExp(`tls\\s+${soon.flows.length} flows decrypted \\(0 lost part of a direction\\), ${late.flows.length} no-keys undecryptable`));
       const expected = soon.flows.flatMap((flow) => flow.objects.map((o) => o.sha256)).sort();
       expect(await exportedObjectHashes(output), 'the objects of the flows that decrypted, byte for byte').to.deep.equal(expected);
+      // the original pcapng held the TLS flows until their keys came: its secrets block precedes them
+      expect(await exportedObjectHashes(original), 'decrypted by tshark from the pcapng alone').to.deep.equal(expected);
       const hellos = await tsharkFields(output, 'tls.handshake.type == 1', ['tcp.dstport']);
       expect(hellos.map(([p]) => p), 'the late flows, still encrypted on 443').to.deep.equal(late.flows.map(() => '443'));
     } finally {
