@@ -27,7 +27,12 @@ const creators: Record<CaptureFormat, (path: string, options: CaptureFileOptions
  * `pcapng:///abs/dir/?rotate-size=50M&rotate-seconds=60`.
  * Rejects with a one-line `Error` naming the URL: bad URL, missing folder, not writable.
  */
-export async function openFileOutput(url: string, options: CaptureFileOptions = {}): Promise<FileOutput> {
+export interface FileOutputOptions extends CaptureFileOptions {
+  /** Called with each file once it is complete (see CaptureOutputOptions.onFileClosed). */
+  readonly onFileClosed?: (path: string) => Promise<void>;
+}
+
+export async function openFileOutput(url: string, options: FileOutputOptions = {}): Promise<FileOutput> {
   const spec = parseFileOutputUrl(url);
   const folder = spec.folder ? spec.path : dirname(spec.path);
   await checkFolder(url, folder, spec.folder ? 'folder' : 'parent folder');
@@ -38,6 +43,7 @@ export async function openFileOutput(url: string, options: CaptureFileOptions = 
     plan: filePlan(spec),
     createFile: (path) => create(path, options),
     secrets: spec.format === 'pcapng',
+    ...(options.onFileClosed !== undefined ? { onFileClosed: options.onFileClosed } : {}),
   });
   try {
     if (spec.rotate) await probeWritable(folder);

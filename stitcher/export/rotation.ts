@@ -52,6 +52,8 @@ export interface CaptureOutputOptions {
    * @default 1048576 (1 MiB)
    */
   readonly secretsCarryBytes?: number;
+  /** Called with each file once it is complete and closed (e.g. to upload it); close() waits for it. */
+  readonly onFileClosed?: (path: string) => Promise<void>;
 }
 
 /** `20261125T151500Z` for a time in nanoseconds since the epoch. */
@@ -68,6 +70,7 @@ export class CaptureOutput implements FileOutput {
   addSecrets?: (nssKeyLogLines: string) => void;
   private readonly plan: FilePlan;
   private readonly createFile: (path: string) => CaptureFile;
+  private readonly onFileClosed: ((path: string) => Promise<void>) | undefined;
   private readonly secretsCarryBytes: number;
   private readonly maxNs: bigint;
   private current: CaptureFile | undefined;
@@ -86,6 +89,7 @@ export class CaptureOutput implements FileOutput {
     this.description = options.description;
     this.plan = options.plan;
     this.createFile = options.createFile;
+    this.onFileClosed = options.onFileClosed;
     const rotates = options.plan.maxBytes > 0 || options.plan.maxSeconds > 0;
     // Only a file after the first needs the keys again.
     this.secretsCarryBytes = rotates ? (options.secretsCarryBytes ?? 1 << 20) : 0;
@@ -154,7 +158,9 @@ export class CaptureOutput implements FileOutput {
 
   private closeFile(file: CaptureFile): void {
     this.closedFileBytes += file.size;
-    const closed: Promise<void> = file.close().then(
+    const onClosed = this.onFileClosed;
+    const done = onClosed === undefined ? file.close() : file.close().then(() => onClosed(file.path));
+    const closed: Promise<void> = done.then(
       () => { this.closing.delete(closed); },
       (error: unknown) => {
         this.closing.delete(closed);

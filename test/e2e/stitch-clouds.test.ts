@@ -91,4 +91,28 @@ describe('e2e: stitching from S3, GCS and Azure Blob', function () {
       expect(result.stdout + result.stderr).not.to.include(access.secret);
     });
   }
+
+  it('writes rotated pcapng files into a bucket, each uploaded whole', async () => {
+    const access = providers.azure;
+    const result = await generate(access, access, 'to-bucket');
+    const output = access.url('other', 'captures/');
+    await cloudtapOk(['stitch', '--source', access.url('tap', 'to-bucket'), '--credentials', access.credentialsFile,
+      '--keys', access.url('keys', 'to-bucket'), '--output', `pcapng+${output}${output.includes('?') ? '&' : '?'}rotate-size=1M`, '--once', '--quiet']);
+    const store = await openStore(output, { credentialsFile: access.credentialsFile });
+    const page = await store.list({ prefix: '' });
+    expect(page.objects.length, 'files in the bucket').to.be.greaterThan(1);
+    const dir = await mkdtemp(join(tmpdir(), 'cloudtap-bucket-out-'));
+    const { writeFile } = await import('node:fs/promises');
+    const { tsharkFields } = await import('../support/tshark.js');
+    let syns = 0;
+    for (const object of page.objects) {
+      expect(object.key).to.match(/^cloudtap-\d{8}T\d{6}Z-\d{6}\.pcapng$/);
+      const chunks: Buffer[] = [];
+      for await (const chunk of await store.read(object.key)) chunks.push(chunk as Buffer);
+      const file = join(dir, object.key);
+      await writeFile(file, Buffer.concat(chunks));
+      syns += (await tsharkFields(file, 'tcp.flags.syn == 1 && tcp.flags.ack == 0', ['frame.number'])).length;
+    }
+    expect(syns, 'every flow starts in one of the files').to.equal(result.flows.length);
+  });
 });
