@@ -152,7 +152,9 @@ export interface CloudTapStatus {
   readonly readyShards?: number;
   /** Label selector of the shard pods (for the scale subresource). */
   readonly selector?: string;
+  /** Tapped bytes exported per second, summed over the shards' fresh reports, in Mbit/s (2 significant digits). */
   readonly throughputMbps?: number;
+  /** The largest lag among the shards' fresh reports: now minus the newest exported record, whole seconds. */
   readonly lagSeconds?: number;
 }
 
@@ -162,6 +164,7 @@ export interface ObjectMeta {
   readonly uid?: string;
   readonly generation?: number;
   readonly resourceVersion?: string;
+  readonly creationTimestamp?: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
   readonly deletionTimestamp?: string;

@@ -3,7 +3,7 @@
  * reference, queues the CloudTaps affected, reconciles them one key at a
  * time, and does all that only while it holds the leader Lease.
  */
-import type { KubeConfig, KubernetesObject, V1Deployment, V1Secret } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Deployment, V1Secret } from '@kubernetes/client-node';
 import { apiVersion, kind, plural, group, version, type CloudTap } from '../api/types.js';
 import { managedBy } from '../specs/names.js';
 import { EventRecorder } from './events.js';
@@ -14,6 +14,7 @@ import { OperatorMetrics } from './metrics.js';
 import { WorkQueue, type WorkQueueOptions } from './queue.js';
 import { reconcile, type ClusterState } from './reconcile.js';
 import { Reflector } from './reflector.js';
+import { checkpointSelector, reportOnly } from './shard-reports.js';
 
 export interface OperatorOptions {
   readonly kubeConfig: KubeConfig;
@@ -26,6 +27,8 @@ export interface OperatorOptions {
   /** Reconciles running at once (never two for the same CloudTap). @default 2 */
   readonly workers?: number;
   readonly queue?: WorkQueueOptions;
+  /** How often the stitchers report throughput and lag; six of these (or poll intervals) make a report stale. @default 10000 */
+  readonly reportIntervalMs?: number;
   readonly log?: Logger;
   readonly metrics?: OperatorMetrics;
 }
@@ -47,6 +50,8 @@ export class Operator {
   private queue: WorkQueue | undefined;
   private cloudTaps: Reflector<CloudTap & KubernetesObject> | undefined;
   private secrets: Reflector<V1Secret> | undefined;
+  /** The stitchers' checkpoint ConfigMaps, for their throughput and lag reports. */
+  private checkpoints: Reflector<V1ConfigMap> | undefined;
   private children = new Map<string, Reflector<KubernetesObject>>();
   private elector: LeaderElector | undefined;
   private running = false;
@@ -66,7 +71,7 @@ export class Operator {
   /** Whether every watch has listed once (or this process is a standby). */
   get isReady(): boolean {
     if (!this.running) return true;
-    return [this.cloudTaps, this.secrets, ...this.children.values()].every((reflector) => reflector?.hasSynced);
+    return this.reflectors().every((reflector) => reflector?.hasSynced);
   }
 
   start(): void {
@@ -112,13 +117,19 @@ export class Operator {
       (secret) => this.onSecret(secret),
       this.log,
     );
+    this.checkpoints = new Reflector<V1ConfigMap>(
+      this.api,
+      { ...common, apiVersion: 'v1', kind: 'ConfigMap', path: '/api/v1/configmaps', labelSelector: checkpointSelector, keep: reportOnly },
+      (configMap) => this.onCheckpoint(configMap),
+      this.log,
+    );
     for (const child of childKinds) {
       this.children.set(
         child.kind,
         new Reflector(this.api, { ...common, ...child, labelSelector: `app.kubernetes.io/managed-by=${managedBy}` }, (object) => this.onChild(object), this.log),
       );
     }
-    for (const reflector of [this.cloudTaps, this.secrets, ...this.children.values()]) reflector.start();
+    for (const reflector of this.reflectors()) reflector?.start();
     void queue.run((key) => this.work(key), this.options.workers ?? 2);
   }
 
@@ -126,7 +137,7 @@ export class Operator {
     if (!this.running) return;
     this.running = false;
     this.queue?.stop();
-    for (const reflector of [this.cloudTaps, this.secrets, ...this.children.values()]) reflector?.stop();
+    for (const reflector of this.reflectors()) reflector?.stop();
     this.children = new Map();
   }
 
@@ -150,6 +161,16 @@ export class Operator {
   private onChild(object: KubernetesObject): void {
     const owner = object.metadata?.ownerReferences?.find((ref) => ref.controller && ref.kind === kind && ref.apiVersion === apiVersion);
     if (owner) this.enqueue(`${object.metadata?.namespace}/${owner.name}`);
+  }
+
+  /** A shard wrote its checkpoint, and with it its throughput and lag. */
+  private onCheckpoint(configMap: V1ConfigMap): void {
+    const instance = configMap.metadata?.labels?.['app.kubernetes.io/instance'];
+    if (instance) this.enqueue(`${configMap.metadata?.namespace}/${instance}`);
+  }
+
+  private reflectors(): (Pick<Reflector<KubernetesObject>, 'start' | 'stop' | 'hasSynced'> | undefined)[] {
+    return [this.cloudTaps, this.secrets, this.checkpoints, ...this.children.values()];
   }
 
   /** A Secret changed: every CloudTap in its namespace that references it. */
@@ -176,7 +197,7 @@ export class Operator {
     }
     const timer = this.metrics.duration.startTimer();
     try {
-      const result = await reconcile(this.api, this.state(), this.events, key);
+      const result = await reconcile(this.api, this.state(), this.events, key, { reportIntervalMs: this.options.reportIntervalMs });
       queue.forget(key);
       this.metrics.reconciles.inc({ result: 'success' });
       this.metrics.writes.inc(result.writes);
@@ -202,6 +223,7 @@ export class Operator {
         (this.children.get('Deployment')?.list() ?? []).filter(
           (deployment) => deployment.metadata?.namespace === namespace && deployment.metadata?.labels?.['app.kubernetes.io/instance'] === instance,
         ) as V1Deployment[],
+      checkpoint: (namespace, name) => this.checkpoints?.get(namespace, name),
     };
   }
 }

@@ -18,11 +18,14 @@ import { group, plural, version, type CloudTapStatus } from '../api/types.js';
 
 export const fieldManager = 'cloudtap-operator';
 
+/** A merge patch of the status: null removes a field. */
+export type StatusPatch = { -readonly [K in keyof CloudTapStatus]?: CloudTapStatus[K] | null };
+
 export interface KubeApi {
   readonly config: KubeConfig;
   readonly objects: KubernetesObjectApi;
   readonly watch: Watch;
-  patchCloudTapStatus(namespace: string, name: string, status: CloudTapStatus, resourceVersion: string | undefined): Promise<void>;
+  patchCloudTapStatus(namespace: string, name: string, status: StatusPatch, resourceVersion: string | undefined): Promise<void>;
 }
 
 export function kubeApi(config: KubeConfig): KubeApi {

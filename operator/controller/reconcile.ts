@@ -3,7 +3,7 @@
  * spec, usable credentials, every child as desired, no surplus shards, then
  * the status. Each step that cannot go on says why in a condition.
  */
-import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
 import type { ConditionUpdate } from '../api/conditions.js';
 import type { CloudTap } from '../api/types.js';
 import { describeProblems, validateName, validateSpec } from '../api/validate.js';
@@ -14,6 +14,7 @@ import { applyChild, deleteChild, isOwnedBy } from './children.js';
 import { checkCredentials, type CredentialsProblem } from './credentials.js';
 import type { EventRecorder } from './events.js';
 import { describeError, type KubeApi } from './kube.js';
+import { reportedLoad, type ReportOptions } from './shard-reports.js';
 import { degradedCondition, nextStatus, readyCondition, shardReadiness, writeStatus } from './status.js';
 
 /** What reconcile reads: caches filled by the watches. */
@@ -22,6 +23,8 @@ export interface ClusterState {
   secret(namespace: string, name: string): Readonly<Record<string, string>> | undefined;
   child(kind: string, namespace: string, name: string): KubernetesObject | undefined;
   deployments(namespace: string, instance: string): V1Deployment[];
+  /** A shard's checkpoint ConfigMap (written by the stitcher, not owned by the CloudTap). */
+  checkpoint(namespace: string, name: string): V1ConfigMap | undefined;
 }
 
 export interface ReconcileResult {
@@ -33,7 +36,8 @@ export interface ReconcileResult {
 
 const done: ReconcileResult = { writes: 0 };
 
-export async function reconcile(api: KubeApi, state: ClusterState, events: EventRecorder, key: string): Promise<ReconcileResult> {
+/** @param reports how the shards' throughput and lag reports are judged */
+export async function reconcile(api: KubeApi, state: ClusterState, events: EventRecorder, key: string, reports: ReportOptions = {}): Promise<ReconcileResult> {
   const [namespace, name] = key.split('/') as [string, string];
   const cloudTap = state.cloudTap(namespace, name);
   if (!cloudTap || cloudTap.metadata.deletionTimestamp) return done; // children go with it (ownerReferences)
@@ -89,14 +93,24 @@ export async function reconcile(api: KubeApi, state: ClusterState, events: Event
   }
 
   const readiness = shardReadiness(deployments, desired.shards, desired.configHash);
-  const status = nextStatus(cloudTap, { shards: desired.shards, readyShards: readiness.readyShards, selector: selectorString(cloudTap) }, [
+  const load = reportedLoad(cloudTap, desired.shards, (checkpoint) => state.checkpoint(namespace, checkpoint), reports);
+  const fields = {
+    shards: desired.shards,
+    readyShards: readiness.readyShards,
+    selector: selectorString(cloudTap),
+    // Absent without a fresh report: writeStatus removes a stored number nothing backs any more.
+    throughputMbps: load.throughputMbps,
+    lagSeconds: load.lagSeconds,
+  };
+  const status = nextStatus(cloudTap, fields, [
     { type: 'Reconciled', status: 'True', reason: 'ReconcileSucceeded', message: `${desired.objects.length} objects up to date` },
     credentials.condition,
     readyCondition(readiness),
-    degradedCondition(readiness),
+    degradedCondition(readiness, load.stalled),
   ]);
   if (await writeStatus(api, cloudTap, status)) writes++;
-  return { writes };
+  // Fresh reports go stale without any event: look again when the first one would.
+  return load.recheckAfterMs === undefined ? { writes } : { writes, requeueAfterMs: load.recheckAfterMs };
 }
 
 async function statusOnly(api: KubeApi, cloudTap: CloudTap, updates: ConditionUpdate[]): Promise<ReconcileResult> {

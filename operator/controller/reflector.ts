@@ -22,6 +22,8 @@ export interface ReflectorOptions {
   readonly resyncMs?: number;
   /** Wait this long before relisting after an error; doubles up to 30 s. @default 500 */
   readonly retryMs?: number;
+  /** What to keep of each object in the cache (and hand on), to keep big ones small. @default the whole object */
+  readonly keep?: (object: KubernetesObject) => KubernetesObject;
 }
 
 export class Reflector<T extends KubernetesObject> {
@@ -74,7 +76,7 @@ export class Reflector<T extends KubernetesObject> {
       const { apiVersion, kind, namespace, labelSelector } = this.options;
       const result = await this.api.objects.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
       if (this.stopped || run !== this.generation) return;
-      this.replace(result.items.map((item) => ({ apiVersion, kind, ...item }) as T));
+      this.replace(result.items.map((item) => this.kept({ apiVersion, kind, ...item } as T)));
       this.synced = true;
       this.failures = 0;
       await this.watchFrom(result.metadata?.resourceVersion ?? '0', run);
@@ -123,7 +125,7 @@ export class Reflector<T extends KubernetesObject> {
       return;
     }
     if (type === 'BOOKMARK') return;
-    const typed = { apiVersion: this.options.apiVersion, kind: this.options.kind, ...object } as T;
+    const typed = this.kept({ apiVersion: this.options.apiVersion, kind: this.options.kind, ...object } as T);
     const key = objectKey(typed);
     const previous = this.cache.get(key);
     if (type === 'DELETED') {
@@ -133,6 +135,10 @@ export class Reflector<T extends KubernetesObject> {
       this.cache.set(key, typed);
       this.onChange(typed, previous, false);
     }
+  }
+
+  private kept(object: T): T {
+    return this.options.keep ? (this.options.keep(object) as T) : object;
   }
 
   private retry(reason: string | undefined, run: number): void {

@@ -8,7 +8,7 @@ import { nowSeconds, setCondition, type ConditionUpdate } from '../api/condition
 import type { CloudTap, CloudTapStatus, Condition } from '../api/types.js';
 import { configHashAnnotation, shardLabel } from '../specs/names.js';
 import { stableJson } from '../specs/hash.js';
-import { describeError, type KubeApi } from './kube.js';
+import { describeError, type KubeApi, type StatusPatch } from './kube.js';
 
 export interface ShardReadiness {
   readonly shards: number;
@@ -50,12 +50,20 @@ export function nextStatus(cloudTap: CloudTap, fields: Partial<CloudTapStatus>, 
   };
 }
 
-/** Writes the status when it differs from the stored one. @returns whether it wrote */
+/**
+ * Writes the status when it differs from the stored one; a field stored but
+ * absent (or undefined) in `status` is removed. @returns whether it wrote
+ */
 export async function writeStatus(api: KubeApi, cloudTap: CloudTap, status: CloudTapStatus): Promise<boolean> {
   if (stableJson(status) === stableJson(cloudTap.status ?? {})) return false;
   const { namespace, name, resourceVersion } = cloudTap.metadata;
+  // A merge patch keeps what it does not name: null removes.
+  const patch: StatusPatch = { ...status };
+  for (const key of Object.keys(cloudTap.status ?? {}) as (keyof CloudTapStatus)[]) {
+    if (status[key] === undefined) patch[key] = null;
+  }
   try {
-    await api.patchCloudTapStatus(namespace, name, status, resourceVersion);
+    await api.patchCloudTapStatus(namespace, name, patch, resourceVersion);
   } catch (error) {
     throw new Error(`while writing the status of CloudTap ${namespace}/${name}: ${describeError(error)}`, { cause: error });
   }
@@ -69,8 +77,15 @@ export function readyCondition(readiness: ShardReadiness): ConditionUpdate {
     : { type: 'Ready', status: 'False', reason: 'ShardsNotReady', message };
 }
 
-export function degradedCondition(readiness: ShardReadiness): ConditionUpdate {
-  return readiness.failing.length > 0
-    ? { type: 'Degraded', status: 'True', reason: 'ShardFailing', message: readiness.failing.join('; ') }
-    : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no shard reports a failure' };
+/**
+ * Degraded when a shard's Deployment reports a failure (ShardFailing) or a
+ * shard stopped reporting its throughput and lag (ShardNotReporting).
+ * @param stalled shards whose status report is stale or unreadable, as "shard 1: reason"
+ */
+export function degradedCondition(readiness: ShardReadiness, stalled: readonly string[] = []): ConditionUpdate {
+  if (readiness.failing.length > 0) {
+    return { type: 'Degraded', status: 'True', reason: 'ShardFailing', message: [...readiness.failing, ...stalled].join('; ') };
+  }
+  if (stalled.length > 0) return { type: 'Degraded', status: 'True', reason: 'ShardNotReporting', message: stalled.join('; ') };
+  return { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no shard reports a failure' };
 }

@@ -1,11 +1,35 @@
 /**
  * How many shards and how much CPU and memory per shard a given tapped
- * throughput needs. The numbers below are placeholders chosen from a rough
- * per-core stitching rate (about 400 Mbit/s per core with TLS decryption);
- * the lead replaces them with `make bench` results. docs/operator.md shows the table.
+ * throughput needs, from what `make bench` measured (docs/operator.md,
+ * "Sizing", shows the derivation and the table; a test keeps both equal).
+ *
+ * A shard is one Node.js process: its data path runs on one thread, so one
+ * shard uses about one core, and more throughput means more shards, not
+ * bigger ones. A shard both stitches and sends; on one core the two run in
+ * series, so its rate is 1 / (1/stitch + 1/send). Each shard is planned at
+ * half of that (headroom for TLS decryption, reading from the object store
+ * over HTTPS, bursts and garbage collection, none of which the bench runs).
  */
 import type { ResourceRequirements, Sizing } from '../api/types.js';
 import { defaultThroughputMbps } from '../api/defaults.js';
+
+/** `make bench`, 200 MB input, median of 3 runs: CTAP to pcap on one core, MB/s of tapped bytes. */
+export const measuredStitchMBps = 400;
+/** The same bench: the VXLAN sink on one core, packets/s. */
+export const measuredVxlanPps = 115_000;
+/** Tapped bytes per packet in the bench's flows (1398-byte segments and their ACKs). */
+export const measuredBytesPerPacket = 936;
+/** The stitcher's peak RSS in the bench, MB. */
+export const measuredPeakRssMB = 83;
+
+/** A shard is planned at this fraction of what one core measured. */
+export const headroom = 0.5;
+
+/** Stitch and send in series on one core, in Mbit/s of tapped bytes (about 680). */
+export const measuredMbpsPerCore = (8 / (1 / measuredStitchMBps + 1e6 / (measuredVxlanPps * measuredBytesPerPacket)));
+
+/** What one core of a shard is planned for: half the measured rate, rounded down to 100. */
+export const plannedMbpsPerCore = Math.floor((headroom * measuredMbpsPerCore) / 100) * 100;
 
 export interface SizingRow {
   /** This row applies up to and including this throughput. */
@@ -15,16 +39,22 @@ export interface SizingRow {
   readonly memory: string;
 }
 
+/**
+ * CPU: the share of one core the row's throughput per shard needs at the
+ * planned rate, at most one core (a shard cannot use more). Memory: about
+ * three times the bench's peak RSS for a full shard (object read-ahead and
+ * many more open flows than the bench), half that for a small one.
+ */
 export const sizingTable: readonly SizingRow[] = [
-  { upToMbps: 100, shards: 1, cpu: '250m', memory: '256Mi' },
+  { upToMbps: 100, shards: 1, cpu: '500m', memory: '256Mi' },
   { upToMbps: 300, shards: 1, cpu: '1', memory: '512Mi' },
-  { upToMbps: 1000, shards: 2, cpu: '1500m', memory: '1Gi' },
-  { upToMbps: 3000, shards: 4, cpu: '2', memory: '2Gi' },
-  { upToMbps: 10000, shards: 12, cpu: '2', memory: '2Gi' },
+  { upToMbps: 600, shards: 2, cpu: '1', memory: '512Mi' },
+  { upToMbps: 1200, shards: 4, cpu: '1', memory: '512Mi' },
+  { upToMbps: 3000, shards: 10, cpu: '1', memory: '512Mi' },
 ];
 
 /** Above the table each shard takes this much throughput, at the last row's size. */
-export const mbpsPerShardBeyondTable = 800;
+export const mbpsPerShardBeyondTable = plannedMbpsPerCore;
 export const maxShards = 64;
 
 export interface ShardSize {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../support/paths.js';
-import { startCluster, waitFor, type Cluster } from '../operator/controller/harness.js';
+import { startCluster, waitFor, writeShardReport, type Cluster } from '../operator/controller/harness.js';
 
 const run = promisify(execFile);
 const kubectlPath = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((path) => existsSync(path));
@@ -65,13 +65,13 @@ describe('test/k8s with the real kubectl', function () {
     const [header, ...rows] = listed.trim().split('\n');
     expect(header!.split(/\s+/)).to.deep.equal(['NAME', 'PROVIDER', 'BUCKET', 'TARGETS', 'SHARDS', 'READY', 'LAG', 'AGE']);
     const s3Row = rows.find((row) => row.startsWith('tap-s3'))!.split(/\s+/);
-    expect(s3Row.slice(0, 6)).to.deep.equal(['tap-s3', 's3', 'corp-gateway-taps', 'sensor', '2', 'True']);
+    expect(s3Row.slice(0, 6)).to.deep.equal(['tap-s3', 's3', 'corp-gateway-taps', 'sensor', '4', 'True']);
     expect(await kubectl('get', 'ctap', 'tap-azure', '-o', 'jsonpath={.spec.source.account}')).to.equal('corptaps');
     expect(await kubectl('get', 'cloudtap', '-o', 'name')).to.include('cloudtap.cloudtap.io/tap-gcs');
 
-    expect(await kubectl('scale', 'ctap', 'tap-s3', '--replicas=4')).to.include('scaled');
-    await waitFor('4 shard Deployments', () =>
-      cluster.server.resources.storage.list(cluster.type('apps', 'v1', 'deployments'), 'default').filter((deployment) => deployment.metadata && (deployment.metadata as { name: string }).name.startsWith('tap-s3-shard-')).length === 4,
+    expect(await kubectl('scale', 'ctap', 'tap-s3', '--replicas=5')).to.include('scaled');
+    await waitFor('5 shard Deployments', () =>
+      cluster.server.resources.storage.list(cluster.type('apps', 'v1', 'deployments'), 'default').filter((deployment) => deployment.metadata && (deployment.metadata as { name: string }).name.startsWith('tap-s3-shard-')).length === 5,
     );
 
     const described = await kubectl('describe', 'ctap', 'tap-s3');
@@ -84,6 +84,26 @@ describe('test/k8s with the real kubectl', function () {
 
     expect(await kubectl('delete', 'ctap', 'tap-gcs')).to.include('deleted');
     expect(await kubectl('get', 'ctap', '-o', 'name')).to.not.include('tap-gcs');
+  });
+
+  it('shows the stitchers\' lag in the Lag column and throughput and lag in describe', async () => {
+    await kubectl('apply', '-f', 'crds/cloudtap.io_cloudtaps.yaml');
+    await kubectl('apply', '-f', 'examples/s3.yaml');
+    await kubectl('scale', 'ctap', 'tap-s3', '--replicas=2');
+    cluster.operator();
+    const cloudTaps = cluster.type('cloudtap.io', 'v1alpha1', 'cloudtaps');
+    await waitFor('tap-s3 with 2 shards', () => (cluster.server.resources.storage.get(cloudTaps, 'default', 'tap-s3')?.status as { shards?: number } | undefined)?.shards === 2);
+    writeShardReport(cluster, 'tap-s3', 0, { mbps: 420, lagMs: 17_200 });
+    writeShardReport(cluster, 'tap-s3', 1, { mbps: 310, lagMs: 44_900 });
+    await waitFor('throughput and lag in the status', () => (cluster.server.resources.storage.get(cloudTaps, 'default', 'tap-s3')?.status as { lagSeconds?: number }).lagSeconds);
+
+    const listed = await kubectl('get', 'ctap', 'tap-s3');
+    const [header, row] = listed.trim().split('\n');
+    const lagColumn = header!.split(/\s+/).indexOf('LAG');
+    expect(row!.split(/\s+/)[lagColumn]).to.equal('45');
+    const described = await kubectl('describe', 'ctap', 'tap-s3');
+    expect(described).to.match(/Lag Seconds:\s+45\n/);
+    expect(described).to.match(/Throughput Mbps:\s+730\n/);
   });
 
   it('refuses unknown fields under strict validation, and warns otherwise', async () => {

@@ -100,7 +100,7 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
     resources.warnings = [];
     resources.storage.dryRun = url.searchParams.get('dryRun') === 'All';
     if (method === 'GET' && target.name === undefined) return list(request, response, url, target);
-    if (method === 'GET') return send(response, 200, read(target));
+    if (method === 'GET') return send(response, 200, readOne(request, url, target));
     if (method === 'POST' && target.name === undefined) return send(response, 201, resources.create(target.type, target.namespace, parseJson(body)), resources.warnings);
     if (target.name === undefined) throw errors.methodNotAllowed(`${method} is not supported on a collection`);
     if (method === 'PUT') return send(response, 200, resources.update(target.type, target.namespace, target.name, parseJson(body), target.subresource), resources.warnings);
@@ -138,9 +138,12 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
     return { type, namespace: type.namespaced ? namespace : undefined, name: segments[1], subresource };
   }
 
-  function read(target: Target): Json {
+  /** One object; as a one-row Table when asked (`kubectl get KIND NAME`), as kube-apiserver does. */
+  function readOne(request: IncomingMessage, url: URL, target: Target): Json {
     const object = resources.get(target.type, target.namespace, target.name!);
-    return target.subresource === 'scale' ? resources.scaleOf(target.type, object) : object;
+    if (target.subresource === 'scale') return resources.scaleOf(target.type, object);
+    if (target.subresource !== undefined || !String(request.headers.accept ?? '').includes('as=Table')) return object;
+    return toTable(target.type, [object], String((object.metadata as Json).resourceVersion), url.searchParams.get('includeObject') ?? 'PartialObjectMetadata');
   }
 
   function list(request: IncomingMessage, response: ServerResponse, url: URL, target: Target): void {

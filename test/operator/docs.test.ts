@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stitcherUid } from '../../operator/specs/security.js';
-import { sizingTable } from '../../operator/specs/sizing.js';
+import { measuredMbpsPerCore, plannedMbpsPerCore, sizingTable } from '../../operator/specs/sizing.js';
 import { projectRoot } from '../support/paths.js';
 
 describe('docs/operator.md and the Dockerfile', () => {
@@ -15,6 +15,13 @@ describe('docs/operator.md and the Dockerfile', () => {
       .filter((line) => /^\| \d/.test(line))
       .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
     expect(rows).to.deep.equal(sizingTable.map((row) => [String(row.upToMbps), String(row.shards), row.cpu, row.memory]));
+  });
+
+  it('derives the table from the measured rates it states', () => {
+    const docs = readFileSync(join(projectRoot, 'docs', 'operator.md'), 'utf8');
+    expect(docs).to.include(`**${Math.round(measuredMbpsPerCore / 10) * 10} Mbit/s per core**`);
+    expect(docs).to.include(`**${plannedMbpsPerCore} Mbit/s**`);
+    expect(docs).to.include(`each shard takes ${plannedMbpsPerCore} Mbit/s`);
   });
 
   it('builds an image on Node 24 that runs as the non-root user the pods ask for', () => {

@@ -5,6 +5,7 @@ import { Operator, type OperatorOptions } from '../../../operator/controller/con
 import { startTestApiServer, type TestApiServer } from '../../k8s/server.js';
 import type { ResourceType } from '../../k8s/registry.js';
 import { loadCrd, type Json } from '../support.js';
+import { encodeShardStatus, shardStatus, STATUS_REPORT_KEY } from '../../../stitcher/pipeline/status-report.js';
 
 export interface Cluster {
   readonly server: TestApiServer;
@@ -90,3 +91,37 @@ export function cloudTap(name: string, spec: Json = {}, namespace = 'default'): 
 }
 
 export const awsCredentials = { access_key_id: 'AKIAFAKE', secret_access_key: 'fake-secret' };
+
+export interface ShardLoad {
+  /** Tapped Mbit/s over the 10 s before the report. */
+  readonly mbps: number;
+  /** How far the newest exported record is behind the report. */
+  readonly lagMs?: number;
+  /** How old the report is. @default 0 */
+  readonly ageMs?: number;
+}
+
+/**
+ * Writes a shard's checkpoint ConfigMap as the stitcher does
+ * (stitcher/pipeline/checkpoint-configmap.ts: its name, labels and a whole
+ * replace), with a status report made by the stitcher's own code.
+ */
+export function writeShardReport(cluster: Cluster, cloudTap: string, shard: number, load: ShardLoad, namespace = 'default'): void {
+  const atMs = Date.now() - (load.ageMs ?? 0);
+  const report = shardStatus(
+    { bytes: 0, atMs: atMs - 10_000 },
+    { bytes: (load.mbps * 1e6 * 10) / 8, atMs, newestExportedNs: load.lagMs === undefined ? undefined : BigInt(atMs - load.lagMs) * 1_000_000n },
+  );
+  const name = `${cloudTap}-shard-${shard}-checkpoint`;
+  const body: Json = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name,
+      namespace,
+      labels: { 'app.kubernetes.io/name': 'cloudtap', 'app.kubernetes.io/instance': cloudTap, 'app.kubernetes.io/component': 'checkpoint' },
+    },
+    data: { 'checkpoint.json': '{}', [STATUS_REPORT_KEY]: encodeShardStatus(report) },
+  };
+  cluster.server.resources.patch(cluster.type('', 'v1', 'configmaps'), namespace, name, () => body, undefined, true);
+}

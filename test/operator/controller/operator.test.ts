@@ -5,7 +5,8 @@
 import { expect } from 'chai';
 import { ApiException } from '@kubernetes/client-node';
 import type { Json } from '../support.js';
-import { awsCredentials, cloudTap, secret, sleep, startCluster, waitFor, type Cluster } from './harness.js';
+import { awsCredentials, cloudTap, secret, sleep, startCluster, waitFor, writeShardReport, type Cluster, type ShardLoad } from './harness.js';
+import type { Operator } from '../../../operator/controller/controller.js';
 
 const labelOf = (object: Json, key: string) => ((object.metadata as Json).labels as Record<string, string> | undefined)?.[key];
 const conditionOf = (object: Json | undefined, type: string) =>
@@ -133,6 +134,83 @@ describe('operator/controller against the test API server', function () {
     resources.patch(types().deployments, 'default', 'tap-shard-1', (current) => ({ ...current, status: healthy }), 'status', false);
     await ready('tap');
     expect(conditionOf(get(types().cloudTaps, 'tap'), 'Degraded')?.status).to.equal('False');
+  });
+
+  /** Successful reconciles so far, from the operator's own metric. */
+  async function reconciled(operator: Operator): Promise<number> {
+    const metric = await operator.metrics.reconciles.get();
+    return metric.values.find((value) => value.labels.result === 'success')?.value ?? 0;
+  }
+
+  it('shows the shards\' throughput and lag, rewrites them only when they move, and calls a silent shard Degraded', async () => {
+    // Shards report every 500 ms here, so a report is stale after 3 s.
+    const operator = cluster.operator({ reportIntervalMs: 500 });
+    createTap('tap', { sizing: { shards: 2 }, stitcher: { pollInterval: '100ms' } });
+    await ready('tap');
+    const live = new Map<number, ShardLoad>([[0, { mbps: 150, lagMs: 12_000 }], [1, { mbps: 250, lagMs: 40_400 }]]);
+    const refresh = () => live.forEach((load, shard) => writeShardReport(cluster, 'tap', shard, load));
+    refresh();
+    const timer = setInterval(refresh, 250);
+    try {
+      await waitFor('throughput summed and the largest lag', () => {
+        const status = get(types().cloudTaps, 'tap')?.status as Json;
+        return status.throughputMbps === 400 && status.lagSeconds === 40;
+      });
+
+      // A report within noise (+2.5% throughput, lag 3 s longer): reconciled, nothing written.
+      await sleep(200);
+      const writesBefore = cluster.server.writes.length;
+      const reconcilesBefore = await reconciled(operator);
+      live.set(0, { mbps: 160, lagMs: 15_000 });
+      refresh();
+      const deadline = Date.now() + 10_000;
+      while ((await reconciled(operator)) <= reconcilesBefore && Date.now() < deadline) await sleep(20);
+      expect(await reconciled(operator)).to.be.greaterThan(reconcilesBefore);
+      await sleep(300); // a write, had there been one, would be in by now
+      const writes = cluster.server.writes.slice(writesBefore);
+      expect(writes, JSON.stringify(writes)).to.deep.equal([]);
+
+      // A real change is written.
+      live.set(0, { mbps: 750, lagMs: 15_000 });
+      refresh();
+      await waitFor('the new throughput', () => (get(types().cloudTaps, 'tap')?.status as Json).throughputMbps === 1000);
+      expect(conditionOf(get(types().cloudTaps, 'tap'), 'Degraded')?.status).to.equal('False');
+
+      // Shard 1 stops reporting: no event says so, the operator looks again when its report goes stale.
+      live.delete(1);
+      const degraded = await waitFor('Degraded for the silent shard', () => {
+        const condition = conditionOf(get(types().cloudTaps, 'tap'), 'Degraded');
+        return condition?.status === 'True' && condition;
+      });
+      expect(degraded.reason).to.equal('ShardNotReporting');
+      expect(degraded.message).to.match(/^shard 1: no status report since \d{4}-/);
+      const status = get(types().cloudTaps, 'tap')!.status as Json;
+      expect([status.throughputMbps, status.lagSeconds]).to.deep.equal([750, 15]);
+      expect(conditionOf(get(types().cloudTaps, 'tap'), 'Ready')?.status).to.equal('True');
+
+      // No shard reports: no numbers at all rather than old ones.
+      live.clear();
+      await waitFor('the numbers removed', () => {
+        const latest = get(types().cloudTaps, 'tap')?.status as Json;
+        return !('throughputMbps' in latest) && !('lagSeconds' in latest);
+      });
+      expect(conditionOf(get(types().cloudTaps, 'tap'), 'Degraded')?.message).to.include('shard 0').and.include('shard 1');
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  it('ignores the reports of shards removed by a scale-in', async () => {
+    cluster.operator();
+    createTap('tap', { sizing: { shards: 2 } });
+    await ready('tap');
+    writeShardReport(cluster, 'tap', 0, { mbps: 30, lagMs: 5_000 });
+    writeShardReport(cluster, 'tap', 1, { mbps: 70, lagMs: 300_000 });
+    await waitFor('both shards counted', () => (get(types().cloudTaps, 'tap')?.status as Json).throughputMbps === 100);
+    cluster.server.resources.patch(types().cloudTaps, 'default', 'tap', (current) => ({ ...current, spec: { ...(current.spec as Json), sizing: { shards: 1 } } }), undefined, false);
+    await waitFor('one shard counted', () => (get(types().cloudTaps, 'tap')?.status as Json).throughputMbps === 30);
+    const status = get(types().cloudTaps, 'tap')!.status as Json;
+    expect([status.shards, status.lagSeconds]).to.deep.equal([1, 5]);
   });
 
   it('leaves deletion to the garbage collector: children go with the CloudTap', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { maxShards, sizeFor, sizingTable } from '../../../operator/specs/sizing.js';
+import { headroom, maxShards, mbpsPerShardBeyondTable, measuredMbpsPerCore, plannedMbpsPerCore, sizeFor, sizingTable } from '../../../operator/specs/sizing.js';
 
 /** CPU as millicores, to compare quantities like 1500m and 2. */
 function millicores(quantity: string): number {
@@ -21,6 +21,20 @@ describe('operator/specs/sizing', () => {
   it('uses each table row up to its limit and caps the shards beyond it', () => {
     for (const row of sizingTable) expect(sizeFor({ expectedThroughputMbps: row.upToMbps }).shards).to.equal(row.shards);
     expect(sizeFor({ expectedThroughputMbps: 10_000_000 }).shards).to.equal(maxShards);
+  });
+
+  it('plans no core above half the measured rate, and no shard above one core', () => {
+    expect(plannedMbpsPerCore).to.be.above(0).and.at.most(headroom * measuredMbpsPerCore);
+    for (const row of sizingTable) {
+      const cores = millicores(row.cpu) / 1000;
+      expect(cores, `CPU per shard up to ${row.upToMbps} Mbit/s`).to.be.at.most(1);
+      expect(row.shards * cores * plannedMbpsPerCore, `planned capacity up to ${row.upToMbps} Mbit/s`).to.be.at.least(row.upToMbps);
+    }
+    const last = sizingTable.at(-1)!;
+    expect(mbpsPerShardBeyondTable).to.be.at.most((millicores(last.cpu) / 1000) * plannedMbpsPerCore);
+    for (const mbps of [last.upToMbps + 1, 7777, 19_200]) {
+      expect(sizeFor({ expectedThroughputMbps: mbps }).shards * plannedMbpsPerCore, `capacity at ${mbps} Mbit/s`).to.be.at.least(mbps);
+    }
   });
 
   it('lets explicit shards and resources override the table key by key', () => {
