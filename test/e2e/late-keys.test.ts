@@ -8,7 +8,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,38 +16,12 @@ import { generateTraffic } from '../../stitcher/generator/generate.js';
 import { LocalFolderStore } from '../../stitcher/store/local.js';
 import { cloudtapBin } from '../support/cli.js';
 import { onPath } from '../support/run.js';
+import { freePort, metric, waitForMetric } from '../support/metrics-client.js';
 import { exportedObjectHashes, haveTshark, tsharkFields } from '../support/tshark.js';
 import { readAllObjects } from '../generator/read-back.js';
 
 const NS_PER_MINUTE = 60_000_000_000n;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function metric(port: number, name: string): Promise<number | undefined> {
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line === undefined ? undefined : Number(line.split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Polls /metrics until `name` reaches `value` (about 30 s at most). */
-async function waitForMetric(port: number, name: string, value: number): Promise<number | undefined> {
-  let seen: number | undefined;
-  for (let attempt = 0; attempt < 150 && seen !== value; attempt++) {
-    await sleep(200);
-    seen = await metric(port, name);
-  }
-  return seen;
-}
 
 /** The distinct key log lines (no comments) of the key objects in some folders, as the stitcher counts them. */
 async function keyLineCount(folders: readonly string[]): Promise<number> {

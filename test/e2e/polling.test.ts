@@ -5,32 +5,14 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateTraffic } from '../../stitcher/generator/generate.js';
 import { LocalFolderStore } from '../../stitcher/store/local.js';
 import { cloudtapBin } from '../support/cli.js';
+import { freePort, metric } from '../support/metrics-client.js';
 import { haveTshark, tsharkFields } from '../support/tshark.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function metric(port: number, name: string): Promise<number | undefined> {
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line === undefined ? undefined : Number(line.split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
 
 describe('e2e: a polling stitcher', function () {
   this.timeout(120_000);
