@@ -17,6 +17,7 @@ import { LocalFolderStore } from '../stitcher/store/local.js';
 import { parseSize } from '../stitcher/cli/usage-error.js';
 import type { ChildResult } from './stitch-child.js';
 import { benchDecryption } from './decrypt.js';
+import { benchCheckpoint, formatCheckpointBench } from './checkpoint.js';
 
 const benchBytes = parseSize(process.env.BENCH_BYTES ?? '1G', 'BENCH_BYTES');
 const workDir = join(process.env.BENCH_DIR ?? tmpdir(), `cloudtap-bench-${benchBytes}`);
@@ -96,3 +97,6 @@ const decryption = await benchDecryption();
 process.stdout.write(`\nTLS clear-text export (TLS 1.3 AES-128-GCM), one core:\n`);
 process.stdout.write(`| measurement | MB/s |\n| stitch with variant=cleartext (tapped bytes) | ${decryption.cleartextMBps.toFixed(0)} |\n| Node's raw AES-128-GCM decryption, same records | ${decryption.rawAesGcmMBps.toFixed(0)} |\n`);
 process.stdout.write(`ratio clear-text/raw AES-GCM: ${decryption.ratio.toFixed(2)} (goal >= 0.4)\n`);
+
+const checkpointing = await benchCheckpoint({ bucket, workDir });
+process.stdout.write(`\n${formatCheckpointBench(checkpointing)}\n`);

@@ -4,7 +4,13 @@ import { openStore } from '../store/open.js';
 import { openOutput } from '../export/open-output.js';
 import type { ExportTarget } from '../pipeline/export-graph.js';
 import { splitOutputOptions } from '../pipeline/output-options.js';
+import { isBucketOutputUrl, openBucketOutput, parseBucketOutputUrl } from '../export/bucket-output.js';
+import type { PacketSink } from '../export/sink.js';
 import { parseSelection, type FlowSelection } from '../flow/selection.js';
+import { CleartextSide, parsePortMap } from '../pipeline/cleartext.js';
+import { registerTlsMetrics } from '../pipeline/tls-metrics.js';
+import { KeyStore } from '../tls/key-store.js';
+import type { TlsStats } from '../tls/stats.js';
 import { createLogger } from '../pipeline/log.js';
 import { stitch, type StitchOptions, type StitchStats } from '../pipeline/stitch.js';
 import { createMetrics } from '../pipeline/metrics.js';
@@ -20,9 +26,13 @@ export const STITCH_USAGE = `usage: cloudtap stitch --source <url> [--keys <url>
   --credentials <file>      credentials for the source (default: the provider's ambient identity)
   --keys-credentials <file> credentials for the keys store
   --output <url>            pcap:///abs/file.pcap, pcapng:///abs/file.pcapng, or a folder ending in / to rotate files;
+                            pcapng+s3://bucket/prefix/ (any store URL: rotated files uploaded with the source's credentials);
                             vxlan://host:4789?vni=N, geneve://host:6081?vni=N, pcap-over-ip://host:57012 (repeatable);
                             any output takes remap=client:<cidr> / remap=server:<cidr>
+                            variant=original|cleartext|both (TLS decrypted onto a plain port), keylog=/abs/file
   --select <criterion>      user=<globs>, port=<ports>, subnet=<cidrs>: export only matching flows (repeatable)
+  --key-wait <dur>          how long (capture time) a TLS flow waits for its keys (default 30s)
+  --cleartext-ports <map>   server ports of decrypted flows in the clear-text variant (default 443:80)
   --once                    read every object present, close all flows, print a summary and exit
   --poll-interval <dur>     how often to look for new objects (default 10s)
   --look-back <dur>         list only the hour folders of this window (default 3h when polling; --once lists all)
@@ -51,7 +61,7 @@ export async function stitchCommand(argv: readonly string[]): Promise<number> {
       'max-flow-buffer': { type: 'string' }, 'max-buffer': { type: 'string' }, config: { type: 'string' },
       quiet: { type: 'boolean' }, 'metrics-port': { type: 'string' },
       'look-back': { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
-      select: { type: 'string', multiple: true },
+      select: { type: 'string', multiple: true }, 'key-wait': { type: 'string' }, 'cleartext-ports': { type: 'string' },
       'shard-index': { type: 'string' }, 'shard-count': { type: 'string' }, 'reorder-wait': { type: 'string' },
       checkpoint: { type: 'string' }, 'checkpoint-interval': { type: 'string' }, 'lease-duration': { type: 'string' },
     },
@@ -92,12 +102,20 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
     // A pod that waits for its shard's Lease opens no output: it must not export.
     if (lease !== undefined && !(await lease.acquire(stop.signal))) return 0;
     lease?.onLost(() => stop.abort());
-    const outputs = await openOutputs(config.outputs);
+    const outputs = await openOutputs(config.outputs, config.credentials);
+    const keyStore = new KeyStore();
+    const cleartext = outputs.some((o) => o.options.variant !== 'original')
+      ? new CleartextSide({ keys: keyStore, keyWaitMs: config.keyWaitMs, portMap: parsePortMap(config.cleartextPorts), logger })
+      : undefined;
+    if (cleartext !== undefined) registerTlsMetrics(registry, () => cleartext.stats);
     const stats = await stitch({
       source, keys, outputs, once: config.once, pollIntervalMs: config.pollIntervalMs, logger, signal: stop.signal,
       hours: config.hours,
       flowLimits: flowLimits(config),
       selection,
+      cleartext,
+      keyStore,
+      keyWaitMs: config.keyWaitMs,
       shard: config.shard,
       reorderWaitMs: config.reorderWaitMs,
       ...shardOptions(services, config, logger),
@@ -106,6 +124,7 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
     });
     progress.done();
     process.stdout.write(summary(stats, config, (Date.now() - started) / 1000, selection));
+    if (cleartext !== undefined) process.stdout.write(tlsSummary(cleartext.stats));
     if (stats.shard.stoppedBy === 'guard') {
       process.stderr.write(`cloudtap: lost the shard Lease (${lease?.description ?? 'guard'}): stopped exporting\n`);
       return 1;
@@ -126,18 +145,25 @@ function shardOptions(services: ShardServices | undefined, config: StitchConfig,
   };
 }
 
-async function openOutputs(urls: readonly string[]): Promise<ExportTarget[]> {
+/** Opens every output; a bucket output (`pcapng+s3://...`) writes with the source's credentials. */
+async function openOutputs(urls: readonly string[], credentialsFile: string | undefined): Promise<ExportTarget[]> {
   const targets: ExportTarget[] = [];
   try {
     for (const url of urls) {
       const options = splitOutputOptions(url);
-      targets.push({ sink: await openOutput(options.url), options });
+      targets.push({ sink: await openOne(options.url, credentialsFile), options });
     }
     return targets;
   } catch (error) {
     await Promise.allSettled(targets.map((target) => target.sink.close()));
     throw error;
   }
+}
+
+async function openOne(url: string, credentialsFile: string | undefined): Promise<PacketSink> {
+  if (!isBucketOutputUrl(url)) return openOutput(url);
+  const spec = parseBucketOutputUrl(url);
+  return openBucketOutput(url, spec, await openStore(spec.storeUrl, { credentialsFile, role: 'output' }));
 }
 
 function flowLimits(config: StitchConfig): { maxFlowBufferBytes?: number; maxTotalBufferBytes?: number } {
@@ -178,6 +204,17 @@ function summary(stats: StitchStats, config: StitchConfig, seconds: number, sele
     lines.push(`  output    ${redactUrl(url)}: ${formatCount(counter.packets)} packets, ${formatBytes(counter.bytes)}`);
   });
   return lines.join('\n') + '\n';
+}
+
+function tlsSummary(tls: TlsStats): string {
+  const reasons = Object.entries(tls.undecryptable).filter(([, n]) => n > 0).map(([reason, n]) => `${n} ${reason}`);
+  const tally = (counts: Record<string, number>): string => Object.entries(counts).map(([name, n]) => `${name} ${n}`).join(', ') || 'none';
+  return [
+    `  tls       ${formatCount(tls.decryptedFlows)} flows decrypted (${formatCount(tls.damagedFlows)} lost part of a direction), `
+      + `${reasons.length === 0 ? 'none' : reasons.join(', ')} undecryptable, ${formatCount(tls.authFailures)} records failed authentication`,
+    `  versions  ${tally(tls.byVersion)}`,
+    `  suites    ${tally(tls.bySuite)}`,
+  ].join('\n') + '\n';
 }
 
 /** Output URLs hold no secrets today, but query strings may one day: show the path only. */

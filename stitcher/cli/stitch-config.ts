@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { LOG_LEVELS, type LogLevel } from '../pipeline/log.js';
 import type { HourWindow } from '../pipeline/object-feed.js';
 import type { ShardSpec } from '../pipeline/shard.js';
+import { parseCheckpointUrl } from '../pipeline/checkpoint-store.js';
 import { parseCount, parseDuration, parseSize, UsageError } from './usage-error.js';
 
 export interface StitchConfig {
@@ -27,6 +28,10 @@ export interface StitchConfig {
   readonly hours: HourWindow;
   /** `--select` criteria (user=..., port=..., subnet=...). */
   readonly select: readonly string[];
+  /** How long (capture time) a TLS flow waits for its keys. @default 30 s */
+  readonly keyWaitMs: number;
+  /** `443:80,...`: server ports of decrypted flows in the clear-text variant. @default 443:80 */
+  readonly cleartextPorts: string;
   /** From --shard-index/--shard-count, else $SHARD_INDEX/$SHARD_COUNT. @default 0 of 1 */
   readonly shard: ShardSpec;
   /** How long a polling run waits for a missing <seq>. @default 5 min */
@@ -56,6 +61,8 @@ export interface StitchFlags {
   'metrics-port'?: string;
   'look-back'?: string;
   select?: string[];
+  'key-wait'?: string;
+  'cleartext-ports'?: string;
   from?: string;
   to?: string;
   'shard-index'?: string;
@@ -77,6 +84,8 @@ interface ConfigFile {
   logLevel?: string;
   metricsPort?: number;
   lookBack?: string;
+  keyWait?: string;
+  cleartextPorts?: string;
   select?: { users?: string[]; ports?: number[]; subnets?: string[] };
   checkpoint?: string;
   checkpointInterval?: string;
@@ -99,7 +108,7 @@ export function resolveStitchConfig(flags: StitchFlags, env: NodeJS.ProcessEnv =
     source,
     keys: flags.keys ?? file.keys,
     credentials: flags.credentials ?? file.credentials,
-    keysCredentials: flags['keys-credentials'] ?? file.keysCredentials,
+    keysCredentials: flags['keys-credentials'] ?? file.keysCredentials ?? sameProviderCredentials(source, flags.keys ?? file.keys, flags.credentials ?? file.credentials),
     outputs,
     once: flags.once === true,
     pollIntervalMs: parseDuration(flags['poll-interval'] ?? file.pollInterval ?? '10s', '--poll-interval'),
@@ -110,9 +119,11 @@ export function resolveStitchConfig(flags: StitchFlags, env: NodeJS.ProcessEnv =
     metricsPort: metricsPort(flags['metrics-port'] ?? file.metricsPort),
     hours: hourWindow(flags, file, flags.once === true),
     select: flags.select ?? selectFromFile(file.select),
+    keyWaitMs: parseDuration(flags['key-wait'] ?? file.keyWait ?? '30s', '--key-wait'),
+    cleartextPorts: flags['cleartext-ports'] ?? file.cleartextPorts ?? '443:80',
     shard: shardOf(flags, env),
     reorderWaitMs: parseDuration(flags['reorder-wait'] ?? file.reorderWait ?? '5m', '--reorder-wait'),
-    checkpoint: flags.checkpoint ?? file.checkpoint,
+    checkpoint: checkpointUrl(flags.checkpoint ?? file.checkpoint),
     checkpointIntervalMs: positiveDuration(flags['checkpoint-interval'] ?? file.checkpointInterval ?? '10s', '--checkpoint-interval'),
     leaseDurationSeconds: positiveDuration(flags['lease-duration'] ?? file.leaseDuration ?? '15s', '--lease-duration') / 1000,
   };
@@ -129,6 +140,16 @@ function shardOf(flags: StitchFlags, env: NodeJS.ProcessEnv): ShardSpec {
   const count = parseCount(countText, '--shard-count', 1, 1024);
   const index = parseCount(indexText, '--shard-index', 0, count - 1);
   return { index, count };
+}
+
+function checkpointUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    parseCheckpointUrl(url);
+  } catch (error) {
+    throw new UsageError(`stitch: --checkpoint: ${(error as Error).message}`);
+  }
+  return url;
 }
 
 function positiveDuration(text: string, what: string): number {
@@ -168,6 +189,13 @@ function selectFromFile(select: ConfigFile['select']): string[] {
   if (select.ports !== undefined && select.ports.length > 0) specs.push(`port=${select.ports.join(',')}`);
   if (select.subnets !== undefined && select.subnets.length > 0) specs.push(`subnet=${select.subnets.join(',')}`);
   return specs;
+}
+
+/** Keys in the same kind of store as the traffic default to its credentials (one gateway export serves both). */
+function sameProviderCredentials(source: string, keys: string | undefined, credentials: string | undefined): string | undefined {
+  if (keys === undefined || credentials === undefined) return undefined;
+  const scheme = (url: string): string => url.slice(0, url.indexOf(':'));
+  return scheme(keys) === scheme(source) ? credentials : undefined;
 }
 
 function metricsPort(value: string | number | undefined): number | undefined {

@@ -120,8 +120,8 @@ class PacedSink implements WireSink {
     if (this.realtime) {
       this.anchor ??= { tsNs: packet.tsNs, wallMs: now };
       const dueMs = this.anchor.wallMs + Number(packet.tsNs - this.anchor.tsNs) / 1e6;
-      // Timers fire late by up to a millisecond: send what is due within half of one.
-      if (dueMs - now > 0.5) return Math.ceil(dueMs - now);
+      // Never early: a timer that fires a little late only delays this packet.
+      if (dueMs > now) return Math.max(1, Math.ceil(dueMs - now));
     }
     if (this.bitsPerMs > 0) {
       this.tokens = Math.min(this.bucketBits, this.tokens + (now - this.lastRefill) * this.bitsPerMs);

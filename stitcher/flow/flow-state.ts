@@ -36,6 +36,17 @@ export class FlowState {
     this.lastRecordTs = identity.open.tsNs;
   }
 
+  /**
+   * A flow carried over from a checkpoint: each direction goes on at the offset it
+   * was exported to (bytes below it are duplicates) and time never goes before it.
+   */
+  resumeAt(exported: readonly [number, number], lastTs: bigint, lastRecordTs: bigint): void {
+    this.directions[0].next = exported[0];
+    this.directions[1].next = exported[1];
+    this.lastTs = lastTs;
+    this.lastRecordTs = lastRecordTs;
+  }
+
   get bufferedBytes(): number {
     return this.directions[0].bufferedBytes + this.directions[1].bufferedBytes;
   }

@@ -6,7 +6,7 @@
  * waiting for missing bytes and counts a forced flush.
  */
 import { RecordType, type CtapRecord, type DataRecord, type FlowCloseRecord, type FlowOpenRecord, type GapRecord } from '../format/records.js';
-import type { FlowConsumer } from './events.js';
+import type { FlowConsumer, FlowIdentity } from './events.js';
 import { emptyFlowTableStats, type FlowTableStats } from './flow-stats.js';
 import { FlowState } from './flow-state.js';
 import type { Placement } from './direction-buffer.js';
@@ -24,6 +24,15 @@ export const DEFAULT_FLOW_LIMITS: FlowLimits = {
   maxFlowBufferBytes: 8 * 1024 * 1024,
   maxTotalBufferBytes: 256 * 1024 * 1024,
 };
+
+/** An open flow as a checkpoint carries it over. */
+export interface ResumedFlow {
+  readonly open: FlowOpenRecord;
+  /** Stream offsets handed on per direction (client-to-server, server-to-client). */
+  readonly exported: readonly [number, number];
+  readonly lastTs: bigint;
+  readonly lastRecordTs: bigint;
+}
 
 /** Closed flows remembered per gateway, so a repeated object does not reopen them. */
 const RECENTLY_CLOSED_PER_GATEWAY = 65536;
@@ -135,6 +144,42 @@ export class FlowTable {
       }
     }
     return closed;
+  }
+
+  /** The open flows of a gateway, for a checkpoint (taken between objects). */
+  openFlows(gateway: string): IterableIterator<FlowState> {
+    return (this.gateways.get(gateway)?.flows ?? new Map<string, FlowState>()).values();
+  }
+
+  openFlowCount(gateway: string): number {
+    return this.gateways.get(gateway)?.flows.size ?? 0;
+  }
+
+  /** Forgets a gateway that has no open flow (retired: quiet for good). */
+  forgetGateway(gateway: string): void {
+    if (this.openFlowCount(gateway) === 0) this.gateways.delete(gateway);
+  }
+
+  /** Flows a checkpoint says were closed: their records, read again, are dropped as late. */
+  markClosed(gateway: string, keys: readonly string[]): void {
+    const flows = this.gatewayFlows(gateway);
+    for (const key of keys) flows.closed.add(key);
+  }
+
+  /**
+   * Opens a flow carried over from a checkpoint and announces it to the consumer
+   * at once (a synthesiser that expects it goes on without a handshake). Bytes
+   * below its exported offsets that are read again are dropped as duplicates.
+   */
+  resumeFlow(gateway: string, resumed: ResumedFlow): FlowIdentity {
+    const flows = this.gatewayFlows(gateway);
+    const key = resumed.open.flowId.toString('hex');
+    const flow = new FlowState({ key, gateway, open: resumed.open });
+    flow.resumeAt(resumed.exported, resumed.lastTs, resumed.lastRecordTs);
+    flows.flows.set(key, flow);
+    this.stats.flowsOpen++;
+    flow.announce(this.consumer);
+    return flow.identity;
   }
 
   private gatewayFlows(gateway: string): GatewayFlows {

@@ -10,7 +10,27 @@ import type { HeaderSlab } from '../packet/header-slab.js';
 import type { Packet } from '../packet/packet.js';
 import { TcpPath } from '../packet/tcp-frame.js';
 import type { FlowIdentity } from './events.js';
-import { TcpEndpoint, WINDOW_SCALE } from './tcp-endpoint.js';
+import { TcpEndpoint, WINDOW_BYTES, WINDOW_SCALE, type EndpointState } from './tcp-endpoint.js';
+
+export type { EndpointState } from './tcp-endpoint.js';
+
+/** What a checkpoint keeps of a synthesised connection. */
+export interface ConnectionState {
+  readonly lastTs: bigint;
+  readonly client: EndpointState;
+  readonly server: EndpointState;
+}
+
+/**
+ * How a connection carried over from a checkpoint goes on: from its saved state,
+ * or (outputs changed since) from the stream offsets exported alone, with the
+ * IP IDs where they started.
+ */
+export interface ConnectionResume {
+  readonly state?: ConnectionState;
+  /** Stream offsets handed on (client-to-server, server-to-client). */
+  readonly exported: readonly [number, number];
+}
 
 /** MSS a host announces when the FLOW_OPEN has none: Ethernet MTU 1500 less the IP and TCP headers. */
 export const DEFAULT_MSS_IPV4 = 1460;
@@ -58,6 +78,23 @@ export class TcpConnection {
     this.client.peer = this.server;
     this.server.peer = this.client;
     this.lastTs = open.tsNs;
+  }
+
+  state(): ConnectionState {
+    return { lastTs: this.lastTs, client: this.client.state(), server: this.server.state() };
+  }
+
+  /** Instead of the handshake: goes on where a checkpoint left the connection. */
+  resume(resume: ConnectionResume): void {
+    if (resume.state !== undefined) {
+      this.client.restore(resume.state.client);
+      this.server.restore(resume.state.server);
+      if (resume.state.lastTs > this.lastTs) this.lastTs = resume.state.lastTs;
+      return;
+    }
+    const [c2s, s2c] = resume.exported;
+    this.client.restore({ ...this.client.state(), sendNext: 1 + c2s, seenNext: 1 + c2s, acked: 1 + c2s, window: WINDOW_BYTES });
+    this.server.restore({ ...this.server.state(), sendNext: 1 + s2c, seenNext: 1 + s2c, acked: 1 + s2c, window: WINDOW_BYTES });
   }
 
   /** SYN, SYN-ACK, ACK at the FLOW_OPEN's time. */

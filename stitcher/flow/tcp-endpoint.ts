@@ -13,6 +13,15 @@ export const WINDOW_FIELD = 65535;
 export const WINDOW_BYTES = WINDOW_FIELD << WINDOW_SCALE;
 const SYN_WINDOW = 65535;
 
+/** What a checkpoint keeps of one end (relative sequence numbers). */
+export interface EndpointState {
+  readonly sendNext: number;
+  readonly seenNext: number;
+  readonly acked: number;
+  readonly window: number;
+  readonly ipId: number;
+}
+
 export class TcpEndpoint {
   /** Relative sequence of the next byte this end sends (jumps over holes). */
   sendNext = 1;
@@ -34,6 +43,19 @@ export class TcpEndpoint {
     readonly segmentPayload: number,
   ) {
     this.fields = { sourcePort: ports.source, destinationPort: ports.destination, seq: 0, ack: 0, flags: 0, window: 0, synOptions: undefined };
+  }
+
+  state(): EndpointState {
+    return { sendNext: this.sendNext, seenNext: this.seenNext, acked: this.acked, window: this.window, ipId: this.path.nextIpId };
+  }
+
+  /** Goes on from a checkpointed state: the same sequence numbers, no new handshake. */
+  restore(state: EndpointState): void {
+    this.sendNext = state.sendNext;
+    this.seenNext = state.seenNext;
+    this.acked = state.acked;
+    this.window = state.window;
+    this.path.nextIpId = state.ipId;
   }
 
   /** Bytes emitted and not yet acknowledged by the peer. */

@@ -7,7 +7,7 @@
 import { HeaderSlab } from '../packet/header-slab.js';
 import type { Packet } from '../packet/packet.js';
 import type { FlowConsumer, FlowEvent, FlowIdentity } from './events.js';
-import { TcpConnection } from './tcp-connection.js';
+import { TcpConnection, type ConnectionResume, type ConnectionState } from './tcp-connection.js';
 
 export interface SynthesisOptions {
   /**
@@ -33,6 +33,8 @@ export interface SynthesisStats {
 export class TcpSynthesizer implements FlowConsumer {
   readonly stats: SynthesisStats = { flows: 0, packets: 0, bytes: 0, payloadBytes: 0 };
   private readonly connections = new Map<string, TcpConnection>();
+  /** Flows carried over from a checkpoint: their next openFlow resumes instead of a handshake. */
+  private readonly resuming = new Map<string, ConnectionResume>();
   private readonly slab = new HeaderSlab();
   private readonly options: { maxSegmentPayload: number; ackEverySegments: number };
 
@@ -44,10 +46,27 @@ export class TcpSynthesizer implements FlowConsumer {
   }
 
   openFlow(flow: FlowIdentity): void {
+    const key = connectionKey(flow);
     const connection = new TcpConnection(flow, this.slab, this.options, this.count);
-    this.connections.set(connectionKey(flow), connection);
+    this.connections.set(key, connection);
+    const resume = this.resuming.get(key);
+    if (resume !== undefined) {
+      this.resuming.delete(key);
+      connection.resume(resume);
+      return;
+    }
     this.stats.flows++;
     connection.handshake();
+  }
+
+  /** The flow `key` of `gateway`, when it is opened next, goes on from a checkpoint. */
+  expectResume(gateway: string, key: string, resume: ConnectionResume): void {
+    this.resuming.set(`${gateway}/${key}`, resume);
+  }
+
+  /** The state of an open connection, for a checkpoint; undefined when this synthesiser has none for the flow. */
+  connectionState(gateway: string, key: string): ConnectionState | undefined {
+    return this.connections.get(`${gateway}/${key}`)?.state();
   }
 
   flowEvent(flow: FlowIdentity, event: FlowEvent): void {

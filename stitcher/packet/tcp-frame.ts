@@ -37,6 +37,15 @@ export class TcpPath {
   private readonly v4: boolean;
   private ipId: number;
 
+  /** The IPv4 identification of the next packet (a checkpoint keeps it; IPv6 has none). */
+  get nextIpId(): number {
+    return this.ipId;
+  }
+
+  set nextIpId(value: number) {
+    this.ipId = value & 0xffff;
+  }
+
   constructor(ends: TcpPathEnds, private readonly slab: HeaderSlab) {
     this.v4 = ends.ipVersion === 4;
     const ipLength = this.v4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;

@@ -5,7 +5,7 @@
  */
 import { ObjectKind, RecordType } from '../format/records.js';
 import type { ObjectStore } from '../store/store.js';
-import { ObjectFeed, type HourWindow, type SeqGap } from './object-feed.js';
+import { ObjectFeed, type FeedOptions, type HourWindow, type SeqGap } from './object-feed.js';
 import { readObject } from './read-object.js';
 import type { ObjectDamage } from '../format/damage.js';
 
@@ -19,9 +19,15 @@ export class KeyFeed {
   readonly stats: KeyFeedStats = { objects: 0, damaged: 0, lines: 0 };
   private readonly feed: ObjectFeed;
   private readonly seen = new Set<string>();
+  /**
+   * Told every TLS_KEYS record: `fresh` its lines not seen before (newline-terminated,
+   * '' when none), `lines` all of them, and its object's key.
+   */
+  onKeyLog?: (fresh: string, lines: string, objectKey: string) => void;
 
-  constructor(private readonly store: ObjectStore, hours?: HourWindow) {
-    this.feed = new ObjectFeed(store, ObjectKind.Keys, hours);
+  /** `options` as for traffic: a shard reads the keys of its own gateways only. */
+  constructor(private readonly store: ObjectStore, hours?: HourWindow, options?: FeedOptions) {
+    this.feed = new ObjectFeed(store, ObjectKind.Keys, hours, options);
   }
 
   /** New key log lines since the last call (a newline-terminated block), or '' when none. */
@@ -31,7 +37,11 @@ export class KeyFeed {
       const result = await readObject(this.store, object.key, ObjectKind.Keys, {
         onRecords: (records) => {
           for (const record of records) {
-            if (record.type === RecordType.TlsKeys) this.collect(record.lines, fresh);
+            if (record.type !== RecordType.TlsKeys) continue;
+            const before = fresh.length;
+            this.collect(record.lines, fresh);
+            const added = fresh.slice(before);
+            this.onKeyLog?.(added.length === 0 ? '' : `${added.join('\n')}\n`, record.lines, object.key);
           }
         },
         onDamage,

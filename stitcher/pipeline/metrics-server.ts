@@ -1,8 +1,19 @@
-/** Serves /metrics (Prometheus text), /healthz and /readyz on a port. */
+/**
+ * Serves /metrics (Prometheus text), /healthz (the process is alive and its
+ * loop is not stuck) and /readyz (it reads and exports: resumed, holding its
+ * Lease) on a port. Without a Health, both answer ok.
+ */
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
-export async function serveMetrics(registry: Registry, port: number, host = '0.0.0.0'): Promise<Server> {
+export interface Health {
+  live(): boolean;
+  ready(): boolean;
+}
+
+const ALWAYS: Health = { live: () => true, ready: () => true };
+
+export async function serveMetrics(registry: Registry, port: number, host = '0.0.0.0', health: Health = ALWAYS): Promise<Server> {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/metrics') {
@@ -11,7 +22,8 @@ export async function serveMetrics(registry: Registry, port: number, host = '0.0
         (error: unknown) => response.writeHead(500).end(String(error)),
       );
     } else if (path === '/healthz' || path === '/readyz') {
-      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      const ok = path === '/healthz' ? health.live() : health.ready();
+      response.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
     } else {
       response.writeHead(404).end();
     }

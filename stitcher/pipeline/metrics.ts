@@ -8,6 +8,7 @@ import type { StitchStats } from './stitch.js';
 type Read = (stats: StitchStats) => number;
 
 const COUNTERS: Record<string, [help: string, read: Read]> = {
+  cloudtap_objects_listed_total: ['CTAP traffic objects found by listing (handed out for reading)', (s) => s.objectsKnown],
   cloudtap_objects_read_total: ['CTAP traffic objects read', (s) => s.objects],
   cloudtap_objects_damaged_total: ['CTAP traffic objects with damage (reported and skipped in part)', (s) => s.damaged],
   cloudtap_object_bytes_read_total: ['Bytes of CTAP traffic objects read', (s) => s.bytesRead],
@@ -17,11 +18,37 @@ const COUNTERS: Record<string, [help: string, read: Read]> = {
   cloudtap_tapped_bytes_total: ['Tapped payload bytes delivered in order to the outputs', (s) => s.flows.bytesOut],
   cloudtap_holes_total: ['Holes in flows (GAP records and bytes that never arrived)', (s) => s.flows.holes],
   cloudtap_hole_bytes_total: ['Bytes missing in holes', (s) => s.flows.gapHoleBytes + s.flows.missingHoleBytes],
+  cloudtap_duplicate_bytes_total: ['Tapped bytes dropped as already seen or already exported (repeats, resumes)', (s) => s.flows.duplicateBytes],
   cloudtap_forced_flushes_total: ['Times a buffer cap made a flow give up waiting for missing bytes', (s) => s.flows.forcedFlushesFlowCap + s.flows.forcedFlushesTotalCap],
-  cloudtap_packets_synthesised_total: ['TCP/IP packets synthesised', (s) => s.packets.packets],
+  cloudtap_packets_synthesised_total: ['TCP/IP packets synthesised', (s) => s.packets],
+  cloudtap_tls_key_lines_total: ['TLS key log lines read from key objects', (s) => s.keyLines],
+  cloudtap_gateways_retired_total: ['Gateways retired: quiet, all flows closed, out of the look-back window', (s) => s.shard.gatewaysRetired],
+  cloudtap_checkpoints_written_total: ['Checkpoints written', (s) => s.shard.checkpoint?.written ?? 0],
+  cloudtap_checkpoint_failures_total: ['Checkpoint writes that failed', (s) => s.shard.checkpoint?.failed ?? 0],
+  cloudtap_checkpoint_flows_left_out_total: ['Open flows left out of a checkpoint to keep it under its size bound', (s) => s.shard.checkpoint?.flowsLeftOut ?? 0],
 };
 
-export function createMetrics(stats: () => StitchStats | undefined): Registry {
+const GAUGES: Record<string, [help: string, read: Read]> = {
+  cloudtap_buffered_bytes: ['Out-of-order bytes held by flow reassembly now', (s) => s.flows.bufferedBytes],
+  cloudtap_flows_open: ['Flows open now', (s) => s.flows.flowsOpen],
+  cloudtap_backlog_objects: ['Objects listed and not read yet', (s) => s.objectsKnown - s.objects],
+  cloudtap_gateways_waiting: ['Gateways waiting for a missing <seq> (up to --reorder-wait)', (s) => s.gatewaysWaiting],
+  cloudtap_lag_seconds: ['Now minus the capture time of the newest packet exported', (s) => lagSeconds(s.newestExportedNs)],
+  cloudtap_checkpoint_age_seconds: ['Seconds since the last checkpoint was stored', (s) => checkpointAge(s)],
+  cloudtap_checkpoint_bytes: ['Size of the last checkpoint written', (s) => s.shard.checkpoint?.bytes ?? 0],
+  cloudtap_ready: ['1 while the stitcher reads and exports (resumed, holding its Lease)', (s) => (s.shard.ready ? 1 : 0)],
+};
+
+export interface MetricsContext {
+  /** The outputs' descriptions, in the order of `stats.outputs`, as the `output` label. */
+  readonly outputs?: readonly string[];
+  /** This stitcher's shard. */
+  readonly shard?: { readonly index: number; readonly count: number };
+  /** Whether the shard's Lease is held now (only in a cluster). */
+  readonly leaseHeld?: () => boolean;
+}
+
+export function createMetrics(stats: () => StitchStats | undefined, context: MetricsContext = {}): Registry {
   const registry = new Registry();
   for (const [name, [help, read]] of Object.entries(COUNTERS)) {
     new Counter({
@@ -34,12 +61,50 @@ export function createMetrics(stats: () => StitchStats | undefined): Registry {
       },
     });
   }
-  new Gauge({
-    name: 'cloudtap_buffered_bytes', help: 'Out-of-order bytes held by flow reassembly now', registers: [registry],
-    collect() {
-      const current = stats();
-      if (current !== undefined) this.set(current.flows.bufferedBytes);
-    },
-  });
+  for (const [name, [help, read]] of Object.entries(GAUGES)) {
+    new Gauge({
+      name, help, registers: [registry],
+      collect() {
+        const current = stats();
+        if (current !== undefined) this.set(read(current));
+      },
+    });
+  }
+  outputMetrics(registry, stats, context.outputs ?? []);
+  if (context.shard !== undefined) {
+    const shard = context.shard;
+    new Gauge({ name: 'cloudtap_shard_info', help: 'This stitcher\'s shard (index and count as labels)', labelNames: ['index', 'count'], registers: [registry] })
+      .set({ index: String(shard.index), count: String(shard.count) }, 1);
+  }
+  const leaseHeld = context.leaseHeld;
+  if (leaseHeld !== undefined) {
+    new Gauge({ name: 'cloudtap_lease_held', help: '1 while this pod holds its shard\'s Lease', registers: [registry], collect() { this.set(leaseHeld() ? 1 : 0); } });
+  }
   return registry;
+}
+
+function outputMetrics(registry: Registry, stats: () => StitchStats | undefined, outputs: readonly string[]): void {
+  const per = (name: string, help: string, read: (c: StitchStats['outputs'][number]) => number): void => {
+    new Counter({
+      name, help, labelNames: ['output'], registers: [registry],
+      collect() {
+        const current = stats();
+        if (current === undefined) return;
+        this.reset();
+        current.outputs.forEach((counter, i) => this.inc({ output: outputs[i] ?? String(i) }, read(counter)));
+      },
+    });
+  };
+  per('cloudtap_output_packets_total', 'Packets exported per output', (c) => c.packets);
+  per('cloudtap_output_bytes_total', 'Frame bytes exported per output', (c) => c.bytes);
+}
+
+function lagSeconds(newestNs: bigint): number {
+  if (newestNs === 0n) return 0;
+  return Math.max(0, Date.now() / 1000 - Number(newestNs / 1_000_000n) / 1000);
+}
+
+function checkpointAge(stats: StitchStats): number {
+  const last = stats.shard.checkpoint?.lastStoredMs;
+  return last === undefined || last === 0 ? 0 : (Date.now() - last) / 1000;
 }

@@ -3,6 +3,7 @@
  * order they must be read: per gateway by <seq> (which runs across hours), the
  * gateways interleaved hour by hour so the output stays roughly in time order.
  * A gateway's cursor (the next <seq> expected) makes every poll list only what is new.
+ * A reader that is one shard of several lists only the gateways it owns.
  */
 import { ObjectKind } from '../format/records.js';
 import { parseObjectKey } from '../format/object-key.js';
@@ -36,30 +37,116 @@ export interface SeqGap {
   readonly toSeq: bigint;
 }
 
+export interface FeedOptions {
+  /** Which gateways this reader owns (its shard); others are never listed past their name. @default every gateway */
+  readonly owns?: (gateway: string) => boolean;
+  /**
+   * How long a polling reader waits for a missing <seq> before it passes it with a
+   * reported gap (objects may become visible out of order). @default forever
+   */
+  readonly reorderWaitMs?: number;
+  /** The clock, for tests. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Where a gateway's stream stands. */
+export interface GatewayCursor {
+  /** The next <seq> to hand out. */
+  readonly nextSeq: bigint;
+  /** Hour prefix of the last object handed out, when one was. */
+  readonly lastHour?: string;
+}
+
 export class ObjectFeed {
   /** Per gateway, the next <seq> to hand out. */
   private readonly nextSeq = new Map<string, bigint>();
   /** Per gateway, the last key handed out, for start-after listings. */
-  private readonly lastKey = new Map<string, string>();
+  private readonly lastKey = new Map<string, { readonly key: string; readonly hour: string }>();
+  private readonly lastHour = new Map<string, string>();
+  /** Per gateway, the missing <seq> it waits for and since when (ms). */
+  private readonly waiting = new Map<string, { readonly seq: bigint; readonly sinceMs: number }>();
+  private readonly owns: (gateway: string) => boolean;
+  private readonly reorderWaitMs: number;
+  private readonly now: () => number;
   listRequests = 0;
 
   constructor(
     private readonly store: ObjectStore,
     private readonly kind: ObjectKind,
     private readonly window: HourWindow = { kind: 'all' },
-  ) {}
+    options: FeedOptions = {},
+  ) {
+    this.owns = options.owns ?? (() => true);
+    this.reorderWaitMs = options.reorderWaitMs ?? Infinity;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Every gateway this feed has a cursor for. */
+  cursors(): Map<string, GatewayCursor> {
+    const cursors = new Map<string, GatewayCursor>();
+    for (const [gateway, nextSeq] of this.nextSeq) {
+      const lastHour = this.lastHour.get(gateway);
+      cursors.set(gateway, lastHour === undefined ? { nextSeq } : { nextSeq, lastHour });
+    }
+    return cursors;
+  }
+
+  /** Starts a gateway's stream at `nextSeq` (a resume from a checkpoint). */
+  seed(gateway: string, cursor: GatewayCursor): void {
+    this.nextSeq.set(gateway, cursor.nextSeq);
+    if (cursor.lastHour !== undefined) this.lastHour.set(gateway, cursor.lastHour);
+    this.lastKey.delete(gateway);
+    this.waiting.delete(gateway);
+  }
+
+  /** Forgets a gateway (retired: quiet, all flows closed, its hours out of the window). */
+  retire(gateway: string): void {
+    this.nextSeq.delete(gateway);
+    this.lastKey.delete(gateway);
+    this.lastHour.delete(gateway);
+    this.waiting.delete(gateway);
+  }
+
+  /**
+   * Gateways whose last object's hour is before every hour the window lists now:
+   * nothing of theirs can be listed again, so forgetting them re-reads nothing.
+   * Only a look-back window ever retires.
+   */
+  outOfWindow(): string[] {
+    return [...this.lastHour].filter(([, hour]) => this.isBeforeWindow(hour)).map(([gateway]) => gateway);
+  }
+
+  /** Whether an hour prefix is older than every hour a look-back poll lists now. */
+  isBeforeWindow(hour: string): boolean {
+    if (this.window.kind !== 'look-back') return false;
+    return hour < listHours(new Date(this.now() - this.window.ms), new Date(this.now()))[0]!;
+  }
+
+  /** Gateways waiting for a missing <seq> now. */
+  get waitingGateways(): number {
+    return this.waiting.size;
+  }
 
   /**
    * Everything new since the last call, in reading order. With `passGaps`, a missing
    * <seq> is skipped over (and reported through `onGap`); otherwise a gateway stops at
-   * its first missing <seq> until it shows up.
+   * its first missing <seq> until it shows up or `reorderWaitMs` has passed since it
+   * was first missed (then it is skipped and reported too).
    */
   async poll(passGaps: boolean, onGap: (gap: SeqGap) => void): Promise<FeedObject[]> {
     const perGateway = new Map<string, FeedObject[]>();
     for (const hour of await this.hours()) {
       for (const gateway of await this.listed(listGateways(this.store, hour))) {
+        if (!this.owns(gateway)) continue;
         const gatewayPrefix = `${hour}${gateway}/`;
-        for (const object of await this.listed(listObjectsAfter(this.store, gatewayPrefix, this.lastKey.get(gateway)))) {
+        const last = this.lastKey.get(gateway);
+        let after = last?.key;
+        if (last !== undefined && hour < last.hour) {
+          // An earlier hour can only hold a <seq> this gateway still waits for (a late upload).
+          if (!this.waiting.has(gateway)) continue;
+          after = undefined;
+        }
+        for (const object of await this.listed(listObjectsAfter(this.store, gatewayPrefix, after))) {
           const parsed = parseObjectKey(object.key);
           if (parsed === undefined || parsed.kind !== this.kind || parsed.gateway !== gateway) continue;
           if (parsed.seq < (this.nextSeq.get(gateway) ?? 0n)) continue;
@@ -83,7 +170,7 @@ export class ObjectFeed {
     for (const object of objects) {
       if (object.seq < next) continue; // listed twice (a prefix seen in two hours)
       if (object.seq > next) {
-        if (!passGaps) break;
+        if (!passGaps && !this.waitedLongEnough(gateway, next)) break;
         onGap({ gateway, fromSeq: next, toSeq: object.seq - 1n });
       }
       taken.push(object);
@@ -91,15 +178,29 @@ export class ObjectFeed {
     }
     this.nextSeq.set(gateway, next);
     const last = taken.at(-1);
-    if (last !== undefined) this.lastKey.set(gateway, last.key);
+    if (last !== undefined) {
+      this.lastKey.set(gateway, { key: last.key, hour: last.hourPrefix });
+      this.lastHour.set(gateway, last.hourPrefix);
+    }
+    if (this.waiting.get(gateway)?.seq !== next || taken.length === objects.length) this.waiting.delete(gateway);
     return taken;
+  }
+
+  /** Starts (or goes on) waiting for `seq` of a gateway; true once the wait is over. */
+  private waitedLongEnough(gateway: string, seq: bigint): boolean {
+    const waiting = this.waiting.get(gateway);
+    if (waiting === undefined || waiting.seq !== seq) {
+      this.waiting.set(gateway, { seq, sinceMs: this.now() });
+      return this.reorderWaitMs <= 0;
+    }
+    return this.now() - waiting.sinceMs >= this.reorderWaitMs;
   }
 
   /** Hour prefixes `yyyy/mm/dd/hh/` of the window, oldest first. */
   private async hours(): Promise<string[]> {
     if (this.window.kind === 'range') return listHours(this.window.from, this.window.to);
     if (this.window.kind === 'look-back') {
-      const now = Date.now();
+      const now = this.now();
       return listHours(new Date(now - this.window.ms), new Date(now + CLOCK_SKEW_MS));
     }
     return this.walkAllHours();

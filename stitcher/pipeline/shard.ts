@@ -6,8 +6,8 @@
  *
  *     shard(gateway) = crc32(utf8(gateway)) mod N
  *
- * e.g. `crc32("gw-a1") = 0x…`; `python3 -c 'import zlib;print(zlib.crc32(b"gw-a1") % 3)'`
- * gives the same shard.
+ * e.g. crc32("gw-a1") = 0x06754b0a, so with 3 shards gw-a1 is shard 1; the
+ * same in Python: `zlib.crc32(b"gw-a1") % 3`.
  */
 import { crc32 } from 'node:zlib';
 

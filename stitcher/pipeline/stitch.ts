@@ -3,31 +3,51 @@
  * gateway in <seq> order, through reassembly and packet synthesis, to the outputs.
  * `once` reads what is there, closes all flows and returns; otherwise it polls
  * until the signal aborts.
+ *
+ * As one shard of several it reads only the gateways it owns. With checkpoints it
+ * resumes from them on start, writes one every interval between two objects, and
+ * on a stop leaves its flows open in a last, exact checkpoint instead of closing
+ * them. With a guard (a Lease) it stops exporting the moment the guard says so.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ObjectKind } from '../format/records.js';
 import type { ObjectDamage } from '../format/damage.js';
 import { FlowTable, type FlowLimits } from '../flow/flow-table.js';
-import { TcpSynthesizer } from '../flow/tcp-synthesizer.js';
-import type { PacketSink } from '../export/sink.js';
+import type { FlowSelection } from '../flow/selection.js';
 import type { ObjectStore } from '../store/store.js';
-import { Fanout } from './fanout.js';
+import { appendFileSync } from 'node:fs';
+import { carriesSecrets, ExportGraph, type ExportTarget } from './export-graph.js';
+import type { CleartextSide } from './cleartext.js';
+import { KeyGate } from './key-gate.js';
+import { KeyStore } from '../tls/key-store.js';
+import type { FlowConsumer } from '../flow/events.js';
+import { copiesOnWrite } from '../export/capture-file.js';
+import type { OutputCounters } from './fanout.js';
 import { KeyFeed } from './key-feed.js';
 import { ObjectFeed, type FeedObject, type HourWindow, type SeqGap } from './object-feed.js';
 import { PrefetchingStore } from './prefetch.js';
 import { readObject } from './read-object.js';
 import type { Logger } from './log.js';
+import type { ShardSpec } from './shard.js';
+import type { CheckpointerOptions } from './checkpointer.js';
+import { ShardKeeper, type ExportGuard, type ShardStats } from './shard-keeper.js';
 
-/** An output that can also carry TLS secrets in-band (pcapng). */
-export interface SecretsCarrier {
-  addSecrets(nssKeyLogLines: string): void;
-}
+export type { ExportGuard } from './shard-keeper.js';
 
 export interface StitchOptions {
   readonly source: ObjectStore;
   /** Where key objects are. @default the source */
   readonly keys?: ObjectStore;
-  readonly outputs: readonly PacketSink[];
+  /** Each output with its pipeline options (variant, remapping). */
+  readonly outputs: readonly ExportTarget[];
+  /** `--select`: only these flows are exported; the rest are counted. */
+  readonly selection?: FlowSelection;
+  /** TLS decryption, for outputs that want clear text (variant cleartext or both). */
+  readonly cleartext?: CleartextSide;
+  /** The session keys read from the key objects. @default a store of this run's own */
+  readonly keyStore?: KeyStore;
+  /** Capture time a TLS flow of the original variant waits for its keys before a pcapng output writes it. @default 30000 */
+  readonly keyWaitMs?: number;
   /** Read everything present, close all flows and return. */
   readonly once: boolean;
   /** @default 10000 */
@@ -42,6 +62,14 @@ export interface StitchOptions {
   readonly onStart?: (stats: StitchStats) => void;
   /** Called after every object. */
   readonly onProgress?: (stats: StitchStats) => void;
+  /** Which gateways this stitcher owns. @default all of them */
+  readonly shard?: ShardSpec;
+  /** How long a polling run waits for a missing <seq> before passing it with a reported gap. @default forever */
+  readonly reorderWaitMs?: number;
+  /** Resume from and write checkpoints. @default none: a stop closes every flow */
+  readonly checkpoint?: CheckpointerOptions;
+  /** Asked before every block: false stops exporting at once (a lost Lease). */
+  readonly guard?: ExportGuard;
 }
 
 export interface StitchStats {
@@ -53,8 +81,15 @@ export interface StitchStats {
   keyLines: number;
   /** The flow table's own counters (flows, tapped bytes, holes, forced flushes...). */
   readonly flows: FlowTable['stats'];
-  readonly packets: TcpSynthesizer['stats'];
-  readonly outputs: Fanout['counters'];
+  /** Packets synthesised, every variant. */
+  readonly packets: number;
+  readonly outputs: OutputCounters[];
+  /** Capture time (ns) of the newest record exported. */
+  readonly newestExportedNs: bigint;
+  /** Gateways waiting for a missing <seq> now. */
+  gatewaysWaiting: number;
+  /** Resume, checkpoints, retired gateways, readiness. */
+  readonly shard: ShardStats;
 }
 
 export async function stitch(options: StitchOptions): Promise<StitchStats> {
@@ -65,44 +100,76 @@ export async function stitch(options: StitchOptions): Promise<StitchStats> {
 
 class StitchRun {
   readonly stats: StitchStats;
-  private readonly fanout: Fanout;
-  private readonly synthesizer: TcpSynthesizer;
+  private readonly graph: ExportGraph;
+  private readonly keyStore: KeyStore;
+  private readonly gates: KeyGate[] = [];
   private readonly flows: FlowTable;
   private readonly traffic: ObjectFeed;
   private readonly keys: KeyFeed;
   private readonly log: Logger;
   private readonly source: PrefetchingStore;
+  private readonly reuseBuffers: boolean;
+  private readonly keeper: ShardKeeper;
 
   constructor(private readonly options: StitchOptions) {
     this.log = options.logger;
     this.source = new PrefetchingStore(options.source);
-    this.fanout = new Fanout(options.outputs);
-    this.synthesizer = new TcpSynthesizer(this.fanout.emit);
-    this.flows = new FlowTable(this.synthesizer, options.flowLimits);
-    this.traffic = new ObjectFeed(options.source, ObjectKind.Traffic, options.hours);
-    this.keys = new KeyFeed(options.keys ?? options.source, options.hours);
+    this.reuseBuffers = options.outputs.every((output) => copiesOnWrite(output.sink));
+    this.keyStore = options.keyStore ?? new KeyStore();
+    this.graph = new ExportGraph(options.outputs, {
+      selection: options.selection, cleartext: options.cleartext?.stage, keyGate: this.gateFor,
+    });
+    this.keeper = new ShardKeeper({ shard: options.shard, checkpoint: options.checkpoint, guard: options.guard, logger: options.logger });
+    this.flows = new FlowTable(this.keeper.wrap(this.graph.consumer), options.flowLimits);
+    const feedOptions = { owns: this.keeper.owns, reorderWaitMs: options.reorderWaitMs };
+    this.traffic = new ObjectFeed(options.source, ObjectKind.Traffic, options.hours, feedOptions);
+    this.keys = new KeyFeed(options.keys ?? options.source, options.hours, feedOptions);
+    this.keys.onKeyLog = this.onKeyLog;
+    const graph = this.graph;
+    this.keeper.attach({
+      feed: this.traffic, table: this.flows, synthesizers: graph.synthesizers, drained: () => graph.drained(),
+      sinks: options.outputs.map((output) => output.sink),
+    });
+    const keeper = this.keeper;
     this.stats = {
-      objects: 0, objectsKnown: 0, damaged: 0, bytesRead: 0, seqGaps: 0, keyLines: 0,
-      flows: this.flows.stats, packets: this.synthesizer.stats, outputs: this.fanout.counters,
+      objects: 0, objectsKnown: 0, damaged: 0, bytesRead: 0, seqGaps: 0, keyLines: 0, flows: this.flows.stats,
+      get packets() { return graph.packets; },
+      get outputs() { return graph.outputs; },
+      get newestExportedNs() { return keeper.newestExportedNs; },
+      gatewaysWaiting: 0,
+      shard: keeper.stats,
     };
   }
 
   async start(): Promise<void> {
     const { once, signal } = this.options;
     this.options.onStart?.(this.stats);
+    let failure: unknown;
     try {
+      await this.keeper.resume();
       for (;;) {
         await this.pollOnce();
         if (once || this.stopped()) break;
+        await this.keeper.afterPoll();
         await sleep(this.options.pollIntervalMs ?? 10_000, undefined, { signal }).catch(() => undefined);
         if (this.stopped()) break;
       }
-      this.flows.closeAll();
-      if (this.fanout.mustWait) await this.fanout.drained();
+      // With checkpoints a stop leaves flows open: the last checkpoint carries them on.
+      if (once || !this.keeper.keepsFlowsOpen) {
+        this.flows.closeAll();
+        this.options.cleartext?.flush();
+        for (const gate of this.gates) gate.flush();
+      }
+      if (this.graph.mustWait) await this.graph.drained();
+    } catch (error) {
+      failure = error;
     } finally {
       await this.source.close();
-      await Promise.all(this.options.outputs.map((output) => output.close()));
+      await Promise.all(this.options.outputs.map((output) => output.sink.close()));
     }
+    // After the outputs closed: what the last checkpoint claims is on disk.
+    await this.keeper.finish(failure);
+    if (failure !== undefined && this.stats.shard.stoppedBy === undefined) throw failure;
   }
 
   private stopped(): boolean {
@@ -111,36 +178,61 @@ class StitchRun {
 
   private async pollOnce(): Promise<void> {
     const passGaps = this.options.once;
-    const keyLines = await this.keys.poll(passGaps, this.onDamage, this.onGap);
-    if (keyLines !== '') this.shareSecrets(keyLines);
+    await this.keys.poll(passGaps, this.onDamage, this.onGap);
     const objects = await this.traffic.poll(passGaps, this.onGap);
     this.stats.objectsKnown += objects.length;
+    this.stats.gatewaysWaiting = this.traffic.waitingGateways;
     this.source.plan(objects.map((object) => object.key));
     for (const object of objects) {
       if (this.stopped()) return;
       await this.stitchObject(object);
+      await this.keeper.checkpointIfDue();
     }
   }
 
   private async stitchObject(object: FeedObject): Promise<void> {
+    this.keeper.beforeObject(object.gateway, object.seq);
     const result = await readObject(this.source, object.key, ObjectKind.Traffic, {
       onRecords: (records) => {
+        this.keeper.checkGuard();
         this.flows.ingestBlock(object.gateway, records);
-        return this.fanout.mustWait ? this.fanout.drained() : undefined;
+        return this.graph.mustWait ? this.graph.drained() : undefined;
       },
       onDamage: this.onDamage,
+      // The reader may reuse its memory only when every output copies a packet before write() returns.
+      reuseBuffers: this.reuseBuffers,
     });
     this.flows.endOfObject(object.gateway);
+    this.keeper.afterObject(object.gateway);
     this.stats.objects++;
     this.stats.bytesRead += result.bytesRead;
     if (result.damaged) this.stats.damaged++;
     this.options.onProgress?.(this.stats);
   }
 
+  /** Outputs that carry secrets get new lines before the key store hears of them, so a held flow is written after its keys. */
+  private readonly onKeyLog = (fresh: string, lines: string, objectKey: string): void => {
+    if (fresh !== '') this.shareSecrets(fresh);
+    for (const error of this.keyStore.addKeyLog(lines, objectKey)) {
+      this.log.warn('malformed key log line', { object: objectKey, line: error.line, problem: error.message });
+    }
+  };
+
+  /** pcapng outputs wait for a TLS flow's keys (see KeyGate). */
+  private readonly gateFor = (next: FlowConsumer): FlowConsumer => {
+    const gate = new KeyGate(this.keyStore, next, { keyWaitMs: this.options.keyWaitMs ?? 30_000 });
+    this.gates.push(gate);
+    return gate;
+  };
+
   private shareSecrets(lines: string): void {
-    this.stats.keyLines = this.keys.stats.lines;
-    for (const output of this.options.outputs) {
-      if (carriesSecrets(output)) output.addSecrets(lines);
+    this.stats.keyLines += lines.split('\n').length - 1;
+    for (const { options } of this.options.outputs) {
+      // secrets: readable by the owner only
+      if (options.keylog !== undefined) appendFileSync(options.keylog, lines, { mode: 0o600 });
+    }
+    for (const { sink } of this.options.outputs) {
+      if (carriesSecrets(sink)) sink.addSecrets(lines);
     }
   }
 
@@ -156,6 +248,4 @@ class StitchRun {
   };
 }
 
-function carriesSecrets(output: PacketSink): output is PacketSink & SecretsCarrier {
-  return typeof (output as Partial<SecretsCarrier>).addSecrets === 'function';
-}
+

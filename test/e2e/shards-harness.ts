@@ -119,7 +119,12 @@ export async function wholeRecords(from: string, to: string): Promise<number> {
   return records;
 }
 
-/** One capture of every pcap file given (in time order), with no cut-off record. */
+/**
+ * One capture of every pcap file given, concatenated in the order given (the
+ * order the stitchers started: a flow goes on in a later one), with no cut-off
+ * record. Not merged by time: a stitcher's file is in time order per flow,
+ * not across flows, so a merge by time could put a flow's end before its middle.
+ */
 export async function unionOf(files: readonly string[], into: string): Promise<string> {
   const whole: string[] = [];
   for (const file of files) {
@@ -128,7 +133,7 @@ export async function unionOf(files: readonly string[], into: string): Promise<s
     await wholeRecords(file, fixed);
     whole.push(fixed);
   }
-  await runOk('mergecap', ['-F', 'pcap', '-w', into, ...whole]);
+  await runOk('mergecap', ['-a', '-F', 'pcap', '-w', into, ...whole]);
   return into;
 }
 

@@ -44,11 +44,9 @@ describe('e2e: shards with Leases and ConfigMap checkpoints', function () {
       traffic: store, flows: 30, gateways: 6, seed: 'shards-k8s', bodyBytes: [20_000, 90_000, 250_000], objectBytes: 24 * 1024,
       concurrency: 6, shuffle: true, reorderWindow: 3,
     });
-    const outputs: string[] = [];
     const all: Stitcher[] = [];
     const pod = (name: string, index: number, count: number): Stitcher => {
       const output = join(out, `${name}.pcap`);
-      outputs.push(output);
       const stitcher = startStitcher({
         name, bucket, output, checkpoint: 'configmap://default/tap', shard: { index, count },
         env: { KUBECONFIG: kubeconfig, POD_NAME: name }, extraArgs: ['--lease-duration', '3s'],
@@ -93,8 +91,16 @@ describe('e2e: shards with Leases and ConfigMap checkpoints', function () {
       await waitUntilCaughtUp(api, result.objects.filter((o) => o.kind === 'traffic').map((o) => [o.gateway, o.seq] as const));
       for (const stitcher of second) expect(await stopStitcher(stitcher), stitcher.stderr()).to.equal(0);
       expect(flowsCarriedOver(all), 'open flows carried over by the pods that took over').to.be.greaterThan(0);
+      for (const index of [0, 1]) {
+        const type = api.resources.typeOf('', 'v1', 'configmaps')!;
+        const report = JSON.parse((api.resources.get(type, 'default', `tap-shard-${index}-checkpoint`).data as Record<string, string>)['status.json']!) as { throughputMbps: number; updatedAt: string };
+        expect(report.throughputMbps, `shard ${index} status report for the operator`).to.be.a('number');
+        expect(Date.parse(report.updatedAt)).to.be.greaterThan(Date.now() - 60_000);
+      }
 
-      const union = await unionOf(outputs, join(dir, 'union.pcap'));
+      // in the order they exported: a flow goes on in a later capture, never an earlier one
+      const exportOrder = [holder, all.find((s) => s.name === 's1-a')!, s2, standby, s1b, ...second];
+      const union = await unionOf(exportOrder.map((s) => s.output), join(dir, 'union.pcap'));
       const keylog = await keyLogOf(store, join(dir, 'keys.log'));
       await judgeUnion(union, result, keylog, gatewaysOf(result, 1, 3), killedBytes);
     } finally {

@@ -92,4 +92,51 @@ describe('pipeline/object-feed', () => {
     expect((await passing.poll(true, (gap) => gaps.push(gap))).map((o) => o.seq)).to.deep.equal([0n, 3n]);
     expect(gaps).to.deep.equal([{ gateway: 'gw-c', fromSeq: 1n, toSeq: 2n }]);
   });
+
+  it('passes a missing <seq> once it was waited for --reorder-wait, and picks up a late object of the previous hour before that', async () => {
+    let now = Date.now();
+    const store = await bucketWith([0n, 2n].map((seq) => ({ gateway: 'gw-a', seq, ns: nowNs })));
+    const gaps: SeqGap[] = [];
+    const feed = new ObjectFeed(store, ObjectKind.Traffic, { kind: 'look-back', ms: 3 * 3_600_000 }, { reorderWaitMs: 60_000, now: () => now });
+    expect((await feed.poll(false, (gap) => gaps.push(gap))).map((o) => o.seq)).to.deep.equal([0n]);
+    expect(feed.waitingGateways).to.equal(1);
+    now += 59_000;
+    expect(await feed.poll(false, (gap) => gaps.push(gap))).to.deep.equal([]);
+    expect(gaps).to.deep.equal([]);
+    // seq 1 lands late, in the previous hour's folder: still within the look-back window
+    await store.write(objectKey('', ObjectKind.Traffic, 'gw-a', 1n, nowNs - HOUR_NS), Buffer.from('x'));
+    expect((await feed.poll(false, (gap) => gaps.push(gap))).map((o) => o.seq)).to.deep.equal([1n, 2n]);
+    expect(feed.waitingGateways).to.equal(0);
+    expect(gaps).to.deep.equal([]);
+
+    await store.write(objectKey('', ObjectKind.Traffic, 'gw-a', 4n, nowNs), Buffer.from('x'));
+    expect(await feed.poll(false, (gap) => gaps.push(gap))).to.deep.equal([]);
+    now += 60_000;
+    expect((await feed.poll(false, (gap) => gaps.push(gap))).map((o) => o.seq)).to.deep.equal([4n]);
+    expect(gaps).to.deep.equal([{ gateway: 'gw-a', fromSeq: 3n, toSeq: 3n }]);
+    // the object that was given up on shows up after all: it is not handed out twice or late
+    await store.write(objectKey('', ObjectKind.Traffic, 'gw-a', 3n, nowNs), Buffer.from('x'));
+    expect(await feed.poll(false, (gap) => gaps.push(gap))).to.deep.equal([]);
+  });
+
+  it('lists only the gateways it owns, and starts a seeded gateway at its checkpointed <seq>', async () => {
+    const store = await bucketWith(['gw-a', 'gw-b', 'gw-c', 'gw-d'].flatMap((gateway) => [0n, 1n, 2n].map((seq) => ({ gateway, seq, ns: nowNs }))));
+    const feed = new ObjectFeed(store, ObjectKind.Traffic, { kind: 'all' }, { owns: (gateway) => gateway === 'gw-b' || gateway === 'gw-d' });
+    feed.seed('gw-d', { nextSeq: 2n });
+    const objects = await feed.poll(true, () => undefined);
+    expect(objects.map((o) => `${o.gateway}/${o.seq}`).sort()).to.deep.equal(['gw-b/0', 'gw-b/1', 'gw-b/2', 'gw-d/2']);
+    expect([...feed.cursors()].map(([gateway, cursor]) => [gateway, cursor.nextSeq])).to.have.deep.members([['gw-b', 3n], ['gw-d', 3n]]);
+  });
+
+  it('names the gateways whose last object is out of the look-back window, and forgets one retired', async () => {
+    let now = Date.now();
+    const store = await bucketWith([{ gateway: 'gw-old', seq: 0n, ns: nowNs }, { gateway: 'gw-new', seq: 0n, ns: nowNs }]);
+    const feed = new ObjectFeed(store, ObjectKind.Traffic, { kind: 'look-back', ms: 3_600_000 }, { now: () => now });
+    await feed.poll(false, () => undefined);
+    expect(feed.outOfWindow()).to.deep.equal([]);
+    now += 3 * 3_600_000;
+    expect(feed.outOfWindow().sort()).to.deep.equal(['gw-new', 'gw-old']);
+    feed.retire('gw-old');
+    expect([...feed.cursors().keys()]).to.deep.equal(['gw-new']);
+  });
 });

@@ -11,10 +11,23 @@ describe('operator/specs/role', () => {
     expect([...resources].sort()).to.deep.equal(['configmaps', 'leases']);
     for (const rule of role.rules!) {
       expect(rule.verbs).to.not.include.members(['list', 'watch', 'delete', '*']);
-      if (!rule.verbs.includes('create')) expect(rule.resourceNames).to.have.length(2);
+      if (!rule.verbs.includes('create')) expect(rule.resourceNames?.length ?? 0, 'every verb but create names its objects').to.be.greaterThan(0);
     }
-    const configMapNames = role.rules!.filter((rule) => rule.resources?.includes('configmaps')).flatMap((rule) => rule.resourceNames ?? []);
-    expect(configMapNames).to.deep.equal(['tap-shard-0-checkpoint', 'tap-shard-1-checkpoint']);
+    const writable = (resource: string): string[] => role.rules!
+      .filter((rule) => rule.resources?.includes(resource) && rule.verbs.includes('update')).flatMap((rule) => rule.resourceNames ?? []);
+    expect(writable('leases')).to.deep.equal(['tap-shard-0', 'tap-shard-1']);
+    expect(writable('configmaps')).to.deep.equal(['tap-shard-0-checkpoint', 'tap-shard-1-checkpoint']);
+    // after a re-shard the new shards read the old shards' checkpoints, and only read them
+    const readOnly = role.rules!.filter((rule) => rule.resources?.includes('configmaps') && rule.verbs.join() === 'get').flatMap((rule) => rule.resourceNames ?? []);
+    expect(readOnly[0]).to.equal('tap-shard-2-checkpoint');
+    expect(readOnly.at(-1)).to.equal('tap-shard-63-checkpoint');
+  });
+
+  it('never grants every ConfigMap, however many shards', () => {
+    const role = buildRole(cloudTapWith({}), 64);
+    for (const rule of role.rules!) {
+      if (!rule.verbs.includes('create')) expect(rule.resourceNames).to.have.length(64);
+    }
   });
 
   it('binds the Role to the stitcher ServiceAccount in its namespace', () => {

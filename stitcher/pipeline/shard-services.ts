@@ -1,0 +1,59 @@
+/**
+ * What a shard needs from its surroundings, from the checkpoint URL: a
+ * folder of checkpoint files on one machine, or in a cluster the shard's
+ * checkpoint ConfigMap and its Lease (`<cloudtap>-shard-<i>`), reached with
+ * the pod's service account (or KUBECONFIG outside a cluster). The Kubernetes
+ * client is loaded only then: it takes a while to load, and a stitcher must be
+ * quick to start (and to answer SIGTERM).
+ */
+import { hostname } from 'node:os';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { FileCheckpointStore, parseCheckpointUrl, type CheckpointStore } from './checkpoint-store.js';
+import type { ShardLease } from './lease.js';
+import type { Logger } from './log.js';
+import type { ShardSpec } from './shard.js';
+
+export interface ShardServicesOptions {
+  /** `file:///abs/dir` or `configmap://<namespace>/<cloudtap name>`. */
+  readonly checkpointUrl: string;
+  readonly shard: ShardSpec;
+  /** This pod among claimants of the Lease. @default $POD_NAME, else host name and process id */
+  readonly identity?: string;
+  /** @default 15 */
+  readonly leaseDurationSeconds?: number;
+  readonly logger: Logger;
+  /** @default KubeConfig.loadFromDefault() (in-cluster, or KUBECONFIG) */
+  readonly kubeConfig?: KubeConfig;
+}
+
+export interface ShardServices {
+  readonly store: CheckpointStore;
+  /** Only in a cluster (ConfigMap checkpoints). */
+  readonly lease: ShardLease | undefined;
+}
+
+export function leaseName(cloudTap: string, shard: number): string {
+  return `${cloudTap}-shard-${shard}`;
+}
+
+/** @throws Error naming the URL when it is neither form */
+export async function openShardServices(options: ShardServicesOptions): Promise<ShardServices> {
+  const location = parseCheckpointUrl(options.checkpointUrl);
+  if (location.kind === 'file') return { store: new FileCheckpointStore(location.folder, options.shard.index), lease: undefined };
+  const [{ KubeConfig }, { ConfigMapCheckpointStore }, { ShardLease }] = await Promise.all([
+    import('@kubernetes/client-node'), import('./checkpoint-configmap.js'), import('./lease.js'),
+  ]);
+  let config = options.kubeConfig;
+  if (config === undefined) {
+    config = new KubeConfig();
+    config.loadFromDefault();
+  }
+  const identity = options.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+  return {
+    store: new ConfigMapCheckpointStore(config, location.namespace, location.cloudTap, options.shard.index),
+    lease: new ShardLease(config, {
+      namespace: location.namespace, name: leaseName(location.cloudTap, options.shard.index), identity,
+      ...(options.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: options.leaseDurationSeconds } : {}),
+    }, options.logger),
+  };
+}
