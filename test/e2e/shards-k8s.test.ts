@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { generateTraffic } from '../../stitcher/generator/generate.js';
 import { decodeCheckpoint, type Checkpoint } from '../../stitcher/pipeline/checkpoint.js';
 import { startTestApiServer, type TestApiServer } from '../k8s/server.js';
-import { writeKubeConfigFile } from '../pipeline/kube.js';
+import { writeKubeConfigFile } from '../k8s/kubeconfig.js';
 import { haveTshark } from '../support/tshark.js';
 import { onPath } from '../support/run.js';
 import {

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { startTestApiServer, type TestApiServer } from '../k8s/server.js';
 import { CHECKPOINT_KEY, ConfigMapCheckpointStore } from '../../stitcher/pipeline/checkpoint-configmap.js';
 import { CHECKPOINT_VERSION, encodeCheckpoint } from '../../stitcher/pipeline/checkpoint.js';
-import { kubeConfigFor } from './kube.js';
+import { kubeConfigFor } from '../k8s/kubeconfig.js';
 
 function text(index: number, nextSeq: string): string {
   return encodeCheckpoint({

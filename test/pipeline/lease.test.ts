@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestApiServer, type TestApiServer } from '../k8s/server.js';
 import { ShardLease } from '../../stitcher/pipeline/lease.js';
 import { silentLogger } from '../../stitcher/pipeline/log.js';
-import { kubeConfigFor } from './kube.js';
+import { kubeConfigFor } from '../k8s/kubeconfig.js';
 
 describe('pipeline/lease', function () {
   this.timeout(20_000);

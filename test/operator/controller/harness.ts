@@ -1,5 +1,6 @@
 /** Runs operators against the test API server, as a user's cluster would. */
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigFor } from '../../k8s/kubeconfig.js';
 import { writeFileSync } from 'node:fs';
 import { Operator, type OperatorOptions } from '../../../operator/controller/controller.js';
 import { startTestApiServer, type TestApiServer } from '../../k8s/server.js';
@@ -27,16 +28,7 @@ export async function startCluster(installCrd = true): Promise<Cluster> {
     return found;
   };
   if (installCrd) server.resources.create(type('apiextensions.k8s.io', 'v1', 'customresourcedefinitions'), undefined, loadCrd());
-  const kubeConfig = () => {
-    const config = new KubeConfig();
-    config.loadFromOptions({
-      clusters: [{ name: 'test', server: server.url, skipTLSVerify: true }],
-      users: [{ name: 'test', token: 'test-token' }],
-      contexts: [{ name: 'test', cluster: 'test', user: 'test', namespace: 'default' }],
-      currentContext: 'test',
-    });
-    return config;
-  };
+  const kubeConfig = (): KubeConfig => kubeConfigFor(server);
   return {
     server,
     type,

@@ -1,7 +1,7 @@
 /** Client settings for the test Kubernetes API server, and a kubeconfig file for processes. */
 import { KubeConfig } from '@kubernetes/client-node';
 import { writeFileSync } from 'node:fs';
-import type { TestApiServer } from '../k8s/server.js';
+import type { TestApiServer } from './server.js';
 
 export function kubeConfigFor(server: TestApiServer): KubeConfig {
   const config = new KubeConfig();
