@@ -6,7 +6,6 @@
  * are exported encrypted only and counted as no-keys.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RecordType } from '../../stitcher/format/records.js';
 import { generateTraffic } from '../../stitcher/generator/generate.js';
 import { LocalFolderStore } from '../../stitcher/store/local.js';
-import { cloudtapBin } from '../support/cli.js';
+import { startCloudtap } from '../support/cli.js';
 import { onPath } from '../support/run.js';
 import { freePort, metric, waitForMetric } from '../support/metrics-client.js';
 import { exportedObjectHashes, haveTshark, tsharkFields } from '../support/tshark.js';
@@ -48,14 +47,9 @@ describe('e2e: keys after the traffic, in a polling stitcher', function () {
     const output = join(dir, 'clear.pcap');
     const original = join(dir, 'original.pcapng');
     const port = await freePort();
-    const child = spawn(cloudtapBin, ['stitch', '--source', `file://${bucket}`, '--keys', `file://${keys}`,
+    const { child, printed, exited } = startCloudtap(['stitch', '--source', `file://${bucket}`, '--keys', `file://${keys}`,
       '--output', `pcap://${output}?variant=cleartext`, '--output', `pcapng://${original}`, '--key-wait', '60s', '--poll-interval', '200ms',
-      '--metrics-port', String(port), '--quiet', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      '--metrics-port', String(port), '--quiet', '--log-level', 'warn']);
     try {
       const tls = { httpsShare: 1, h2Share: 0, opensslShare: 0.5, bodyBytes: 200_000, keysTiming: 'with-traffic' as const, codec: 0 as const };
       // Traffic whose keys will come too late: 10 minutes of capture time pass before they do.
@@ -64,18 +58,18 @@ describe('e2e: keys after the traffic, in a polling stitcher', function () {
       const soon = await generateTraffic({ traffic: new LocalFolderStore(bucket), keys: new LocalFolderStore(staging.soon), flows: 8,
         gatewayPrefix: 'gw-soon', seed: 'late-keys-soon', startNs: late.endNs + 10n * NS_PER_MINUTE, ...tls });
       const trafficObjects = late.trafficObjects + soon.trafficObjects;
-      expect(await waitForMetric(port, 'cloudtap_objects_read_total', trafficObjects), `traffic read; stderr: ${stderr}`).to.equal(trafficObjects);
+      expect(await waitForMetric(port, 'cloudtap_objects_read_total', trafficObjects), `traffic read; stderr: ${printed.stderr}`).to.equal(trafficObjects);
       expect(await metric(port, 'cloudtap_flows_closed_total')).to.equal(late.flows.length + soon.flows.length);
       await sleep(1000); // a few more polls with the traffic read and no keys
       for (const folder of [staging.soon, staging.late]) await cp(folder, keys, { recursive: true });
       const lines = await keyLineCount([staging.soon, staging.late]);
       expect(lines).to.be.greaterThan(0);
-      expect(await waitForMetric(port, 'cloudtap_tls_key_lines_total', lines), `key lines read; stderr: ${stderr}`).to.equal(lines);
+      expect(await waitForMetric(port, 'cloudtap_tls_key_lines_total', lines), `key lines read; stderr: ${printed.stderr}`).to.equal(lines);
       await sleep(600); // a few polls to act on them
       child.kill('SIGTERM');
-      expect(await exited, `stderr: ${stderr}`).to.equal(0);
-      expect(stdout).to.match(/cloudtap stitch: stopped/);
-      expect(stdout).to.match(new RegExp(`tls\\s+${soon.flows.length} flows decrypted \\(0 lost part of a direction\\), ${late.flows.length} no-keys undecryptable`));
+      expect(await exited, `stderr: ${printed.stderr}`).to.equal(0);
+      expect(printed.stdout).to.match(/cloudtap stitch: stopped/);
+      expect(printed.stdout).to.match(new RegExp(`tls\\s+${soon.flows.length} flows decrypted \\(0 lost part of a direction\\), ${late.flows.length} no-keys undecryptable`));
       const expected = soon.flows.flatMap((flow) => flow.objects.map((o) => o.sha256)).sort();
       expect(await exportedObjectHashes(output), 'the objects of the flows that decrypted, byte for byte').to.deep.equal(expected);
       // the original pcapng held the TLS flows until their keys came: its secrets block precedes them
