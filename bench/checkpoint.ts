@@ -72,7 +72,7 @@ async function measure(options: CheckpointBenchOptions, intervalMs: number | und
     source: new LocalFolderStore(options.bucket),
     outputs: [{ sink, options: { url: output, variant: 'original', remap: [] } }],
     once: true, logger,
-    ...(intervalMs === undefined ? {} : { checkpoint: { store: new FileCheckpointStore(join(dir, 'checkpoints'), 0), intervalMs, holdMs: 0, logger } }),
+    ...(intervalMs === undefined ? {} : { checkpoint: { store: new FileCheckpointStore(join(dir, 'checkpoints'), 0), intervalMs, logger } }),
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await rm(dir, { recursive: true, force: true });

@@ -61,6 +61,8 @@ export async function openBucketOutput(url: string, spec: BucketOutputUrl, store
   const close = output.close.bind(output);
   return Object.assign(output, {
     description: url,
+    /** What is in the bucket is exported, not what waits in the scratch folder: the file so far is uploaded. */
+    flush: (): Promise<void> => output.endFile(),
     async close(): Promise<void> {
       try {
         await close();

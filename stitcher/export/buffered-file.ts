@@ -120,6 +120,13 @@ export class BufferedFile {
     });
   }
 
+  /** Hands every byte appended so far to the file system and waits for it; rejects once a write has failed. */
+  async flushed(): Promise<void> {
+    this.flush();
+    await this.tail;
+    if (this.failure) throw this.failure;
+  }
+
   /** Resolves when `writable` is true again; rejects once a write has failed. */
   drain(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);

@@ -109,6 +109,10 @@ class GeneveSink implements WireSink {
     return this.tunnel.drain();
   }
 
+  flush(): Promise<void> {
+    return this.tunnel.flush();
+  }
+
   close(): Promise<void> {
     return this.tunnel.close();
   }

@@ -84,9 +84,19 @@ class PacedSink implements WireSink {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  async flush(): Promise<void> {
+    await this.emptied();
+    await this.inner.flush();
+  }
+
   async close(): Promise<void> {
-    if (this.queue.length > this.head) await new Promise<void>((resolve) => this.emptyWaiters.push(resolve));
+    await this.emptied();
     await this.inner.close();
+  }
+
+  /** Resolves once every queued packet went to the inner sink (at the pace asked for). */
+  private async emptied(): Promise<void> {
+    if (this.queue.length > this.head) await new Promise<void>((resolve) => this.emptyWaiters.push(resolve));
   }
 
   /** Sends every packet that is due, then sleeps until the next one is. */

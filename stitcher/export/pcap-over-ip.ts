@@ -11,6 +11,7 @@
  *   behind loses packets (counted) rather than slowing everyone else.
  */
 import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Packet } from '../packet/packet.js';
 import { maxInnerSegmentPayload } from './mtu.js';
 import type { WireSink, WireStats } from './wire-sink.js';
@@ -89,6 +90,8 @@ abstract class PcapOverIpSink implements WireSink {
   abstract write(packet: Packet): boolean;
   abstract drain(): Promise<void>;
   abstract close(): Promise<void>;
+  /** What was written reached the kernel on every connection (a connection that closes counts as done). */
+  abstract flush(): Promise<void>;
 
   maxSegmentPayload(innerIpVersion: 4 | 6): number {
     return maxInnerSegmentPayload(this.options.mtu ?? 1500, { kind: 'pcap-over-ip' }, innerIpVersion);
@@ -137,6 +140,10 @@ class PcapOverIpClient extends PcapOverIpSink {
       return Promise.resolve();
     }
     return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  async flush(): Promise<void> {
+    if (this.connected && this.socket !== undefined) await socketFlushed(this.socket);
   }
 
   async close(): Promise<void> {
@@ -218,6 +225,10 @@ class PcapOverIpServer extends PcapOverIpSink {
     return Promise.resolve();
   }
 
+  async flush(): Promise<void> {
+    await Promise.all([...this.clients].map(socketFlushed));
+  }
+
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     await Promise.all([...this.clients].map((client) => endSocket(client)));
@@ -233,6 +244,11 @@ class PcapOverIpServer extends PcapOverIpSink {
     socket.resume();
     socket.write(pcapStreamHeader());
   }
+}
+
+/** Resolves when the socket's queued bytes went to the kernel, or it closed ('drain' only follows a full buffer, so it is polled). */
+async function socketFlushed(socket: net.Socket): Promise<void> {
+  while (socket.writableLength > 0 && !socket.destroyed) await sleep(2);
 }
 
 /**

@@ -61,6 +61,10 @@ class PcapFile implements CaptureFile {
     return this.file.drain();
   }
 
+  flush(): Promise<void> {
+    return this.file.flushed();
+  }
+
   close(): Promise<void> {
     return this.file.close();
   }

@@ -117,6 +117,10 @@ class PcapngFile implements CaptureFile {
     return this.file.drain();
   }
 
+  flush(): Promise<void> {
+    return this.file.flushed();
+  }
+
   close(): Promise<void> {
     return this.file.close();
   }

@@ -28,6 +28,8 @@ export interface FileOutput extends PacketSink {
   readonly paths: readonly string[];
   /** pcapng only: TLS key log lines for the packets that follow. */
   addSecrets?(nssKeyLogLines: string): void;
+  /** Completes the current file now; the next packet starts a new one. */
+  endFile(): Promise<void>;
 }
 
 export interface FilePlan {
@@ -123,15 +125,30 @@ export class CaptureOutput implements FileOutput {
   }
 
   async drain(): Promise<void> {
-    await Promise.all(this.closing);
-    if (this.failure) throw this.failure;
+    await this.closingDone();
     await this.current?.drain();
+  }
+
+  async flush(): Promise<void> {
+    await this.current?.flush();
+    await this.closingDone();
+  }
+
+  /** Completes the current file now (the next packet starts a new one) and waits until it is closed and handed on. */
+  async endFile(): Promise<void> {
+    if (this.current) this.closeFile(this.current);
+    this.current = undefined;
+    await this.closingDone();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     if (this.current) this.closeFile(this.current);
     this.current = undefined;
+    await this.closingDone();
+  }
+
+  private async closingDone(): Promise<void> {
     await Promise.all(this.closing);
     if (this.failure) throw this.failure;
   }

@@ -12,6 +12,11 @@ export interface PacketSink {
   write(packet: Packet): boolean;
   /** Resolves when the sink can take more after `write` returned false. */
   drain(): Promise<void>;
+  /**
+   * Hands on everything written so far (to the file system, the kernel or the
+   * peer's socket) and resolves when it is done: a checkpoint may then claim it.
+   */
+  flush(): Promise<void>;
   /** Writes out what is buffered and closes every file or socket. */
   close(): Promise<void>;
 }

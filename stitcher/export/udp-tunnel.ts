@@ -99,14 +99,19 @@ export class UdpTunnel {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** Waits for datagrams in flight, then closes every socket. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  /** Resolves once every datagram written so far was handed to the kernel (or failed to bind). */
+  async flush(): Promise<void> {
     while (this.inFlight > 0 || this.pendingCount > 0) {
       await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
       if (this.inFlight > 0 || this.pendingCount > 0) await new Promise((resolve) => setImmediate(resolve));
     }
+  }
+
+  /** Waits for datagrams in flight, then closes every socket. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.flush();
     await Promise.all(
       this.slots.map((slot) => (slot ? new Promise<void>((resolve) => slot.socket.close(() => resolve())) : undefined)),
     );

@@ -56,6 +56,10 @@ class VxlanSink implements WireSink {
     return this.tunnel.drain();
   }
 
+  flush(): Promise<void> {
+    return this.tunnel.flush();
+  }
+
   close(): Promise<void> {
     return this.tunnel.close();
   }

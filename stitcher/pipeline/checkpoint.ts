@@ -23,6 +23,17 @@ export interface Checkpoint {
   /** Newest record time exported (ns, decimal), for the lag after a resume. */
   readonly newestExportedNs?: string;
   readonly gateways: Readonly<Record<string, GatewayCheckpoint>>;
+  /**
+   * Packets each output of the run had taken (and flushed) when it was taken. Not
+   * read on resume: what a run killed later exported past these counts is what
+   * its successor may export again.
+   */
+  readonly outputs?: readonly OutputPosition[];
+}
+
+export interface OutputPosition {
+  readonly output: string;
+  readonly packets: number;
 }
 
 export interface GatewayCheckpoint {

@@ -1,10 +1,8 @@
 /**
  * When and what to write as the shard's checkpoint. A checkpoint may only
- * claim bytes that are on disk: when the outputs can be flushed on demand
- * the snapshot is written at once; otherwise it is held back until the
- * outputs' own flush timers have certainly handed its bytes to the disk
- * (`holdMs`). On a clean stop the outputs are closed first, so the last
- * checkpoint is exact. Writes that would change nothing are skipped.
+ * claim bytes that are exported: the caller flushes every output before it
+ * offers a snapshot (on a clean stop it closes them), so a snapshot is stored
+ * at once. Writes that would change nothing are skipped.
  */
 import { encodeCheckpoint, DEFAULT_MAX_CHECKPOINT_BYTES, type Checkpoint } from './checkpoint.js';
 import type { CheckpointStore } from './checkpoint-store.js';
@@ -16,12 +14,6 @@ export interface CheckpointerOptions {
   readonly intervalMs?: number;
   /** @default 921600 (900 KiB: a ConfigMap holds at most 1 MiB) */
   readonly maxBytes?: number;
-  /**
-   * How long a snapshot waits before it may be written when the outputs cannot be
-   * flushed on demand: longer than their flush interval (1 s for capture files).
-   * @default 2500
-   */
-  readonly holdMs?: number;
   readonly logger: Logger;
   /** The clock, for tests. @default Date.now */
   readonly now?: () => number;
@@ -43,15 +35,12 @@ export interface CheckpointStats {
 export class Checkpointer {
   readonly stats: CheckpointStats = { written: 0, unchanged: 0, failed: 0, flowsLeftOut: 0, bytes: 0, lastStoredMs: 0 };
   readonly intervalMs: number;
-  private readonly holdMs: number;
   private readonly now: () => number;
-  private held: { readonly checkpoint: Checkpoint; readonly takenMs: number } | undefined;
   private lastTakenMs = -Infinity;
   private lastBody: string | undefined;
 
   constructor(private readonly options: CheckpointerOptions) {
     this.intervalMs = options.intervalMs ?? 10_000;
-    this.holdMs = options.holdMs ?? 2500;
     this.now = options.now ?? Date.now;
   }
 
@@ -65,25 +54,12 @@ export class Checkpointer {
   }
 
   /**
-   * Stores `snapshot` now when `durable` (its bytes are on disk), else holds it back
-   * and stores an older held one that has waited long enough. Never throws: a failed
+   * Stores `snapshot`, taken after the outputs were flushed. Never throws: a failed
    * write is logged and counted, and the next one tries again.
    */
-  async offer(snapshot: Checkpoint, durable: boolean, report?: () => string): Promise<void> {
-    const now = this.now();
-    this.lastTakenMs = now;
-    if (durable) {
-      this.held = undefined;
-      await this.store(snapshot, report?.());
-      return;
-    }
-    const held = this.held;
-    if (held !== undefined && now - held.takenMs >= this.holdMs) {
-      this.held = { checkpoint: snapshot, takenMs: now };
-      await this.store(held.checkpoint, report?.());
-    } else if (held === undefined) {
-      this.held = { checkpoint: snapshot, takenMs: now };
-    }
+  async offer(snapshot: Checkpoint, report?: () => string): Promise<void> {
+    this.lastTakenMs = this.now();
+    await this.store(snapshot, report?.());
   }
 
   /** A status report goes out every time (the operator calls a shard stalled without one); an unchanged checkpoint alone does not. */

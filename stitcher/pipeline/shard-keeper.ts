@@ -54,17 +54,10 @@ interface Attached {
   readonly synthesizers: readonly TcpSynthesizer[];
   /** Waits until every output took what it was given. */
   readonly drained: () => Promise<void>;
-  /** The outputs: when every one can flush to disk on demand, periodic checkpoints need not be held back. */
+  /** The outputs, flushed before every checkpoint. */
   readonly sinks: readonly PacketSink[];
-}
-
-/** An output that can write out what it buffered on demand (not part of PacketSink yet). */
-interface Flushable {
-  flush(): Promise<void>;
-}
-
-function flushable(sink: PacketSink): sink is PacketSink & Flushable {
-  return typeof (sink as Partial<Flushable>).flush === 'function';
+  /** Packets handed to each output so far, in the order of `sinks`. */
+  readonly outputPackets: () => readonly number[];
 }
 
 export class ShardKeeper {
@@ -180,18 +173,17 @@ export class ShardKeeper {
     for (const [gateway, entry] of this.carried) {
       if (entry.lastHour !== undefined && parts.feed.isBeforeWindow(entry.lastHour)) this.carried.delete(gateway);
     }
-    const durable = outputsClosed || (await this.flushOutputs());
+    if (!outputsClosed) await this.flushOutputs();
     const report = this.options.checkpoint?.store.carriesReports === true ? () => this.statusReport() : undefined;
-    await this.checkpointer.offer(takeCheckpoint(parts, this.carried, parts.ledger.newestTsNs), durable, report);
+    const packets = this.parts!.outputPackets();
+    const outputs = this.parts!.sinks.map((sink, i) => ({ output: sink.description, packets: packets[i] ?? 0 }));
+    await this.checkpointer.offer({ ...takeCheckpoint(parts, this.carried, parts.ledger.newestTsNs), outputs }, report);
   }
 
-  /** Waits for the outputs; true when they could also be flushed to disk (then the checkpoint need not wait). */
-  private async flushOutputs(): Promise<boolean> {
+  /** What the checkpoint claims must have left the stitcher: every output takes and hands on all it was given. */
+  private async flushOutputs(): Promise<void> {
     await this.parts!.drained();
-    const sinks = this.parts!.sinks;
-    if (sinks.length === 0 || !sinks.every(flushable)) return false;
-    await Promise.all(sinks.map((sink) => sink.flush()));
-    return true;
+    await Promise.all(this.parts!.sinks.map((sink) => sink.flush()));
   }
 
   /** Throughput since the last report and lag, as the operator reads them (status-report.ts). */

@@ -128,7 +128,7 @@ class StitchRun {
     const graph = this.graph;
     this.keeper.attach({
       feed: this.traffic, table: this.flows, synthesizers: graph.synthesizers, drained: () => graph.drained(),
-      sinks: options.outputs.map((output) => output.sink),
+      sinks: options.outputs.map((output) => output.sink), outputPackets: () => graph.outputs.map((output) => output.packets),
     });
     const keeper = this.keeper;
     this.stats = {

@@ -260,11 +260,11 @@ export function gatewaysOf(result: GenerateResult, index: number, count: number)
   return new Set(result.gateways.filter((gateway) => shardOfGateway(gateway, count) === index));
 }
 
-/** Frame bytes of TCP payload in a file (what a killed stitcher exported before it died). */
-export async function payloadBytes(file: string): Promise<number> {
+/** TCP payload bytes in a file after its first `afterPackets` packets (what a killed stitcher exported after its last checkpoint). */
+export async function payloadBytes(file: string, afterPackets = 0): Promise<number> {
   if (!existsSync(file)) return 0;
   const fixed = `${file}.count.pcap`;
   await wholeRecords(file, fixed);
-  const rows = await tsharkFields(fixed, 'tcp.len > 0', ['tcp.len']);
+  const rows = await tsharkFields(fixed, `tcp.len > 0 && frame.number > ${afterPackets}`, ['tcp.len']);
   return rows.reduce((n, [len = '0']) => n + Number(len), 0);
 }

@@ -4,7 +4,8 @@
  * one is stopped with SIGTERM and one killed with kill -9 mid-stream, both
  * restarted, then the three give way to two (a re-shard). The union of all
  * their captures holds every flow and every HTTP object byte for byte, and
- * bytes exported twice only on the killed shard's gateways.
+ * bytes exported twice only on the killed shard's gateways, no more than it
+ * exported after its last checkpoint.
  */
 import { expect } from 'chai';
 import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
@@ -47,7 +48,7 @@ describe('e2e: shards with file checkpoints', function () {
       return stitcher;
     };
     const first = [start('a0-run1', 0, 3), start('a1-run1', 1, 3), start('a2-run1', 2, 3)];
-    let killedBytes = 0;
+    let afterCheckpoint = 0;
     try {
       // shard 0: a clean stop mid-stream, then a restart from its checkpoint
       await waitForBytes(first[0]!.output, 40_000);
@@ -57,7 +58,8 @@ describe('e2e: shards with file checkpoints', function () {
       await waitForBytes(join(checkpoints, 'shard-1.json'), 10);
       await waitForBytes(first[1]!.output, 60_000);
       await killStitcher(first[1]!);
-      killedBytes = await payloadBytes(first[1]!.output);
+      afterCheckpoint = await payloadBytes(first[1]!.output, await packetsAtCheckpoint(checkpoints, 1, first[1]!.output));
+      expect(afterCheckpoint, 'bytes the killed shard exported after its last checkpoint').to.be.below(await payloadBytes(first[1]!.output));
       const a1 = start('a1-run2', 1, 3);
       await waitForBytes(a1.output, 0);
       await sleep(1000);
@@ -73,7 +75,7 @@ describe('e2e: shards with file checkpoints', function () {
 
       const union = await unionOf(outputs, join(dir, 'union.pcap'));
       const keylog = await keyLogOf(store, join(dir, 'keys.log'));
-      await judgeUnion(union, result, keylog, gatewaysOf(result, 1, 3), killedBytes);
+      await judgeUnion(union, result, keylog, gatewaysOf(result, 1, 3), afterCheckpoint);
       const final = await readCheckpoints(checkpoints, [0, 1]);
       for (const checkpoint of final) {
         expect(checkpoint.shard.count).to.equal(2);
@@ -88,6 +90,14 @@ describe('e2e: shards with file checkpoints', function () {
     }
   });
 });
+
+/** Packets the output `file` had taken when shard `index` wrote its checkpoint last. */
+async function packetsAtCheckpoint(folder: string, index: number, file: string): Promise<number> {
+  const [checkpoint] = await readCheckpoints(folder, [index]);
+  const position = checkpoint!.outputs?.find((output) => output.output === `pcap://${file}`);
+  expect(position, `the checkpoint of shard ${index} says where ${file} stood`).to.not.equal(undefined);
+  return position!.packets;
+}
 
 async function readCheckpoints(folder: string, shards: readonly number[]): Promise<Checkpoint[]> {
   return Promise.all(shards.map(async (i) => JSON.parse(await readFile(join(folder, `shard-${i}.json`), 'utf8')) as Checkpoint));

@@ -54,6 +54,20 @@ describe('export/buffered-file', () => {
     await file.close();
   });
 
+  it('flushed() puts every byte appended so far in the file before it resolves', async () => {
+    const path = join(folder, 'flushed.bin');
+    const file = new BufferedFile(path, { flushIntervalMs: 0 });
+    await file.ready();
+    append(file, Buffer.from('checkpointed'));
+    expect((await stat(path)).size, 'nothing written before the flush').to.equal(0);
+    await file.flushed();
+    expect(await readFile(path, 'utf8')).to.equal('checkpointed');
+    append(file, Buffer.from(' and more'));
+    await file.flushed();
+    expect(await readFile(path, 'utf8')).to.equal('checkpointed and more');
+    await file.close();
+  });
+
   it('rejects drain and close with the file and the cause when the disk is full', async () => {
     const file = new BufferedFile('/dev/full', { chunkBytes: 4096, highWaterBytes: 1 });
     await file.ready();

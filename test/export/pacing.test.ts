@@ -17,6 +17,7 @@ function recordingSink(): WireSink & { arrivals: { atMs: number; packet: Packet 
       return true;
     },
     drain: () => Promise.resolve(),
+    flush: () => Promise.resolve(),
     close: async () => {
       sink.closed = true;
     },

@@ -1,4 +1,4 @@
-/** When checkpoints are stored: at once when durable, held back otherwise, unchanged ones skipped, failures counted. */
+/** Checkpoints are stored when offered, unchanged ones skipped, failures counted. */
 import { expect } from 'chai';
 import { Checkpointer } from '../../stitcher/pipeline/checkpointer.js';
 import { CHECKPOINT_VERSION, type Checkpoint } from '../../stitcher/pipeline/checkpoint.js';
@@ -26,26 +26,22 @@ class MemoryStore implements CheckpointStore {
 }
 
 describe('pipeline/checkpointer', () => {
-  it('holds a snapshot until its bytes must be on disk, stores a durable one at once, skips unchanged ones', async () => {
+  it('is due every interval, stores what it is offered, skips unchanged ones', async () => {
     let now = 0;
     const store = new MemoryStore();
-    const checkpointer = new Checkpointer({ store, intervalMs: 1000, holdMs: 2500, logger: silentLogger(), now: () => now });
+    const checkpointer = new Checkpointer({ store, intervalMs: 1000, logger: silentLogger(), now: () => now });
     expect(checkpointer.due()).to.equal(true);
-    await checkpointer.offer(at(1), false);
+    await checkpointer.offer(at(1));
+    expect(checkpointer.due()).to.equal(false);
+    now = 999;
     expect(checkpointer.due()).to.equal(false);
     now = 1000;
-    await checkpointer.offer(at(2), false);
-    now = 2000;
-    await checkpointer.offer(at(3), false);
-    expect(store.written, 'nothing is stored before it waited holdMs').to.deep.equal([]);
-    now = 2600;
-    await checkpointer.offer(at(4), false);
-    expect(store.written, 'the oldest held snapshot, once old enough').to.deep.equal([1]);
-    await checkpointer.offer(at(5), true);
-    expect(store.written).to.deep.equal([1, 5]);
+    expect(checkpointer.due()).to.equal(true);
+    await checkpointer.offer(at(2));
+    expect(store.written).to.deep.equal([1, 2]);
     now = 9000;
-    await checkpointer.offer(at(5), true);
-    expect(store.written, 'an unchanged checkpoint is not written again').to.deep.equal([1, 5]);
+    await checkpointer.offer(at(2));
+    expect(store.written, 'an unchanged checkpoint is not written again').to.deep.equal([1, 2]);
     expect(checkpointer.stats).to.include({ written: 2, unchanged: 1, failed: 0, lastStoredMs: 9000 });
   });
 
@@ -53,11 +49,11 @@ describe('pipeline/checkpointer', () => {
     const store = new MemoryStore();
     const checkpointer = new Checkpointer({ store, logger: silentLogger() });
     store.failing = true;
-    await checkpointer.offer(at(1), true);
+    await checkpointer.offer(at(1));
     expect(checkpointer.stats.failed).to.equal(1);
     expect(checkpointer.stats.lastStoredMs).to.equal(0);
     store.failing = false;
-    await checkpointer.offer(at(1), true);
+    await checkpointer.offer(at(1));
     expect(store.written).to.deep.equal([1]);
   });
 });
