@@ -45,6 +45,7 @@ export const STITCH_USAGE = `usage: cloudtap stitch --source <url> [--keys <url>
   --shard-index <i> --shard-count <n>
                             own only the gateways with crc32(name) mod n == i (default: env SHARD_INDEX, SHARD_COUNT; else all)
   --reorder-wait <dur>      how long a missing <seq> is waited for before it is passed as a gap (default 5m)
+  --flow-idle-timeout <dur> close a flow with no record for this long of its gateway's time: its FLOW_CLOSE was lost (default 1h)
   --checkpoint <url>        resume from and keep checkpoints: file:///abs/dir, or configmap://<namespace>/<cloudtap>
                             (in a cluster: also holds the shard's Lease <cloudtap>-shard-<i> while exporting)
   --checkpoint-interval <dur> how often a checkpoint is written (default 10s; also on SIGTERM)
@@ -63,7 +64,7 @@ export async function stitchCommand(argv: readonly string[]): Promise<number> {
       'look-back': { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
       select: { type: 'string', multiple: true }, 'key-wait': { type: 'string' }, 'cleartext-ports': { type: 'string' },
       'shard-index': { type: 'string' }, 'shard-count': { type: 'string' }, 'reorder-wait': { type: 'string' },
-      checkpoint: { type: 'string' }, 'checkpoint-interval': { type: 'string' }, 'lease-duration': { type: 'string' },
+      'flow-idle-timeout': { type: 'string' }, checkpoint: { type: 'string' }, 'checkpoint-interval': { type: 'string' }, 'lease-duration': { type: 'string' },
     },
     strict: true,
   });
@@ -118,6 +119,7 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
       keyWaitMs: config.keyWaitMs,
       shard: config.shard,
       reorderWaitMs: config.reorderWaitMs,
+      flowIdleMs: config.flowIdleMs,
       ...shardOptions(services, config, logger),
       onStart: (s) => (current = s),
       onProgress: (s) => progress.update(progressLine(s)),

@@ -36,6 +36,8 @@ export interface StitchConfig {
   readonly shard: ShardSpec;
   /** How long a polling run waits for a missing <seq>. @default 5 min */
   readonly reorderWaitMs: number;
+  /** A flow with no record for this long (its gateway's record time) is closed. @default 1 h */
+  readonly flowIdleMs: number;
   /** `file:///abs/dir` or `configmap://<namespace>/<cloudtap>`. @default none */
   readonly checkpoint?: string;
   /** @default 10 s */
@@ -68,6 +70,7 @@ export interface StitchFlags {
   'shard-index'?: string;
   'shard-count'?: string;
   'reorder-wait'?: string;
+  'flow-idle-timeout'?: string;
   checkpoint?: string;
   'checkpoint-interval'?: string;
   'lease-duration'?: string;
@@ -90,6 +93,7 @@ interface ConfigFile {
   checkpoint?: string;
   checkpointInterval?: string;
   reorderWait?: string;
+  flowIdleTimeout?: string;
   leaseDuration?: string;
 }
 
@@ -123,6 +127,7 @@ export function resolveStitchConfig(flags: StitchFlags, env: NodeJS.ProcessEnv =
     cleartextPorts: flags['cleartext-ports'] ?? file.cleartextPorts ?? '443:80',
     shard: shardOf(flags, env),
     reorderWaitMs: parseDuration(flags['reorder-wait'] ?? file.reorderWait ?? '5m', '--reorder-wait'),
+    flowIdleMs: positiveDuration(flags['flow-idle-timeout'] ?? file.flowIdleTimeout ?? '1h', '--flow-idle-timeout'),
     checkpoint: checkpointUrl(flags.checkpoint ?? file.checkpoint),
     checkpointIntervalMs: positiveDuration(flags['checkpoint-interval'] ?? file.checkpointInterval ?? '10s', '--checkpoint-interval'),
     leaseDurationSeconds: positiveDuration(flags['lease-duration'] ?? file.leaseDuration ?? '15s', '--lease-duration') / 1000,

@@ -3,6 +3,8 @@
 export interface FlowTableStats {
   flowsOpened: number;
   flowsClosed: number;
+  /** Of those, closed by the stitcher: idle too long, or their gateway went quiet for good (FLOW_CLOSE lost). */
+  flowsClosedIdle: number;
   /** Flows open right now. */
   flowsOpen: number;
   /** DATA bytes accepted (after duplicates and overlaps were cut away). */
@@ -32,7 +34,7 @@ export interface FlowTableStats {
 
 export function emptyFlowTableStats(): FlowTableStats {
   return {
-    flowsOpened: 0, flowsClosed: 0, flowsOpen: 0, bytesIn: 0, bytesOut: 0,
+    flowsOpened: 0, flowsClosed: 0, flowsClosedIdle: 0, flowsOpen: 0, bytesIn: 0, bytesOut: 0,
     duplicateChunks: 0, duplicateBytes: 0, overlapBytesTrimmed: 0,
     holes: 0, gapHoleBytes: 0, missingHoleBytes: 0,
     orphanRecords: 0, orphanBytes: 0, lateRecords: 0,

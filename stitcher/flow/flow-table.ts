@@ -46,6 +46,10 @@ interface GatewayFlows {
   /** Flows whose FLOW_CLOSE came in the current object: complete when it ends. */
   readonly closing: Set<FlowState>;
   readonly closed: RecentKeys;
+  /** The latest record time of the gateway: its own clock, for idle flows. */
+  newestRecordTs: bigint;
+  /** `newestRecordTs` when idle flows were last looked for. */
+  idleCheckedTs: bigint;
 }
 
 export class FlowTable {
@@ -69,10 +73,13 @@ export class FlowTable {
    */
   ingestBlock(gateway: string, records: readonly CtapRecord[]): void {
     const flows = this.gatewayFlows(gateway);
-    for (const record of inTimeOrder(records)) {
+    const ordered = inTimeOrder(records);
+    for (const record of ordered) {
       if (record.type === RecordType.FlowOpen) this.open(gateway, flows, record);
       else if (record.type !== RecordType.TlsKeys) this.route(flows, record);
     }
+    const newest = ordered.at(-1)?.tsNs;
+    if (newest !== undefined && newest > flows.newestRecordTs) flows.newestRecordTs = newest;
     this.handOnReady();
     for (const flow of this.touched) {
       for (const direction of flow.directions) direction.keepViews();
@@ -129,21 +136,36 @@ export class FlowTable {
   }
 
   /**
-   * Closes (reason undefined, missing bytes as holes) every flow that has had
-   * no record since `beforeTsNs` in record time; for a long-running stitcher
-   * whose gateways lost flows (a gateway that died without FLOW_CLOSE).
-   * Returns how many flows it closed.
+   * Closes (reason undefined, missing bytes as holes) the flows of `gateway`
+   * that have had no record for `idleNs` of the gateway's own record time: their
+   * FLOW_CLOSE was lost. Looks at most every sixteenth of `idleNs`, at an object
+   * boundary. Returns how many flows it closed.
    */
-  closeIdle(beforeTsNs: bigint): number {
+  closeIdle(gateway: string, idleNs: bigint): number {
+    const flows = this.gateways.get(gateway);
+    if (flows === undefined || flows.newestRecordTs - flows.idleCheckedTs < idleNs / 16n) return 0;
+    flows.idleCheckedTs = flows.newestRecordTs;
+    const before = flows.newestRecordTs - idleNs;
     let closed = 0;
-    for (const flows of this.gateways.values()) {
-      for (const flow of flows.flows.values()) {
-        if (flow.lastRecordTs >= beforeTsNs || flows.closing.has(flow)) continue;
-        this.finish(flows, flow);
-        closed++;
-      }
+    for (const flow of [...flows.flows.values()]) {
+      if (flow.lastRecordTs >= before || flows.closing.has(flow)) continue;
+      this.finish(flows, flow);
+      closed++;
     }
+    this.stats.flowsClosedIdle += closed;
     return closed;
+  }
+
+  /** Closes every flow of a gateway that went quiet for good (nothing of it can be read any more). */
+  closeGateway(gateway: string): number {
+    const flows = this.gateways.get(gateway);
+    if (flows === undefined) return 0;
+    this.dropEarly(flows);
+    const open = [...flows.flows.values()];
+    for (const flow of open) this.finish(flows, flow);
+    flows.closing.clear();
+    this.stats.flowsClosedIdle += open.length;
+    return open.length;
   }
 
   /** The open flows of a gateway, for a checkpoint (taken between objects). */
@@ -185,7 +207,9 @@ export class FlowTable {
   private gatewayFlows(gateway: string): GatewayFlows {
     let flows = this.gateways.get(gateway);
     if (flows === undefined) {
-      flows = { flows: new Map(), early: new Map(), closing: new Set(), closed: new RecentKeys(RECENTLY_CLOSED_PER_GATEWAY) };
+      flows = {
+        flows: new Map(), early: new Map(), closing: new Set(), closed: new RecentKeys(RECENTLY_CLOSED_PER_GATEWAY), newestRecordTs: 0n, idleCheckedTs: 0n,
+      };
       this.gateways.set(gateway, flows);
     }
     return flows;

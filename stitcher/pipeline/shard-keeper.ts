@@ -196,12 +196,17 @@ export class ShardKeeper {
     return encodeShardStatus(report);
   }
 
-  /** Gateways whose objects are all out of the window and whose flows have all closed are forgotten. */
+  /**
+   * Gateways whose objects are all out of the window are forgotten: nothing of
+   * theirs can be read any more, so flows still open (a gateway that died
+   * without closing them) are closed first.
+   */
   private retireQuietGateways(): void {
     const parts = this.parts;
     if (parts === undefined) return;
     for (const gateway of parts.feed.outOfWindow()) {
-      if (parts.table.openFlowCount(gateway) > 0) continue;
+      const closed = parts.table.closeGateway(gateway);
+      if (closed > 0) this.log.warn('closed the open flows of a gateway gone quiet', { gateway, flows: closed });
       parts.feed.retire(gateway);
       parts.table.forgetGateway(gateway);
       parts.ledger.forget(gateway);

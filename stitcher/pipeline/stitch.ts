@@ -66,10 +66,14 @@ export interface StitchOptions {
   readonly shard?: ShardSpec;
   /** How long a polling run waits for a missing <seq> before passing it with a reported gap. @default forever */
   readonly reorderWaitMs?: number;
+  /** A flow with no record for this long of its gateway's record time is closed (its FLOW_CLOSE was lost). @default 3600000 */
+  readonly flowIdleMs?: number;
   /** Resume from and write checkpoints. @default none: a stop closes every flow */
   readonly checkpoint?: CheckpointerOptions;
   /** Asked before every block: false stops exporting at once (a lost Lease). */
   readonly guard?: ExportGuard;
+  /** The wall clock the look-back window follows, for tests. @default Date.now */
+  readonly now?: () => number;
 }
 
 export interface StitchStats {
@@ -110,9 +114,11 @@ class StitchRun {
   private readonly source: PrefetchingStore;
   private readonly reuseBuffers: boolean;
   private readonly keeper: ShardKeeper;
+  private readonly flowIdleNs: bigint;
 
   constructor(private readonly options: StitchOptions) {
     this.log = options.logger;
+    this.flowIdleNs = BigInt(options.flowIdleMs ?? 3_600_000) * 1_000_000n;
     this.source = new PrefetchingStore(options.source);
     this.reuseBuffers = options.outputs.every((output) => copiesOnWrite(output.sink));
     this.keyStore = options.keyStore ?? new KeyStore();
@@ -121,7 +127,7 @@ class StitchRun {
     });
     this.keeper = new ShardKeeper({ shard: options.shard, checkpoint: options.checkpoint, guard: options.guard, logger: options.logger });
     this.flows = new FlowTable(this.keeper.wrap(this.graph.consumer), options.flowLimits);
-    const feedOptions = { owns: this.keeper.owns, reorderWaitMs: options.reorderWaitMs };
+    const feedOptions = { owns: this.keeper.owns, reorderWaitMs: options.reorderWaitMs, ...(options.now !== undefined ? { now: options.now } : {}) };
     this.traffic = new ObjectFeed(options.source, ObjectKind.Traffic, options.hours, feedOptions);
     this.keys = new KeyFeed(options.keys ?? options.source, options.hours, feedOptions);
     this.keys.onKeyLog = this.onKeyLog;
@@ -203,6 +209,7 @@ class StitchRun {
       reuseBuffers: this.reuseBuffers,
     });
     this.flows.endOfObject(object.gateway);
+    this.flows.closeIdle(object.gateway, this.flowIdleNs);
     this.keeper.afterObject(object.gateway);
     this.stats.objects++;
     this.stats.bytesRead += result.bytesRead;

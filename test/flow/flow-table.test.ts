@@ -229,15 +229,19 @@ describe('flow/flow-table', () => {
     expect(table.stats).to.include({ flowsOpened: 1, lateRecords: 2, orphanRecords: 0 });
   });
 
-  it('closes flows idle since a given time, and only those', () => {
+  it('closes the flows idle for a given time of their gateway\'s clock, and only those', () => {
     const [quiet, busy] = [flowId(16), flowId(17)];
     const consumer = new RecordingConsumer();
     const table = new FlowTable(consumer);
     table.ingestBlock(GW, [open(quiet, { tsNs: 1n }), open(busy, { tsNs: 1n }), data(quiet, C2S, 0, Buffer.from('q'), 5n), data(busy, C2S, 0, Buffer.from('b'), 50n)]);
-    expect(table.closeIdle(20n)).to.equal(1);
+    expect(table.closeIdle('gw-other', 30n), 'another gateway has no flows').to.equal(0);
+    expect(table.closeIdle(GW, 30n), 'no record for 30 ns before the gateway\'s newest (50)').to.equal(1);
     expect(consumer.of(quiet).at(-1)).to.deep.equal({ kind: 'close', tsNs: 5n, reason: undefined });
     expect(consumer.of(busy).map((e) => e.kind)).to.deep.equal(['data']);
-    expect(table.stats).to.include({ flowsOpen: 1, flowsClosed: 1 });
+    expect(table.stats).to.include({ flowsOpen: 1, flowsClosed: 1, flowsClosedIdle: 1 });
+    expect(table.closeGateway(GW), 'a gateway gone quiet closes what it still has').to.equal(1);
+    expect(consumer.of(busy).at(-1)).to.deep.equal({ kind: 'close', tsNs: 50n, reason: undefined });
+    expect(table.stats).to.include({ flowsOpen: 0, flowsClosed: 2, flowsClosedIdle: 2 });
   });
 
   it('merges the flows of one block by time, each open before its events', () => {

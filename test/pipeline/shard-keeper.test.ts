@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeCtapObject } from '../../stitcher/format/writer.js';
 import { objectKey } from '../../stitcher/format/object-key.js';
-import { ObjectKind } from '../../stitcher/format/records.js';
+import { ObjectKind, type CtapRecord } from '../../stitcher/format/records.js';
 import { openFileOutput } from '../../stitcher/export/file-output.js';
 import { FileCheckpointStore } from '../../stitcher/pipeline/checkpoint-store.js';
 import { silentLogger } from '../../stitcher/pipeline/log.js';
@@ -74,6 +74,62 @@ describe('pipeline/shard-keeper', () => {
     const [found] = await checkpoints.readAll();
     expect(Object.keys(found!.checkpoint.gateways).sort()).to.deep.equal(own.sort());
     for (const gateway of own) expect(found!.checkpoint.gateways[gateway]).to.include({ resumeSeq: '2', nextSeq: '2' });
+  });
+
+  it('closes a flow whose FLOW_CLOSE never came once its gateway\'s records are an hour past it', async () => {
+    const bucket = await mkdtemp(join(tmpdir(), 'cloudtap-keeper-'));
+    const store = new LocalFolderStore(bucket);
+    const [lost, alive] = [flowId(0x51), flowId(0x52)];
+    const hour = 3_600_000_000_000n;
+    const objects: CtapRecord[][] = [
+      [open(lost, { tsNs: T0, clientPort: 41001 }), open(alive, { tsNs: T0, clientPort: 41002 }), data(lost, Direction.ClientToServer, 0, Buffer.from('x'), T0 + 1n)],
+      [data(alive, Direction.ClientToServer, 0, Buffer.from('y'), T0 + hour / 2n)],
+      [data(alive, Direction.ClientToServer, 1, Buffer.from('z'), T0 + hour + 2n)],
+    ];
+    for (const [i, records] of objects.entries()) {
+      const seq = BigInt(i);
+      await store.write(objectKey('', ObjectKind.Traffic, 'gw-i', seq, T0), encodeCtapObject({ kind: ObjectKind.Traffic, gateway: 'gw-i', seq, createdNs: T0 }, records));
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'cloudtap-keeper-out-'));
+    const closedAfter: number[] = [];
+    const stats = await stitch({
+      source: store, outputs: [await pcapSink(dir)], once: true, logger: silentLogger(),
+      onProgress: (s) => closedAfter.push(s.flows.flowsClosedIdle),
+    });
+    expect(closedAfter, 'idle flows closed after each object').to.deep.equal([0, 0, 1]);
+    expect(stats.flows).to.include({ flowsClosed: 2, flowsClosedIdle: 1 });
+  });
+
+  it('closes the flows of a gateway gone quiet for good, then retires it', async () => {
+    const bucket = await bucketWith(['gw-q'], 1);
+    const store = new LocalFolderStore(bucket);
+    const id = flowId(0x61);
+    await store.write(objectKey('', ObjectKind.Traffic, 'gw-q', 1n, T0), encodeCtapObject({ kind: ObjectKind.Traffic, gateway: 'gw-q', seq: 1n, createdNs: T0 }, [
+      open(id, { tsNs: T0, clientPort: 41100 }), data(id, Direction.ClientToServer, 0, Buffer.from('never closed'), T0 + 1n),
+    ]));
+    const dir = await mkdtemp(join(tmpdir(), 'cloudtap-keeper-out-'));
+    const checkpoints = new FileCheckpointStore(join(dir, 'checkpoints'), 0);
+    let clock = Date.now();
+    const stop = new AbortController();
+    const deadline = setTimeout(() => stop.abort(), 5000);
+    const stats = await stitch({
+      source: store, outputs: [await pcapSink(dir)], once: false, pollIntervalMs: 10, logger: silentLogger(), signal: stop.signal,
+      hours: { kind: 'look-back', ms: 3_600_000 }, now: () => clock,
+      checkpoint: { store: checkpoints, intervalMs: 1, logger: silentLogger() },
+      onProgress: (s) => {
+        // Both objects read: three hours pass, nothing more comes.
+        if (s.objects === 2) clock += 3 * 3_600_000;
+      },
+      onStart: (s) => {
+        const watch = setInterval(() => {
+          if (s.shard.gatewaysRetired > 0) { clearInterval(watch); stop.abort(); }
+        }, 5);
+      },
+    }).finally(() => clearTimeout(deadline));
+    expect(stats.shard.gatewaysRetired).to.equal(1);
+    expect(stats.flows).to.include({ flowsOpened: 2, flowsClosed: 2, flowsClosedIdle: 1, flowsOpen: 0 });
+    const [found] = await checkpoints.readAll();
+    expect(found!.checkpoint.gateways, 'a retired gateway leaves the checkpoint').to.deep.equal({});
   });
 
   it('flushes every output before each periodic checkpoint, which is then stored at once', async () => {
