@@ -34,7 +34,9 @@ export class TcpSynthesizer implements FlowConsumer {
   readonly stats: SynthesisStats = { flows: 0, packets: 0, bytes: 0, payloadBytes: 0 };
   private readonly connections = new Map<string, TcpConnection>();
   /** Flows carried over from a checkpoint: their next openFlow resumes instead of a handshake. */
-  private readonly resuming = new Map<string, ConnectionResume>();
+  private readonly resuming = new Map<string, ConnectionResume | 'closed'>();
+  /** Flows carried over whose connection this synthesiser had already closed: their events are dropped. */
+  private readonly finished = new Set<string>();
   private readonly slab = new HeaderSlab();
   private readonly options: { maxSegmentPayload: number; ackEverySegments: number };
 
@@ -52,6 +54,11 @@ export class TcpSynthesizer implements FlowConsumer {
     const resume = this.resuming.get(key);
     if (resume !== undefined) {
       this.resuming.delete(key);
+      if (resume === 'closed') {
+        this.connections.delete(key);
+        this.finished.add(key);
+        return;
+      }
       connection.resume(resume);
       return;
     }
@@ -59,9 +66,13 @@ export class TcpSynthesizer implements FlowConsumer {
     connection.handshake();
   }
 
-  /** The flow `key` of `gateway`, when it is opened next, goes on from a checkpoint. */
-  expectResume(gateway: string, key: string, resume: ConnectionResume): void {
+  /** The flow `key` of `gateway`, when it is opened next, goes on from a checkpoint ('closed': it was done here). */
+  expectResume(gateway: string, key: string, resume: ConnectionResume | 'closed'): void {
     this.resuming.set(`${gateway}/${key}`, resume);
+  }
+
+  hasConnection(gateway: string, key: string): boolean {
+    return this.connections.has(`${gateway}/${key}`);
   }
 
   /** The state of an open connection, for a checkpoint; undefined when this synthesiser has none for the flow. */
@@ -72,6 +83,10 @@ export class TcpSynthesizer implements FlowConsumer {
   flowEvent(flow: FlowIdentity, event: FlowEvent): void {
     const connection = this.connections.get(connectionKey(flow));
     if (connection === undefined) {
+      if (this.finished.has(connectionKey(flow))) {
+        if (event.kind === 'close') this.finished.delete(connectionKey(flow));
+        return;
+      }
       throw new Error(`while synthesising packets: event '${event.kind}' for flow ${flow.key} of gateway ${flow.gateway}, which was never opened`);
     }
     if (event.kind === 'data') {

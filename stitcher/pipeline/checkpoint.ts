@@ -8,6 +8,7 @@
  *
  * Numbers that may exceed 2^53 (times, <seq>) are decimal strings.
  */
+import type { StageJson } from '../flow/resumable.js';
 import type { ShardSpec } from './shard.js';
 
 export const CHECKPOINT_VERSION = 1;
@@ -61,9 +62,16 @@ export interface FlowCheckpoint {
   /**
    * The synthesised connection of each packet synthesiser (one per group of outputs
    * that want the same packets, in the export graph's order); null where a
-   * synthesiser has no connection for the flow (not selected).
+   * synthesiser has no connection for the flow yet (not selected, held for its
+   * keys, not decrypted yet): a resume starts it with a handshake; 'closed' where
+   * it closed it already (the flow is only carried over for a stage that holds it).
    */
-  readonly tcp?: readonly (TcpJson | null)[];
+  readonly tcp?: readonly (TcpJson | null | 'closed')[];
+  /**
+   * What each flow stage (key gates, TLS decryptors, in the export graph's order)
+   * goes on from; null where it starts the flow afresh. See flow/resumable.ts.
+   */
+  readonly stages?: readonly (StageJson | null)[];
 }
 
 export interface FlowOpenJson {
@@ -173,10 +181,12 @@ function checkFlow(check: Checker, value: unknown, at: string): void {
   check.decimal(flow.lastRecordTs, `${at}.lastRecordTs`);
   check.decimal(flow.openSeq, `${at}.openSeq`);
   if (flow.tcp !== undefined) check.array(flow.tcp, `${at}.tcp`).forEach((tcp, i) => checkTcp(check, tcp, `${at}.tcp[${i}]`));
+  // A stage checks its own state when it resumes from it.
+  if (flow.stages !== undefined) check.array(flow.stages, `${at}.stages`);
 }
 
 function checkTcp(check: Checker, value: unknown, at: string): void {
-  if (value === null) return;
+  if (value === null || value === 'closed') return;
   const tcp = check.object(value, at);
   check.decimal(tcp.lastTs, `${at}.lastTs`);
   for (const end of ['client', 'server']) {

@@ -23,7 +23,8 @@ export interface CleartextOptions {
 export const DEFAULT_PORT_MAP: ReadonlyMap<number, number> = new Map([[443, 80]]);
 
 export class CleartextSide {
-  private readonly decryptors: TlsDecryptor[] = [];
+  /** One per clear-text branch of the export graph (it builds them). */
+  readonly decryptors: TlsDecryptor[] = [];
 
   constructor(private readonly options: CleartextOptions) {}
 

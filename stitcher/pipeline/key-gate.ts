@@ -4,12 +4,16 @@
  * output writes the Decryption Secrets Block before the packets it unlocks: keys
  * may land after the traffic. Plain flows pass at once; a flow that waited in vain
  * goes on as it came (encrypted, with no keys in the file).
+ *
+ * For checkpoints a held flow is held from its start (a resume hands it all
+ * again); a flow let through is 'passed', and a resume lets it through at once.
  */
 import { Direction } from '../format/records.js';
 import type { FlowConsumer, FlowEvent, FlowIdentity } from '../flow/events.js';
 import { classifyFlow } from '../tls/classify.js';
 import type { KeyStore } from '../tls/key-store.js';
 import { WaitingFlows } from '../tls/waiting-flows.js';
+import type { ResumableStage, StageJson, StagePoint } from '../flow/resumable.js';
 
 export interface KeyGateOptions {
   /** Capture time a TLS flow waits for its keys. @default 30000 */
@@ -34,8 +38,13 @@ interface Held {
   readonly firstNs: bigint;
 }
 
-export class KeyGate implements FlowConsumer {
+const PASSED: StagePoint = { state: 'passed' };
+const HELD: StagePoint = { heldFrom: [0, 0] };
+
+export class KeyGate implements FlowConsumer, ResumableStage {
   private readonly held = new Map<string, Held>();
+  /** Flows carried over from a checkpoint that had passed the gate already. */
+  private readonly resumedPassed = new Set<string>();
   private readonly waiting = new WaitingFlows<Held>();
   private readonly keyWaitNs: bigint;
   private readonly keyWaitBytes: number;
@@ -57,7 +66,23 @@ export class KeyGate implements FlowConsumer {
   }
 
   openFlow(flow: FlowIdentity): void {
+    if (this.resumedPassed.delete(key(flow))) {
+      this.next.openFlow(flow);
+      return;
+    }
     this.held.set(key(flow), { flow, events: [], bytes: 0, firstNs: flow.open.tsNs });
+  }
+
+  holds(gateway: string, flowKey: string): boolean {
+    return this.held.has(`${gateway}/${flowKey}`);
+  }
+
+  resumePoint(gateway: string, flowKey: string): StagePoint {
+    return this.holds(gateway, flowKey) ? HELD : PASSED;
+  }
+
+  expectResume(gateway: string, flowKey: string, state: StageJson | undefined): void {
+    if (state === 'passed') this.resumedPassed.add(`${gateway}/${flowKey}`);
   }
 
   flowEvent(flow: FlowIdentity, event: FlowEvent): void {

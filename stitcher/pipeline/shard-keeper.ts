@@ -10,7 +10,7 @@ import type { TcpSynthesizer } from '../flow/tcp-synthesizer.js';
 import type { PacketSink } from '../export/sink.js';
 import type { GatewayCheckpoint } from './checkpoint.js';
 import { Checkpointer, type CheckpointerOptions, type CheckpointStats } from './checkpointer.js';
-import { FlowLedger } from './flow-ledger.js';
+import { FlowLedger, type LedgerParts } from './flow-ledger.js';
 import type { Logger } from './log.js';
 import type { ObjectFeed } from './object-feed.js';
 import { resumeFrom, takeCheckpoint, type ResumeParts } from './resume.js';
@@ -89,9 +89,9 @@ export class ShardKeeper {
     return this.ledger?.newestTsNs ?? 0n;
   }
 
-  /** The consumer the flow table hands to: notes what checkpoints need, then `downstream`. */
-  wrap(downstream: FlowConsumer): FlowConsumer {
-    this.ledger = new FlowLedger(downstream, this.checkpointer !== undefined);
+  /** The consumer the flow table hands to: notes what checkpoints need (asking the graph's stages), then `downstream`. */
+  wrap(downstream: FlowConsumer, graph: LedgerParts): FlowConsumer {
+    this.ledger = new FlowLedger(downstream, this.checkpointer !== undefined, graph);
     return this.ledger;
   }
 

@@ -126,7 +126,8 @@ class StitchRun {
       selection: options.selection, cleartext: options.cleartext?.stage, keyGate: this.gateFor,
     });
     this.keeper = new ShardKeeper({ shard: options.shard, checkpoint: options.checkpoint, guard: options.guard, logger: options.logger });
-    this.flows = new FlowTable(this.keeper.wrap(this.graph.consumer), options.flowLimits);
+    const stages = [...this.gates, ...(options.cleartext?.decryptors ?? [])];
+    this.flows = new FlowTable(this.keeper.wrap(this.graph.consumer, { stages, synthesizers: this.graph.synthesizers }), options.flowLimits);
     const feedOptions = { owns: this.keeper.owns, reorderWaitMs: options.reorderWaitMs, ...(options.now !== undefined ? { now: options.now } : {}) };
     this.traffic = new ObjectFeed(options.source, ObjectKind.Traffic, options.hours, feedOptions);
     this.keys = new KeyFeed(options.keys ?? options.source, options.hours, feedOptions);

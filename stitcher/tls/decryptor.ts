@@ -20,6 +20,11 @@
  *   current plaintext offset, its length the ciphertext bytes lost there (the
  *   plaintext length is unknowable), and nothing more of that direction; the
  *   other direction goes on. The flow counts as decrypted and damaged.
+ * - For checkpoints, a decrypting flow stands at the start of the record each
+ *   direction is in; a resume goes on from there with the session's snapshot
+ *   (the keys are looked up again) and drops the bytes before it. A flow not
+ *   decrypting yet, or not at a point a snapshot can take, is held from its
+ *   start (or from its last snapshot): a resume hands it all again.
  */
 import type { FlowConsumer, FlowEvent, FlowIdentity } from '../flow/events.js';
 import type { Direction } from '../format/records.js';
@@ -34,6 +39,8 @@ import type { TlsFlowOutcome } from './outcome.js';
 import { emptyTlsStats } from './stats.js';
 import type { TlsStats } from './stats.js';
 import { suiteName, versionName } from './suites.js';
+import { NOTHING_HELD, type ResumableStage, type StageJson, type StagePoint, type StreamOffsets } from '../flow/resumable.js';
+import { decryptorResumeFromJson, decryptorResumeToJson, type DecryptorResume, type TlsResume } from './decryptor-resume.js';
 
 export interface TlsDecryptorOptions {
   /** Where the secrets come from; the decryptor subscribes to hear of late ones. */
@@ -100,11 +107,35 @@ interface FlowState {
   /** Ciphertext held while waiting, as last counted into the decryptor's total. */
   heldBytes: number;
   damaged?: 'gap' | 'missing' | 'auth-failure';
+  /** Resumed mid-stream: per direction, bytes before these offsets were decrypted before the checkpoint. */
+  skipBelow?: readonly [bigint, bigint];
+  /** The last point a checkpoint could take this flow from (a resume goes on from there). */
+  lastPoint?: StagePoint;
 }
 
-export class TlsDecryptor implements FlowConsumer {
+const FROM_START: StagePoint = { heldFrom: [0, 0] };
+const PASSING_PLAIN: StagePoint = { state: 'plain' };
+const GIVEN_UP: StagePoint = { state: 'done' };
+
+function newFlowState(flow: FlowIdentity, at: readonly [number, number] = [0, 0]): FlowState {
+  return {
+    flow,
+    mode: 'classifying',
+    buffered: [],
+    bufferedBytes: 0,
+    readers: [new TlsRecordReader(BigInt(at[0])), new TlsRecordReader(BigInt(at[1]))],
+    readerLost: [false, false],
+    plainOffset: [0n, 0n],
+    openSent: false,
+    heldBytes: 0,
+  };
+}
+
+export class TlsDecryptor implements FlowConsumer, ResumableStage {
   readonly stats: TlsStats = emptyTlsStats();
   private readonly flows = new Map<string, FlowState>();
+  /** Flows carried over from a checkpoint, by flow key, until they are opened. */
+  private readonly resuming = new Map<string, { readonly resume: DecryptorResume; readonly json: StageJson }>();
   private readonly waiting = new WaitingFlows<FlowState>();
   private readonly keyWaitNs: bigint;
   private readonly keyWaitBytes: number;
@@ -124,17 +155,77 @@ export class TlsDecryptor implements FlowConsumer {
   }
 
   openFlow(flow: FlowIdentity): void {
-    this.flows.set(flow.key, {
-      flow,
-      mode: 'classifying',
-      buffered: [],
-      bufferedBytes: 0,
-      readers: [new TlsRecordReader(), new TlsRecordReader()],
-      readerLost: [false, false],
-      plainOffset: [0n, 0n],
-      openSent: false,
-      heldBytes: 0,
-    });
+    const resuming = this.resuming.get(flow.key);
+    if (resuming !== undefined) {
+      this.resuming.delete(flow.key);
+      this.resumeFlow(flow, resuming.resume, resuming.json);
+      return;
+    }
+    this.flows.set(flow.key, newFlowState(flow));
+  }
+
+  holds(_gateway: string, key: string): boolean {
+    const mode = this.flows.get(key)?.mode;
+    return mode === 'classifying' || mode === 'tls';
+  }
+
+  resumePoint(_gateway: string, key: string): StagePoint {
+    const state = this.flows.get(key);
+    if (state === undefined) return {};
+    if (state.mode === 'plain') return PASSING_PLAIN;
+    if (state.mode === 'done') return GIVEN_UP;
+    if (state.mode === 'classifying') return FROM_START;
+    const now = this.recordBoundary(state);
+    if (now !== undefined) state.lastPoint = now;
+    return state.lastPoint ?? FROM_START;
+  }
+
+  expectResume(_gateway: string, key: string, json: StageJson | undefined): void {
+    const resume = decryptorResumeFromJson(json);
+    if (resume !== undefined && json !== undefined) this.resuming.set(key, { resume, json });
+  }
+
+  /** Where a decrypting flow stands when both directions are at a record boundary the session can be snapshot at. */
+  private recordBoundary(state: FlowState): StagePoint | undefined {
+    const snapshot = state.close === undefined ? state.session?.snapshot() : undefined;
+    if (snapshot === undefined) return undefined;
+    const lost = (dir: Direction): boolean => state.readerLost[dir] || snapshot.directions[dir].lost;
+    const resume: TlsResume = {
+      mode: 'tls',
+      session: { ...snapshot, directions: [{ ...snapshot.directions[0], lost: lost(0) }, { ...snapshot.directions[1], lost: lost(1) }] },
+      at: [Number(state.readers[0].recordStart), Number(state.readers[1].recordStart)],
+      plain: [Number(state.plainOffset[0]), Number(state.plainOffset[1])],
+      ...(state.damaged !== undefined ? { damaged: state.damaged } : {}),
+    };
+    return { heldFrom: heldFrom(resume), state: decryptorResumeToJson(resume) };
+  }
+
+  /** A flow carried over from a checkpoint goes on from where the decryptor had it. */
+  private resumeFlow(flow: FlowIdentity, resume: DecryptorResume, json: StageJson): void {
+    if (resume.mode !== 'tls') {
+      this.flows.set(flow.key, { ...newFlowState(flow), mode: resume.mode });
+      if (resume.mode === 'plain') this.options.downstream.openFlow(flow);
+      return;
+    }
+    const state = newFlowState({ ...flow, decrypted: true }, resume.at);
+    state.mode = 'tls';
+    state.openSent = true;
+    state.skipBelow = [BigInt(resume.at[0]), BigInt(resume.at[1])];
+    state.plainOffset[0] = BigInt(resume.plain[0]);
+    state.plainOffset[1] = BigInt(resume.plain[1]);
+    state.readerLost[0] = resume.session.directions[0].lost;
+    state.readerLost[1] = resume.session.directions[1].lost;
+    if (resume.damaged !== undefined) state.damaged = resume.damaged;
+    state.lastPoint = { heldFrom: heldFrom(resume), state: json };
+    this.flows.set(flow.key, state);
+    const session = TlsSession.resume(resume.session, (random) => this.options.keys.get(random), this.sessionOutput(state));
+    if (session === undefined) {
+      // A suite this version does not know: nothing more of the flow can be decrypted.
+      state.mode = 'done';
+      return;
+    }
+    state.session = session;
+    this.options.downstream.openFlow(state.flow);
   }
 
   flowEvent(flow: FlowIdentity, event: FlowEvent): void {
@@ -204,6 +295,12 @@ export class TlsDecryptor implements FlowConsumer {
     }
     const dir = event.dir;
     if (state.readerLost[dir]) return;
+    const skip = state.skipBelow?.[dir];
+    if (skip !== undefined && event.offset < skip) {
+      const rest = afterOffset(event, skip);
+      if (rest !== undefined) this.feedTls(state, rest);
+      return;
+    }
     if (event.kind === 'hole') {
       state.readerLost[dir] = true;
       session.push(dir, { kind: 'hole', cause: event.cause, length: event.length, tsNs: event.tsNs });
@@ -363,4 +460,19 @@ export class TlsDecryptor implements FlowConsumer {
     this.options.downstream.flowEvent(state.flow, state.close as FlowEvent);
     this.options.onOutcome?.(state.flow, flowOutcome(session, { decrypted: true, damaged: state.damaged }));
   }
+}
+
+/** Per direction, where a resume must hand the flow's bytes again from (a lost direction: nowhere). */
+function heldFrom(resume: TlsResume): StreamOffsets {
+  const dirs = resume.session.directions;
+  return [dirs[0].lost ? NOTHING_HELD : resume.at[0], dirs[1].lost ? NOTHING_HELD : resume.at[1]];
+}
+
+/** The part of a data or hole event from `offset` on; undefined when it all lies before. */
+function afterOffset(event: FlowEvent & { kind: 'data' | 'hole' }, offset: bigint): FlowEvent | undefined {
+  const cut = offset - event.offset;
+  if (event.kind === 'data') {
+    return cut >= BigInt(event.payload.length) ? undefined : { ...event, offset, payload: event.payload.subarray(Number(cut)) };
+  }
+  return cut >= event.length ? undefined : { ...event, offset, length: event.length - cut };
 }

@@ -24,6 +24,10 @@ export class DirectionState {
   readonly handshake = new HandshakeReader();
   lost = false;
   skippedEarly = 0;
+  /** TLS 1.3 KeyUpdates since the first application traffic secret. */
+  keyUpdates = 0;
+  /** Resumed from a checkpoint: where the direction's keys stand once its secret is found in the key log. */
+  resumed: { keyUpdates: number; sequence: bigint | undefined } | undefined;
 }
 
 /** The key log label of a direction's TLS 1.3 traffic secret in a phase. */

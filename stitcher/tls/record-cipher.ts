@@ -21,6 +21,8 @@ export class RecordAuthError extends Error {}
 export interface RecordDecrypter {
   /** Decrypts the next record of the direction; throws RecordAuthError when it does not authenticate. */
   decrypt(record: TlsRecord): DecryptedRecord;
+  /** The sequence number of the next record (set when a session goes on from a checkpoint). */
+  sequence: bigint;
 }
 
 // Each decrypter moves its sequence number on only when a record authenticates,
@@ -69,7 +71,7 @@ function aeadOpen(suite: CipherSuite, key: KeyObject, nonce: Buffer, aad: Buffer
 }
 
 export class Tls13RecordDecrypter implements RecordDecrypter {
-  private sequence = 0n;
+  sequence = 0n;
   private readonly key: KeyObject;
 
   constructor(private readonly suite: CipherSuite, key: Buffer, private readonly iv: Buffer) {
@@ -104,7 +106,7 @@ function tls12AdditionalData(sequence: bigint, record: TlsRecord, length: number
 }
 
 export class Tls12AeadRecordDecrypter implements RecordDecrypter {
-  private sequence = 0n;
+  sequence = 0n;
   private readonly key: KeyObject;
 
   /** `iv` is the 4-byte salt (GCM, CCM) or the 12-byte IV (ChaCha20-Poly1305). */
@@ -131,7 +133,7 @@ export class Tls12AeadRecordDecrypter implements RecordDecrypter {
 }
 
 export class Tls12CbcRecordDecrypter implements RecordDecrypter {
-  private sequence = 0n;
+  sequence = 0n;
   private readonly macLength: number;
   private readonly key: KeyObject;
   private readonly macKey: KeyObject;

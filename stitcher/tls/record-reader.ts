@@ -40,7 +40,17 @@ export class TlsRecordReader {
   private partial: Buffer | undefined;
   private partialFill = 0;
   /** Stream offset of the next record's first byte. */
-  private offset = 0n;
+  private offset: bigint;
+
+  /** @param startOffset the stream offset of the first byte pushed: a record starts there */
+  constructor(startOffset = 0n) {
+    this.offset = startOffset;
+  }
+
+  /** Stream offset where the next record starts (bytes from there are held until it is whole). */
+  get recordStart(): bigint {
+    return this.offset;
+  }
 
   /** Bytes held that do not yet make a whole record. */
   get pendingBytes(): number {

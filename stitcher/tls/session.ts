@@ -47,6 +47,32 @@ export interface SessionOutput {
   decrypted(bytes: number): void;
 }
 
+/**
+ * What a checkpoint keeps of a session to go on from a record boundary: what the
+ * hellos said and where each direction's keys stand. No secret: a resumed
+ * session finds them again in the key log by the client random.
+ */
+export interface SessionSnapshot {
+  readonly version: number;
+  readonly suite: number;
+  /** Hex. */
+  readonly clientRandom: string;
+  /** Hex (TLS 1.2 derives its keys from both randoms). */
+  readonly serverRandom: string;
+  readonly encryptThenMac: boolean;
+  readonly directions: readonly [DirectionSnapshot, DirectionSnapshot];
+}
+
+export interface DirectionSnapshot {
+  readonly phase: Phase;
+  /** TLS 1.2: after ChangeCipherSpec. */
+  readonly encrypted: boolean;
+  readonly keyUpdates: number;
+  /** The next record's sequence number (decimal); absent while the current keys have not been used. */
+  readonly sequence?: string;
+  readonly lost: boolean;
+}
+
 /** Records of a TLS 1.3 client that may be early data the server skipped, at most. */
 const MAX_SKIPPED_EARLY_RECORDS = 256;
 
@@ -73,6 +99,54 @@ export class TlsSession {
 
   get clientRandom(): string {
     return this.clientRandomHex;
+  }
+
+  /**
+   * The session as a checkpoint keeps it, when it stands where a resume can pick it
+   * up: committed, nothing queued, no handshake message cut across records, no
+   * direction in 0-RTT. Otherwise undefined.
+   */
+  snapshot(): SessionSnapshot | undefined {
+    const { serverHello, suite, clientHello } = this;
+    if (!this.isCommitted || this.done || this.hasQueued || serverHello === undefined || suite === undefined || clientHello === undefined) return undefined;
+    if (this.dirs.some((state) => !state.lost && (state.phase === 'early' || state.handshake.midMessage))) return undefined;
+    const direction = (state: DirectionState): DirectionSnapshot => {
+      // Resumed and not used since: the keys still stand where the checkpoint left them.
+      const sequence = state.decrypter?.sequence ?? state.resumed?.sequence;
+      return { phase: state.phase, encrypted: state.encrypted, keyUpdates: state.keyUpdates, lost: state.lost, ...(sequence !== undefined ? { sequence: sequence.toString() } : {}) };
+    };
+    return {
+      version: serverHello.version, suite: suite.id, clientRandom: this.clientRandomHex, serverRandom: serverHello.random.toString('hex'),
+      encryptThenMac: serverHello.encryptThenMac, directions: [direction(this.dirs[0]), direction(this.dirs[1])],
+    };
+  }
+
+  /**
+   * A committed session going on from a snapshot; its keys are looked up again when
+   * the first record comes. Undefined when this version does not know the suite.
+   */
+  static resume(
+    snapshot: SessionSnapshot,
+    lookupSecrets: (clientRandom: string) => SessionSecrets | undefined,
+    out: SessionOutput,
+  ): TlsSession | undefined {
+    const suite = cipherSuite(snapshot.suite);
+    if (suite === undefined || suite.version !== snapshot.version) return undefined;
+    const session = new TlsSession(lookupSecrets, out);
+    session.suite = suite;
+    session.clientHello = resumedClientHello(Buffer.from(snapshot.clientRandom, 'hex'));
+    session.serverHello = resumedServerHello(snapshot, Buffer.from(snapshot.serverRandom, 'hex'));
+    session.clientRandomHex = snapshot.clientRandom;
+    session.isCommitted = true;
+    snapshot.directions.forEach((saved, dir) => {
+      const state = session.dirs[dir]!;
+      state.phase = saved.phase;
+      state.encrypted = saved.encrypted;
+      state.lost = saved.lost;
+      state.keyUpdates = saved.keyUpdates;
+      state.resumed = { keyUpdates: saved.keyUpdates, sequence: saved.sequence === undefined ? undefined : BigInt(saved.sequence) };
+    });
+    return session;
   }
 
   get queuedBytes(): number {
@@ -278,11 +352,18 @@ export class TlsSession {
       const [client, server] = createDecrypters12(suite, master, this.clientHello as ClientHello, serverHello);
       this.dirs[Direction.ClientToServer].decrypter = client;
       this.dirs[Direction.ServerToClient].decrypter = server;
+      for (const direction of this.dirs) goOnFromCheckpoint(direction);
       return state.decrypter;
     }
-    state.secret ??= secrets?.get(secretLabel(dir, state.phase));
-    if (state.secret === undefined) return undefined;
+    if (state.secret === undefined) {
+      const logged = secrets?.get(secretLabel(dir, state.phase));
+      if (logged === undefined) return undefined;
+      state.secret = logged;
+      // A resumed direction's current secret is the logged one after its KeyUpdates.
+      for (let i = 0; i < (state.resumed?.keyUpdates ?? 0); i++) state.secret = nextSecret13(suite, state.secret);
+    }
     state.decrypter = createDecrypter13(suite, state.secret);
+    goOnFromCheckpoint(state);
     return state.decrypter;
   }
 
@@ -366,8 +447,30 @@ export class TlsSession {
     else if (message.type === HandshakeType.EndOfEarlyData && state.phase === 'early') rekey('handshake', undefined);
     else if (message.type === HandshakeType.KeyUpdate && state.phase === 'application' && state.secret !== undefined) {
       rekey('application', nextSecret13(this.suite as CipherSuite, state.secret));
+      state.keyUpdates++;
     }
   }
+}
+
+/** A resumed direction's first decrypter goes on at the checkpoint's sequence number. */
+function goOnFromCheckpoint(state: DirectionState): void {
+  const resumed = state.resumed;
+  if (resumed === undefined || state.decrypter === undefined) return;
+  if (resumed.sequence !== undefined) state.decrypter.sequence = resumed.sequence;
+  state.resumed = undefined;
+}
+
+/** What a resumed session keeps of the ClientHello: its random. */
+function resumedClientHello(random: Buffer): ClientHello {
+  return { random, sessionId: Buffer.alloc(0), cipherSuites: [], versions: [], alpn: [], offersEarlyData: false, extensions: new Set() };
+}
+
+/** What a resumed session keeps of the ServerHello: what key derivation and record protection need. */
+function resumedServerHello(snapshot: SessionSnapshot, random: Buffer): ServerHello {
+  return {
+    random, sessionId: Buffer.alloc(0), version: snapshot.version, cipherSuite: snapshot.suite, isHelloRetryRequest: false,
+    encryptThenMac: snapshot.encryptThenMac, extendedMasterSecret: false, extensions: new Set(),
+  };
 }
 
 function tryDecrypt(decrypter: RecordDecrypter, record: TlsRecord): DecryptedRecord | undefined {
