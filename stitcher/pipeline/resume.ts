@@ -153,7 +153,9 @@ function withStages(stages: (StageJson | null)[]): Pick<FlowCheckpoint, 'stages'
  * the offsets alone and the stages afresh.
  */
 function expectResumeDownstream(parts: ResumeParts, gateway: string, flow: FlowCheckpoint, exported: StreamOffsets): void {
-  const states = flow.tcp?.length === parts.synthesizers.length ? flow.tcp : undefined;
+  // No list: no synthesiser had a connection for the flow.
+  const tcp = flow.tcp ?? parts.synthesizers.map(() => null);
+  const states = tcp.length === parts.synthesizers.length ? tcp : undefined;
   parts.synthesizers.forEach((synthesizer, i) => {
     const state = states === undefined ? undefined : states[i];
     if (state === null) return; // it had no connection yet: a handshake when the flow reaches it

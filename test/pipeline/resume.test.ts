@@ -3,10 +3,13 @@
  * it cannot hand on yet (a hole waits to be filled by the next object) when a
  * run stops goes on in the next run with the same sequence numbers, every
  * byte once; a flow that closed in an object read again is not reopened.
- * tshark judges the two captures together.
+ * TLS flows stopped mid-stream go on in the clear-text variant from the
+ * decryptor's checkpointed state, and flows held for their keys (by the pcapng
+ * key gate, by the decryptor), even past their close, are handed again whole.
+ * tshark judges the captures of both runs together.
  */
 import { expect } from 'chai';
-import { mkdtemp } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeCtapObject } from '../../stitcher/format/writer.js';
@@ -20,6 +23,13 @@ import { LocalFolderStore } from '../../stitcher/store/local.js';
 import { runOk } from '../support/run.js';
 import { haveTshark, tsharkFields } from '../support/tshark.js';
 import { close, CloseReason, data, Direction, flowId, open } from '../flow/records.js';
+import { generateTraffic } from '../../stitcher/generator/generate.js';
+import { splitOutputOptions } from '../../stitcher/pipeline/output-options.js';
+import { CleartextSide } from '../../stitcher/pipeline/cleartext.js';
+import { KeyStore } from '../../stitcher/tls/key-store.js';
+import type { Checkpoint } from '../../stitcher/pipeline/checkpoint.js';
+import { countFlowBytes, judgeUnion, keyLogOf, unionOf } from '../e2e/shards-harness.js';
+import { exportedObjectHashes } from '../support/tshark.js';
 
 const T0 = BigInt(Date.now()) * 1_000_000n;
 const A = Buffer.alloc(100, 'a');
@@ -108,5 +118,65 @@ describe('pipeline/resume', function () {
     expect([c2s.repeated, s2c.repeated]).to.deep.equal([0, 0]);
     const other = streams.get('50200>443')!;
     expect([other.syns, other.bytes.length, other.repeated]).to.deep.equal([1, 50, 0]);
+  });
+  it('goes on with TLS flows after a stop: decryption from the checkpoint, held flows handed again, every object once', async function () {
+    if (!haveTshark()) this.skip();
+    this.timeout(120_000);
+    const dir = await mkdtemp(join(tmpdir(), 'cloudtap-resume-tls-'));
+    const [bucket, keys, keysSoFar, checkpoints] = ['bucket', 'keys', 'keys-so-far', 'checkpoints'].map((name) => join(dir, name)) as [string, string, string, string];
+    const result = await generateTraffic({
+      traffic: new LocalFolderStore(bucket), keys: new LocalFolderStore(keys), flows: 10, gateways: 2, seed: 'resume-tls',
+      httpsShare: 0.9, h2Share: 0, bodyBytes: [60_000, 250_000], objectBytes: 12 * 1024,
+    });
+    // The first run has the keys of one gateway: the other's flows wait for theirs (key gate, decryptor) when it stops.
+    const [withKeys, waiting] = result.gateways as [string, string];
+    await mkdir(keysSoFar, { recursive: true });
+    await cp(keys, keysSoFar, { recursive: true, filter: (path) => !path.includes(`/${waiting}`) });
+    const traffic = result.objects.filter((o) => o.kind === 'traffic').length;
+    const outputs = [['original.pcap', ''], ['gated.pcapng', ''], ['clear.pcap', '?variant=cleartext']] as const;
+    const run = async (name: string, keyFolder: string, stopAfter: number | undefined): Promise<StitchStats> => {
+      const stop = new AbortController();
+      const targets = await Promise.all(outputs.map(async ([file, query]) => {
+        const url = `${file.endsWith('.pcapng') ? 'pcapng' : 'pcap'}://${join(dir, `${name}-${file}`)}${query}`;
+        const options = splitOutputOptions(url);
+        return { sink: await openFileOutput(options.url), options };
+      }));
+      const keyStore = new KeyStore();
+      return stitch({
+        source: new LocalFolderStore(bucket), keys: new LocalFolderStore(keyFolder), outputs: targets, keyStore,
+        cleartext: new CleartextSide({ keys: keyStore, logger: silentLogger() }),
+        once: stopAfter === undefined, pollIntervalMs: 20, logger: silentLogger(), signal: stop.signal, hours: { kind: 'look-back', ms: 3_600_000 },
+        checkpoint: { store: new FileCheckpointStore(checkpoints, 0), intervalMs: 60_000, logger: silentLogger() },
+        onProgress: (stats) => { if (stopAfter !== undefined && stats.objects >= stopAfter) stop.abort(); },
+      });
+    };
+    const first = await run('first', keysSoFar, Math.floor(traffic / 2));
+    expect(first.objects).to.be.below(traffic);
+    const checkpoint = JSON.parse(await readFile(join(checkpoints, 'shard-0.json'), 'utf8')) as Checkpoint;
+    const carried = Object.entries(checkpoint.gateways).flatMap(([gateway, entry]) => entry.flows.map((flow) => ({ gateway, flow })));
+    const decrypting = carried.filter(({ flow }) => flow.stages?.some((stage) => (stage as { mode?: string } | null)?.mode === 'tls'));
+    expect(decrypting.length, 'flows carried over mid-stream with their TLS state').to.be.greaterThan(0);
+    expect(decrypting.every(({ gateway }) => gateway === withKeys)).to.equal(true);
+    expect(carried.filter(({ gateway, flow }) => gateway === waiting && flow.exported[0] === 0).length, 'held flows handed again from their start').to.be.greaterThan(0);
+    expect(carried.length, 'flows carried though closed, still held for their keys').to.be.greaterThan(first.flows.flowsOpen);
+
+    const second = await run('second', keys, undefined);
+    expect(second.shard.resumedFlows).to.equal(carried.length);
+    const keylog = await keyLogOf(new LocalFolderStore(keys), join(dir, 'keys.log'));
+    const union = async (file: string): Promise<string> => {
+      const runs = [join(dir, `first-${file}`), join(dir, `second-${file}`)];
+      // The union is judged with the key log: pcapng files go in as plain pcap.
+      if (file.endsWith('.pcapng')) for (const path of runs) await runOk('editcap', ['-F', 'pcap', path, `${path}.pcap`]);
+      return unionOf(runs.map((path) => (file.endsWith('.pcapng') ? `${path}.pcap` : path)), join(dir, `union-${file}.pcap`));
+    };
+    // The tapped bytes once each, both outputs of the original variant (gated or not), every object decrypted with the key log.
+    await judgeUnion(await union('original.pcap'), result, keylog, new Set(), 0);
+    await judgeUnion(await union('gated.pcapng'), result, keylog, new Set(), 0);
+    // The clear-text variant: one handshake and no byte twice per connection, every object without keys.
+    const clear = await union('clear.pcap');
+    const repeats = [...(await countFlowBytes(clear, result))].filter(([, [c2s, s2c]]) => c2s.repeated + s2c.repeated > 0 || c2s.syns !== 1);
+    expect(repeats.map(([client]) => client), 'clear-text connections with repeats or not one handshake').to.deep.equal([]);
+    const expected = result.flows.flatMap((flow) => flow.objects.map((object) => object.sha256)).sort();
+    expect(await exportedObjectHashes(clear, 'http')).to.deep.equal(expected);
   });
 });
