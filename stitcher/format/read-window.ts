@@ -36,6 +36,13 @@ export interface ReadWindowOptions {
   readonly minReadBytes?: number;
   /** Rewrite the same window when it is used up (see above). @default false */
   readonly reuse?: boolean;
+  /**
+   * Makes a window of at least `bytes` bytes, e.g. in memory that a later stage
+   * reads faster (see packet/wasm-sum.ts). Called once per window: with `reuse`
+   * a few times per run, without it whenever the window is used up.
+   * @default Buffer.allocUnsafeSlow
+   */
+  readonly allocate?: (bytes: number) => Buffer;
 }
 
 /** Windows of closed readers in `reuse` mode, for the next object (nobody holds views of them). */
@@ -46,6 +53,7 @@ export class ReadWindow {
   private window: Buffer;
   private readonly minReadBytes: number;
   private readonly reuse: boolean;
+  private readonly allocate: (bytes: number) => Buffer;
   /** Unread bytes are window[start, end). */
   private start = 0;
   private end = 0;
@@ -58,9 +66,10 @@ export class ReadWindow {
   constructor(private readonly source: DirectSource, options: ReadWindowOptions = {}) {
     this.minReadBytes = options.minReadBytes ?? 1 << 16;
     this.reuse = options.reuse ?? false;
+    this.allocate = options.allocate ?? Buffer.allocUnsafeSlow;
     const windowBytes = options.windowBytes ?? 2 << 20;
     const spare = this.reuse ? spareWindows.pop() : undefined;
-    this.window = spare !== undefined && spare.length >= windowBytes ? spare : Buffer.allocUnsafeSlow(windowBytes);
+    this.window = spare !== undefined && spare.length >= windowBytes ? spare : this.allocate(windowBytes);
   }
 
   get offset(): number {
@@ -150,7 +159,7 @@ export class ReadWindow {
       this.window.copyWithin(0, this.start, this.end);
     } else {
       // A window too small for `count` doubles at least, so that growing step by step stays linear.
-      const fresh = Buffer.allocUnsafeSlow(count <= this.window.length ? this.window.length : Math.max(count, 2 * this.window.length));
+      const fresh = this.allocate(count <= this.window.length ? this.window.length : Math.max(count, 2 * this.window.length));
       this.window.copy(fresh, 0, this.start, this.end);
       this.window = fresh;
     }

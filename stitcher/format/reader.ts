@@ -27,6 +27,8 @@ export interface ReaderOptions extends BaseReaderOptions {
    * @default false
    */
   readonly reuseBuffers?: boolean;
+  /** How such a source's window is made (see ReadWindowOptions.allocate). @default Buffer.allocUnsafeSlow */
+  readonly allocateWindow?: (bytes: number) => Buffer;
 }
 
 const MAGICS = [BLOCK_MAGIC, END_MAGIC];
@@ -70,7 +72,7 @@ class ObjectReader {
     source: AsyncIterable<Uint8Array>,
     private readonly options: ReaderOptions,
   ) {
-    this.input = isDirectSource(source) ? new ReadWindow(source, { reuse: options.reuseBuffers }) : new StreamBuffer(source);
+    this.input = isDirectSource(source) ? new ReadWindow(source, { reuse: options.reuseBuffers, allocate: options.allocateWindow }) : new StreamBuffer(source);
   }
 
   async *events(): AsyncGenerator<CtapReadEvent> {

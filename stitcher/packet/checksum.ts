@@ -2,7 +2,10 @@
  * The Internet checksum (RFC 1071): the one's-complement sum of big-endian
  * 16-bit words. Sums are kept "partial" (an unfolded number) so that a header
  * and a payload living in different buffers are each summed once, in place.
+ * Bytes in a WebAssembly memory from allocateSummable are summed there with
+ * SIMD; all other bytes by the JS loop below.
  */
+import { wasmSummerFor } from './wasm-sum.js';
 
 /** Words summed between folds, so the running sum stays far below 2^53. */
 const WORDS_PER_FOLD = 1 << 20;
@@ -16,6 +19,9 @@ const MIN_WORD_VIEW = 32;
  */
 export function sumBytes(buf: Buffer, start = 0, end = buf.length, partial = 0): number {
   if (end - start < MIN_WORD_VIEW) return partial + sumByteByByte(buf, start, start, end);
+  const summer = wasmSummerFor(buf);
+  // It sums little-endian words: the same one's complement sum, byte-swapped (RFC 1071 2(B)).
+  if (summer !== undefined) return partial + swap16(summer(buf.byteOffset + start, end - start));
   // The bulk is read as aligned native (little-endian) 32-bit words. The one's
   // complement sum does not care about byte order except for a final byte swap
   // (RFC 1071 2(B)), and 2^16 = 1 (mod 2^16 - 1) lets a 32-bit word stand for two 16-bit ones.

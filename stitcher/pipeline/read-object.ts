@@ -5,6 +5,7 @@
 import type { ObjectDamage } from '../format/damage.js';
 import { isDirectSource, readCtapObject, type DirectSource, type ObjectSummary } from '../format/reader.js';
 import type { CtapRecord, ObjectKind } from '../format/records.js';
+import { allocateSummable } from '../packet/wasm-sum.js';
 import type { ObjectStore } from '../store/store.js';
 
 export interface ObjectReadHandlers {
@@ -41,7 +42,11 @@ export async function readObject(store: ObjectStore, key: string, kind: ObjectKi
     return { summary, bytesRead, damaged: true };
   }
   const counted = countBytes(stream, (n) => (bytesRead += n));
-  for await (const event of readCtapObject(key, counted, { expectedKind: kind, reuseBuffers: handlers.reuseBuffers })) {
+  // A reused window is made a handful of times per run: it may as well be memory the
+  // SIMD checksum sums payloads in place from. A window per refill would be one
+  // WebAssembly memory (and its address space reservation) each: plain buffers then.
+  const allocateWindow = handlers.reuseBuffers === true ? allocateSummable : undefined;
+  for await (const event of readCtapObject(key, counted, { expectedKind: kind, reuseBuffers: handlers.reuseBuffers, allocateWindow })) {
     if (event.kind === 'records') {
       const wait = handlers.onRecords(event.records);
       if (wait !== undefined) await wait;

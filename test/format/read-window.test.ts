@@ -89,6 +89,21 @@ describe('format/read-window', () => {
     }
   });
 
+  it('makes every window with the allocator it is given, the first one and the grown ones', async () => {
+    const bytes = randomBytes(10_000);
+    const made: Buffer[] = [];
+    const allocate = (size: number) => {
+      const window = Buffer.alloc(size);
+      made.push(window);
+      return window;
+    };
+    const window = new ReadWindow(directSource(bytes), { windowBytes: 1024, minReadBytes: 16, allocate });
+    expect(await window.ensure(5000)).to.equal(true);
+    expect(made.map((b) => b.length)).to.deep.equal([1024, 5000]);
+    expect(window.peek(5000).buffer).to.equal(made[1]!.buffer);
+    expect(window.peek(5000).equals(bytes.subarray(0, 5000))).to.equal(true);
+  });
+
   it('finds a magic among the unread bytes', async () => {
     const window = new ReadWindow(directSource(Buffer.from('xxEND1yyBLK1')));
     await window.ensure(12);
