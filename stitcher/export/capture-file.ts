@@ -1,14 +1,14 @@
 /** What the pcap and pcapng writers have in common, so that rotation can drive either. */
 import type { Packet } from '../packet/packet.js';
-import type { PacketSink } from './sink.js';
+import type { FrameSink, PacketSink } from './sink.js';
 
 /** One open capture file (pcap or pcapng). */
-export interface CaptureFile extends PacketSink {
+export interface CaptureFile extends FrameSink {
   readonly path: string;
   /** Bytes this file holds once flushed, headers included. */
   readonly size: number;
-  /** Bytes `write(packet)` would add to the file. */
-  recordLength(packet: Packet): number;
+  /** Bytes a frame of `frameLength` bytes adds to the file. */
+  recordLength(frameLength: number): number;
   /** Resolves once the file is open; rejects with a one-line message naming it. */
   ready(): Promise<void>;
   /** pcapng only: a Decryption Secrets Block with NSS key log lines. */

@@ -36,22 +36,41 @@ class PcapFile implements CaptureFile {
     return this.file.size;
   }
 
-  recordLength(packet: Packet): number {
-    return recordHeaderLength + capturedLength(packet, this.snapLength);
+  recordLength(frameLength: number): number {
+    return recordHeaderLength + Math.min(frameLength, this.snapLength);
+  }
+
+  get frameBuffer(): Buffer {
+    return this.file.buffer;
+  }
+
+  get writable(): boolean {
+    return this.file.writable;
+  }
+
+  reserveFrame(tsNs: bigint, length: number): number {
+    return length > this.snapLength ? -1 : this.beginRecord(tsNs, length, length);
   }
 
   write(packet: Packet): boolean {
-    const length = capturedLength(packet, this.snapLength);
-    const offset = this.file.reserve(recordHeaderLength + length);
+    const length = packet.header.length + packet.payload.length;
+    const captured = capturedLength(packet, this.snapLength);
+    const at = this.beginRecord(packet.tsNs, captured, length);
+    copyFrame(packet, this.file.buffer, at, captured);
+    return this.file.writable;
+  }
+
+  /** The record header of a frame; returns where the frame's bytes go in the file's buffer. */
+  private beginRecord(tsNs: bigint, captured: number, length: number): number {
+    const offset = this.file.reserve(recordHeaderLength + captured);
     const buffer = this.file.buffer;
-    if (packet.tsNs !== this.lastTsNs) this.splitTime(packet.tsNs);
+    if (tsNs !== this.lastTsNs) this.splitTime(tsNs);
     // Byte stores, not writeUInt32LE: once per packet, its range checks cost more than the stores.
     put32(buffer, offset, this.seconds);
     put32(buffer, offset + 4, this.nanoseconds);
-    put32(buffer, offset + 8, length);
-    put32(buffer, offset + 12, packet.header.length + packet.payload.length);
-    copyFrame(packet, buffer, offset + recordHeaderLength, length);
-    return this.file.writable;
+    put32(buffer, offset + 8, captured);
+    put32(buffer, offset + 12, length);
+    return offset + recordHeaderLength;
   }
 
   ready(): Promise<void> {

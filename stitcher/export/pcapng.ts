@@ -65,32 +65,51 @@ class PcapngFile implements CaptureFile {
     return this.file.size;
   }
 
-  recordLength(packet: Packet): number {
-    return blockFraming + enhancedPacketFields + padded(capturedLength(packet, this.snapLength));
+  recordLength(frameLength: number): number {
+    return blockFraming + enhancedPacketFields + padded(Math.min(frameLength, this.snapLength));
+  }
+
+  get frameBuffer(): Buffer {
+    return this.file.buffer;
+  }
+
+  get writable(): boolean {
+    return this.file.writable;
+  }
+
+  reserveFrame(tsNs: bigint, length: number): number {
+    return length > this.snapLength ? -1 : this.beginEnhancedPacket(tsNs, length, length);
   }
 
   write(packet: Packet): boolean {
-    const length = capturedLength(packet, this.snapLength);
-    const total = blockFraming + enhancedPacketFields + padded(length);
+    const length = packet.header.length + packet.payload.length;
+    const captured = capturedLength(packet, this.snapLength);
+    const at = this.beginEnhancedPacket(packet.tsNs, captured, length);
+    copyFrame(packet, this.file.buffer, at, captured);
+    return this.file.writable;
+  }
+
+  /** An Enhanced Packet Block but for its packet data; returns where the data goes in the file's buffer. */
+  private beginEnhancedPacket(tsNs: bigint, captured: number, length: number): number {
+    const total = blockFraming + enhancedPacketFields + padded(captured);
     const offset = this.file.reserve(total);
     const buffer = this.file.buffer;
     buffer.writeUInt32LE(enhancedPacketType, offset);
     buffer.writeUInt32LE(total, offset + 4);
     buffer.writeUInt32LE(0, offset + 8); // interface 0
     // The 64-bit timestamp in units of if_tsresol, upper 32 bits first.
-    if (packet.tsNs !== this.lastTsNs) {
-      this.lastTsNs = packet.tsNs;
-      this.tsHigh = Number(packet.tsNs >> 32n);
-      this.tsLow = Number(packet.tsNs & 0xffffffffn);
+    if (tsNs !== this.lastTsNs) {
+      this.lastTsNs = tsNs;
+      this.tsHigh = Number(tsNs >> 32n);
+      this.tsLow = Number(tsNs & 0xffffffffn);
     }
     buffer.writeUInt32LE(this.tsHigh, offset + 12);
     buffer.writeUInt32LE(this.tsLow, offset + 16);
-    buffer.writeUInt32LE(length, offset + 20);
-    buffer.writeUInt32LE(packet.header.length + packet.payload.length, offset + 24);
-    copyFrame(packet, buffer, offset + 28, length);
-    buffer.fill(0, offset + 28 + length, offset + total - 4);
+    buffer.writeUInt32LE(captured, offset + 20);
+    buffer.writeUInt32LE(length, offset + 24);
+    buffer.fill(0, offset + 28 + captured, offset + total - 4);
     buffer.writeUInt32LE(total, offset + total - 4);
-    return this.file.writable;
+    return offset + 28;
   }
 
   /** A Decryption Secrets Block (TLS key log) that applies to every packet after it. */

@@ -9,7 +9,7 @@
  */
 import type { Packet } from '../packet/packet.js';
 import type { CaptureFile } from './capture-file.js';
-import type { PacketSink } from './sink.js';
+import type { FrameSink } from './sink.js';
 
 export interface FileOutputStats {
   readonly packets: number;
@@ -22,7 +22,7 @@ export interface FileOutputStats {
 }
 
 /** A pcap or pcapng output: one file, or a folder of rotated files. */
-export interface FileOutput extends PacketSink {
+export interface FileOutput extends FrameSink {
   readonly stats: FileOutputStats;
   /** Every file started so far, oldest first. */
   readonly paths: readonly string[];
@@ -75,8 +75,10 @@ export class CaptureOutput implements FileOutput {
   private readonly onFileClosed: ((path: string) => Promise<void>) | undefined;
   private readonly secretsCarryBytes: number;
   private readonly maxNs: bigint;
+  private readonly rotatesByTime: boolean;
   private current: CaptureFile | undefined;
-  private currentStartNs = 0n;
+  /** Capture time at which the current file is done (when rotating by time): one comparison per packet, no BigInt arithmetic. */
+  private currentEndNs = 0n;
   private packetsAtFileStart = 0;
   private closed = false;
   private closedFileBytes = 0;
@@ -96,6 +98,7 @@ export class CaptureOutput implements FileOutput {
     // Only a file after the first needs the keys again.
     this.secretsCarryBytes = rotates ? (options.secretsCarryBytes ?? 1 << 20) : 0;
     this.maxNs = BigInt(options.plan.maxSeconds) * 1_000_000_000n;
+    this.rotatesByTime = this.maxNs > 0n;
     if (options.secrets) this.addSecrets = (lines) => this.keepSecrets(lines);
   }
 
@@ -115,13 +118,36 @@ export class CaptureOutput implements FileOutput {
   }
 
   write(packet: Packet): boolean {
-    if (this.closed) throw new Error(`cannot write to ${this.description}: it is closed`);
-    if (this.current === undefined || this.isFull(this.current, packet)) this.startFile(packet.tsNs);
-    const current = this.current as CaptureFile;
-    const writable = current.write(packet);
-    this.packets += 1;
-    this.bytes += packet.header.length + packet.payload.length;
+    const length = packet.header.length + packet.payload.length;
+    const writable = this.fileFor(packet.tsNs, length).write(packet);
+    this.count(length);
     return writable && this.closing.size === 0 && this.failure === undefined;
+  }
+
+  reserveFrame(tsNs: bigint, length: number): number {
+    const at = this.fileFor(tsNs, length).reserveFrame(tsNs, length);
+    if (at >= 0) this.count(length);
+    return at;
+  }
+
+  get frameBuffer(): Buffer {
+    return (this.current as CaptureFile).frameBuffer;
+  }
+
+  get writable(): boolean {
+    return (this.current?.writable ?? true) && this.closing.size === 0 && this.failure === undefined;
+  }
+
+  /** The file a frame at `tsNs` goes to: the current one, or a new one when it is full. */
+  private fileFor(tsNs: bigint, frameLength: number): CaptureFile {
+    if (this.closed) throw new Error(`cannot write to ${this.description}: it is closed`);
+    if (this.current === undefined || this.isFull(this.current, tsNs, frameLength)) this.startFile(tsNs);
+    return this.current as CaptureFile;
+  }
+
+  private count(frameLength: number): void {
+    this.packets += 1;
+    this.bytes += frameLength;
   }
 
   async drain(): Promise<void> {
@@ -153,12 +179,12 @@ export class CaptureOutput implements FileOutput {
     if (this.failure) throw this.failure;
   }
 
-  private isFull(file: CaptureFile, packet: Packet): boolean {
-    if (this.maxNs > 0n && packet.tsNs - this.currentStartNs >= this.maxNs) return true;
+  private isFull(file: CaptureFile, tsNs: bigint, frameLength: number): boolean {
+    if (this.rotatesByTime && tsNs >= this.currentEndNs) return true;
     // A file that holds no packet yet takes one whatever its size.
     const hasPackets = this.packets > this.packetsAtFileStart;
     const maxBytes = this.plan.maxBytes;
-    return maxBytes > 0 && hasPackets && file.size + file.recordLength(packet) > maxBytes;
+    return maxBytes > 0 && hasPackets && file.size + file.recordLength(frameLength) > maxBytes;
   }
 
   private startFile(firstNs: bigint): void {
@@ -166,7 +192,7 @@ export class CaptureOutput implements FileOutput {
     const path = this.plan.pathFor(firstNs, this.paths.length + 1);
     const file = this.createFile(path);
     this.current = file;
-    this.currentStartNs = firstNs;
+    this.currentEndNs = firstNs + this.maxNs;
     this.packetsAtFileStart = this.packets;
     this.paths.push(path);
     if (this.carriedSecrets.length > 0) file.addSecrets?.(this.carriedSecrets.join(''));

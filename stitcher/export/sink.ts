@@ -20,3 +20,25 @@ export interface PacketSink {
   /** Writes out what is buffered and closes every file or socket. */
   close(): Promise<void>;
 }
+
+/**
+ * A sink that lets the producer write a frame straight into its memory
+ * (capture files): no header buffer and no Packet per frame, one copy of the
+ * payload. `write` still takes Packets.
+ */
+export interface FrameSink extends PacketSink {
+  /**
+   * Makes room for a frame of `length` bytes captured at `tsNs` and returns
+   * where its first byte goes in `frameBuffer` (read `frameBuffer` after this
+   * call); the caller writes all `length` bytes before any other call. -1 when
+   * the frame cannot go this way (it is longer than the snap length): `write` it.
+   */
+  reserveFrame(tsNs: bigint, length: number): number;
+  readonly frameBuffer: Buffer;
+  /** False when the producer should wait for `drain()` (what `write` would have returned). */
+  readonly writable: boolean;
+}
+
+export function isFrameSink(sink: PacketSink): sink is FrameSink {
+  return typeof (sink as Partial<FrameSink>).reserveFrame === 'function';
+}

@@ -6,9 +6,7 @@
 import { crc32 } from 'node:zlib';
 import { CloseReason, Direction } from '../format/records.js';
 import { localMac } from '../packet/ethernet.js';
-import type { HeaderSlab } from '../packet/header-slab.js';
-import type { Packet } from '../packet/packet.js';
-import { TcpPath } from '../packet/tcp-frame.js';
+import { TcpPath, type SegmentOutput } from '../packet/tcp-frame.js';
 import type { FlowIdentity } from './events.js';
 import { TcpEndpoint, WINDOW_BYTES, WINDOW_SCALE, type EndpointState } from './tcp-endpoint.js';
 
@@ -50,10 +48,7 @@ export class TcpConnection {
   private readonly serverMss: number;
   private lastTs: bigint;
 
-  constructor(
-    flow: FlowIdentity, slab: HeaderSlab, private readonly options: ConnectionOptions,
-    private readonly emit: (packet: Packet) => void,
-  ) {
+  constructor(flow: FlowIdentity, private readonly options: ConnectionOptions, output: SegmentOutput) {
     const open = flow.open;
     const defaultMss = open.ipVersion === 4 ? DEFAULT_MSS_IPV4 : DEFAULT_MSS_IPV6;
     this.clientMss = validMss(open.tags.clientMss) ?? defaultMss;
@@ -65,15 +60,15 @@ export class TcpConnection {
     const clientPath = new TcpPath({
       ipVersion: open.ipVersion, sourceMac: clientMac, destinationMac: routerMac,
       sourceIp: open.clientIp, destinationIp: open.serverIp, firstIpId: crc32(seed, 1) & 0xffff,
-    }, slab);
+    });
     const serverPath = new TcpPath({
       ipVersion: open.ipVersion, sourceMac: routerMac, destinationMac: clientMac,
       sourceIp: open.serverIp, destinationIp: open.clientIp, firstIpId: crc32(seed, 2) & 0xffff,
-    }, slab);
+    });
     const cap = Math.min(options.maxSegmentPayload, MAX_SEGMENT);
-    this.client = new TcpEndpoint(clientPath, { source: open.clientPort, destination: open.serverPort },
+    this.client = new TcpEndpoint(output, clientPath, { source: open.clientPort, destination: open.serverPort },
       crc32(seed, 3), Math.min(this.serverMss, cap));
-    this.server = new TcpEndpoint(serverPath, { source: open.serverPort, destination: open.clientPort },
+    this.server = new TcpEndpoint(output, serverPath, { source: open.serverPort, destination: open.clientPort },
       crc32(seed, 4), Math.min(this.clientMss, cap));
     this.client.peer = this.server;
     this.server.peer = this.client;
@@ -100,9 +95,9 @@ export class TcpConnection {
   /** SYN, SYN-ACK, ACK at the FLOW_OPEN's time. */
   handshake(): void {
     const ts = this.lastTs;
-    this.emit(this.client.syn(ts, { mss: this.clientMss, windowScale: WINDOW_SCALE, sackPermitted: true }, false));
-    this.emit(this.server.syn(ts, { mss: this.serverMss, windowScale: WINDOW_SCALE, sackPermitted: true }, true));
-    this.emit(this.client.ack(ts));
+    this.client.syn(ts, { mss: this.clientMss, windowScale: WINDOW_SCALE, sackPermitted: true }, false);
+    this.server.syn(ts, { mss: this.serverMss, windowScale: WINDOW_SCALE, sackPermitted: true }, true);
+    this.client.ack(ts);
   }
 
   data(dir: Direction, tsNs: bigint, offset: bigint, payload: Buffer): void {
@@ -121,10 +116,10 @@ export class TcpConnection {
     for (let at = 0; at < bytes.length; at += size) {
       const end = Math.min(at + size, bytes.length);
       // Keep every segment inside the window the receiver last advertised.
-      if (seq + end - at - sender.acked > receiver.window && receiver.owesAck()) this.emit(receiver.ack(ts));
-      this.emit(sender.data(ts, seq, bytes.subarray(at, end), end === bytes.length));
+      if (seq + end - at - sender.acked > receiver.window && receiver.owesAck()) receiver.ack(ts);
+      sender.data(ts, seq, bytes.subarray(at, end), end === bytes.length);
       seq += end - at;
-      if (sender.unacked >= ackAfter) this.emit(receiver.ack(ts));
+      if (sender.unacked >= ackAfter) receiver.ack(ts);
     }
   }
 
@@ -154,17 +149,17 @@ export class TcpConnection {
       case CloseReason.FinFromClient: return this.finClose(this.client, ts);
       case CloseReason.FinFromServer:
       case CloseReason.IdleTimeout: return this.finClose(this.server, ts);
-      case CloseReason.RstFromClient: return this.emit(this.client.rst(ts));
+      case CloseReason.RstFromClient: return this.client.rst(ts);
       case CloseReason.RstFromServer:
-      case CloseReason.GatewayShutdown: return this.emit(this.server.rst(ts));
+      case CloseReason.GatewayShutdown: return this.server.rst(ts);
       default: return;
     }
   }
 
   private finClose(first: TcpEndpoint, ts: bigint): void {
-    this.emit(first.fin(ts));
-    this.emit(first.peer.fin(ts));
-    this.emit(first.ack(ts));
+    first.fin(ts);
+    first.peer.fin(ts);
+    first.ack(ts);
   }
 
   private clamp(tsNs: bigint): bigint {

@@ -4,8 +4,7 @@
  * and what the peer has acknowledged of it.
  */
 import { TcpFlags, type TcpFields, type TcpSynOptions } from '../packet/tcp.js';
-import type { TcpPath } from '../packet/tcp-frame.js';
-import type { Packet } from '../packet/packet.js';
+import type { SegmentOutput, TcpPath } from '../packet/tcp-frame.js';
 
 /** Window scale both ends announce (Linux's usual 7): 65535 << 7, about 8 MiB. */
 export const WINDOW_SCALE = 7;
@@ -32,10 +31,11 @@ export class TcpEndpoint {
   /** The receive window this end advertised last, in bytes (a SYN's is unscaled). */
   window = 0;
   peer!: TcpEndpoint;
-  /** Rewritten for every packet: the path reads it during the call only. */
+  /** Rewritten for every packet: the output reads it during the call only. */
   private readonly fields: { -readonly [K in keyof TcpFields]: TcpFields[K] };
 
   constructor(
+    private readonly output: SegmentOutput,
     private readonly path: TcpPath,
     ports: { readonly source: number; readonly destination: number },
     private readonly isn: number,
@@ -63,34 +63,31 @@ export class TcpEndpoint {
     return this.seenNext - this.acked;
   }
 
-  syn(tsNs: bigint, options: TcpSynOptions, ackPeer: boolean): Packet {
-    const packet = this.packet(tsNs, TcpFlags.SYN | (ackPeer ? TcpFlags.ACK : 0), 0, EMPTY, options);
+  syn(tsNs: bigint, options: TcpSynOptions, ackPeer: boolean): void {
+    this.send(tsNs, TcpFlags.SYN | (ackPeer ? TcpFlags.ACK : 0), 0, EMPTY, options);
     this.seenNext = 1;
-    return packet;
   }
 
   /** A segment of stream data at relative sequence `seq`. */
-  data(tsNs: bigint, seq: number, payload: Buffer, push: boolean): Packet {
-    const packet = this.packet(tsNs, TcpFlags.ACK | (push ? TcpFlags.PSH : 0), seq, payload);
+  data(tsNs: bigint, seq: number, payload: Buffer, push: boolean): void {
+    this.send(tsNs, TcpFlags.ACK | (push ? TcpFlags.PSH : 0), seq, payload);
     this.sendNext = seq + payload.length;
     this.seenNext = this.sendNext;
-    return packet;
   }
 
   /** A pure ACK of everything the peer has emitted. */
-  ack(tsNs: bigint): Packet {
-    return this.packet(tsNs, TcpFlags.ACK, this.sendNext, EMPTY);
+  ack(tsNs: bigint): void {
+    this.send(tsNs, TcpFlags.ACK, this.sendNext, EMPTY);
   }
 
-  fin(tsNs: bigint): Packet {
-    const packet = this.packet(tsNs, TcpFlags.FIN | TcpFlags.ACK, this.sendNext, EMPTY);
+  fin(tsNs: bigint): void {
+    this.send(tsNs, TcpFlags.FIN | TcpFlags.ACK, this.sendNext, EMPTY);
     this.sendNext++;
     this.seenNext = this.sendNext;
-    return packet;
   }
 
-  rst(tsNs: bigint): Packet {
-    return this.packet(tsNs, TcpFlags.RST | TcpFlags.ACK, this.sendNext, EMPTY);
+  rst(tsNs: bigint): void {
+    this.send(tsNs, TcpFlags.RST | TcpFlags.ACK, this.sendNext, EMPTY);
   }
 
   /** Whether the peer has something new to acknowledge. */
@@ -98,7 +95,7 @@ export class TcpEndpoint {
     return this.peer.seenNext > this.peer.acked;
   }
 
-  private packet(tsNs: bigint, flags: number, seq: number, payload: Buffer, synOptions?: TcpSynOptions): Packet {
+  private send(tsNs: bigint, flags: number, seq: number, payload: Buffer, synOptions?: TcpSynOptions): void {
     const carriesAck = (flags & TcpFlags.ACK) !== 0;
     if (carriesAck) this.peer.acked = this.peer.seenNext;
     this.window = synOptions === undefined ? WINDOW_BYTES : SYN_WINDOW;
@@ -109,7 +106,7 @@ export class TcpEndpoint {
     // A SYN's window is never scaled (RFC 7323 2.2).
     fields.window = synOptions === undefined ? WINDOW_FIELD : SYN_WINDOW;
     fields.synOptions = synOptions;
-    return { tsNs, header: this.path.header(fields, payload), payload };
+    this.output.segment(tsNs, this.path, fields, payload);
   }
 }
 

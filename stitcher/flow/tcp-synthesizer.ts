@@ -1,11 +1,13 @@
 /**
  * Packet synthesis: reassembled flows in, Ethernet/IP/TCP packets out, as a
- * capture on the user's host would show them. Packets go to `emit`
- * synchronously; their payloads are views of the flow's bytes and their headers
- * slices of a shared slab, so a consumer that keeps a packet copies it.
+ * capture on the user's host would show them. Segments go to the output
+ * synchronously; given a function, it gets Packets whose payloads are views of
+ * the flow's bytes and whose headers are slices of a shared slab, so a consumer
+ * that keeps a packet copies it.
  */
-import { HeaderSlab } from '../packet/header-slab.js';
 import type { Packet } from '../packet/packet.js';
+import { PacketBuilder, type SegmentOutput, type TcpPath } from '../packet/tcp-frame.js';
+import type { TcpFields } from '../packet/tcp.js';
 import type { FlowConsumer, FlowEvent, FlowIdentity } from './events.js';
 import { TcpConnection, type ConnectionResume, type ConnectionState } from './tcp-connection.js';
 
@@ -37,10 +39,11 @@ export class TcpSynthesizer implements FlowConsumer {
   private readonly resuming = new Map<string, ConnectionResume | 'closed'>();
   /** Flows carried over whose connection this synthesiser had already closed: their events are dropped. */
   private readonly finished = new Set<string>();
-  private readonly slab = new HeaderSlab();
   private readonly options: { maxSegmentPayload: number; ackEverySegments: number };
+  private readonly output: SegmentOutput;
 
-  constructor(private readonly emitPacket: (packet: Packet) => void, options: SynthesisOptions = {}) {
+  constructor(output: SegmentOutput | ((packet: Packet) => void), options: SynthesisOptions = {}) {
+    this.output = typeof output === 'function' ? new PacketBuilder(output) : output;
     this.options = {
       maxSegmentPayload: options.maxSegmentPayload ?? Infinity,
       ackEverySegments: Math.max(1, options.ackEverySegments ?? 2),
@@ -49,7 +52,7 @@ export class TcpSynthesizer implements FlowConsumer {
 
   openFlow(flow: FlowIdentity): void {
     const key = connectionKey(flow);
-    const connection = new TcpConnection(flow, this.slab, this.options, this.count);
+    const connection = new TcpConnection(flow, this.options, this.counted);
     this.connections.set(key, connection);
     const resume = this.resuming.get(key);
     if (resume !== undefined) {
@@ -99,11 +102,14 @@ export class TcpSynthesizer implements FlowConsumer {
     }
   }
 
-  private readonly count = (packet: Packet): void => {
-    this.stats.packets++;
-    this.stats.bytes += packet.header.length + packet.payload.length;
-    this.stats.payloadBytes += packet.payload.length;
-    this.emitPacket(packet);
+  private readonly counted: SegmentOutput = {
+    segment: (tsNs: bigint, path: TcpPath, tcp: TcpFields, payload: Buffer): void => {
+      const stats = this.stats;
+      stats.packets++;
+      stats.bytes += path.headerLength(tcp) + payload.length;
+      stats.payloadBytes += payload.length;
+      this.output.segment(tsNs, path, tcp, payload);
+    },
   };
 }
 

@@ -1,16 +1,26 @@
 /**
  * One direction of a TCP connection as frames on an Ethernet link:
- * Ethernet + IPv4 or IPv6 + TCP headers written into one slab-backed buffer,
- * the payload left where it is. The Ethernet and IP headers are the same for
+ * Ethernet + IPv4 or IPv6 + TCP headers written into a slab-backed buffer of
+ * their own (the payload left where it is), or whole frames written straight
+ * into an output's memory. The Ethernet and IP headers are the same for
  * every packet of a direction but for length, IPv4 ID and checksum: they are
  * built once as a template, copied, and patched.
  */
 import { finishChecksum, sumBytes } from './checksum.js';
 import { ETHERNET_HEADER_LENGTH, EtherType, writeEthernetHeader } from './ethernet.js';
-import type { HeaderSlab } from './header-slab.js';
+import { HeaderSlab } from './header-slab.js';
 import { IP_PROTOCOL_TCP, IPV4_HEADER_LENGTH, ipv4PseudoHeaderSum, writeIpv4Header } from './ipv4.js';
 import { IPV6_HEADER_LENGTH, ipv6PseudoHeaderSum, writeIpv6Header } from './ipv6.js';
 import { tcpHeaderLength, writeTcpHeader, type TcpFields } from './tcp.js';
+import type { Packet } from './packet.js';
+
+/**
+ * Where the segments of TcpPaths go: as Packets (PacketBuilder), or written
+ * straight into an output's memory by `TcpPath.writeFrame`.
+ */
+export interface SegmentOutput {
+  segment(tsNs: bigint, path: TcpPath, tcp: TcpFields, payload: Buffer): void;
+}
 
 export interface TcpPathEnds {
   readonly ipVersion: 4 | 6;
@@ -46,7 +56,7 @@ export class TcpPath {
     this.ipId = value & 0xffff;
   }
 
-  constructor(ends: TcpPathEnds, private readonly slab: HeaderSlab) {
+  constructor(ends: TcpPathEnds) {
     this.v4 = ends.ipVersion === 4;
     const ipLength = this.v4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
     this.template = Buffer.alloc(ETHERNET_HEADER_LENGTH + ipLength);
@@ -65,26 +75,49 @@ export class TcpPath {
     this.ipId = ends.firstIpId ?? 0;
   }
 
-  /** Ethernet + IP + TCP headers for a segment carrying `payload` (which is summed, not copied). */
-  header(tcp: TcpFields, payload: Buffer): Buffer {
+  /** Bytes of Ethernet + IP + TCP headers for these TCP fields. */
+  headerLength(tcp: TcpFields): number {
+    return this.template.length + tcpHeaderLength(tcp);
+  }
+
+  /** The whole frame at `target[offset..]`: headers, then a copy of the payload. */
+  writeFrame(target: Buffer, offset: number, tcp: TcpFields, payload: Buffer): void {
+    const payloadAt = this.writeHeaders(target, offset, tcp, payload);
+    target.set(payload, payloadAt);
+  }
+
+  /**
+   * Ethernet + IP + TCP headers for a segment carrying `payload` (summed, not
+   * copied) at `buf[offset..]`; returns where the payload goes.
+   */
+  writeHeaders(buf: Buffer, offset: number, tcp: TcpFields, payload: Buffer): number {
     const tcpLength = tcpHeaderLength(tcp);
-    const header = this.slab.take(this.template.length + tcpLength);
-    header.set(this.template, 0);
+    buf.set(this.template, offset);
     const ipPayloadLength = tcpLength + payload.length;
     // Byte stores, not writeUInt16BE: once per packet, the range checks are not free (lengths are checked here).
     if (this.v4) {
       const totalLength = IPV4_HEADER_LENGTH + ipPayloadLength;
       if (totalLength > 0xffff) throw new Error(`while building an IPv4 packet: total length ${totalLength} exceeds 65535`);
-      put16(header, IP_LENGTH_FIELD, totalLength);
-      put16(header, IPV4_ID_FIELD, this.ipId);
-      put16(header, IPV4_CHECKSUM_FIELD, finishChecksum(this.ipv4BaseSum + totalLength + this.ipId));
+      put16(buf, offset + IP_LENGTH_FIELD, totalLength);
+      put16(buf, offset + IPV4_ID_FIELD, this.ipId);
+      put16(buf, offset + IPV4_CHECKSUM_FIELD, finishChecksum(this.ipv4BaseSum + totalLength + this.ipId));
       this.ipId = (this.ipId + 1) & 0xffff;
     } else {
       if (ipPayloadLength > 0xffff) throw new Error(`while building an IPv6 packet: payload length ${ipPayloadLength} exceeds 65535`);
-      put16(header, IPV6_PAYLOAD_LENGTH_FIELD, ipPayloadLength);
+      put16(buf, offset + IPV6_PAYLOAD_LENGTH_FIELD, ipPayloadLength);
     }
-    writeTcpHeader(header, this.template.length, tcp, this.pseudoHeaderSum, payload);
-    return header;
+    return writeTcpHeader(buf, offset + this.template.length, tcp, this.pseudoHeaderSum, payload);
+  }
+}
+
+/** Segments as Packets: headers in slices of a shared slab, payloads left where they are. */
+export class PacketBuilder implements SegmentOutput {
+  constructor(private readonly emit: (packet: Packet) => void, private readonly slab = new HeaderSlab()) {}
+
+  segment(tsNs: bigint, path: TcpPath, tcp: TcpFields, payload: Buffer): void {
+    const header = this.slab.take(path.headerLength(tcp));
+    path.writeHeaders(header, 0, tcp, payload);
+    this.emit({ tsNs, header, payload });
   }
 }
 

@@ -120,7 +120,7 @@ export class ExportGraph {
     const first = group.targets[0]!;
     group.fanout = new Fanout(group.targets.map((t) => t.sink));
     const maxSegmentPayload = segmentCap(first.sink);
-    group.synthesizer = new TcpSynthesizer(group.fanout.emit, maxSegmentPayload === undefined ? {} : { maxSegmentPayload });
+    group.synthesizer = new TcpSynthesizer(group.fanout, maxSegmentPayload === undefined ? {} : { maxSegmentPayload });
     const remapper = createRemapper(first.options.remap);
     const chain = remapper === undefined ? group.synthesizer : new RemappedFlows(remapper, group.synthesizer);
     const gate = this.options.keyGate;

@@ -1,21 +1,46 @@
 /**
  * Hands every packet to every output and remembers whether any of them asked
- * the producer to wait; the producer awaits `drained()` between blocks.
+ * the producer to wait; the producer awaits `drained()` between blocks. A lone
+ * output that takes frames in place (a capture file) gets each segment written
+ * straight into its memory: no Packet, no header buffer, one copy of the payload.
  */
 import type { Packet } from '../packet/packet.js';
-import type { PacketSink } from '../export/sink.js';
+import { PacketBuilder, type SegmentOutput, type TcpPath } from '../packet/tcp-frame.js';
+import type { TcpFields } from '../packet/tcp.js';
+import { isFrameSink, type FrameSink, type PacketSink } from '../export/sink.js';
 
 export interface OutputCounters {
   packets: number;
   bytes: number;
 }
 
-export class Fanout {
+export class Fanout implements SegmentOutput {
   readonly counters: OutputCounters[];
   private waiting: PacketSink[] = [];
+  private readonly inPlace: FrameSink | undefined;
+  private readonly packets: PacketBuilder;
 
   constructor(private readonly sinks: readonly PacketSink[]) {
     this.counters = sinks.map(() => ({ packets: 0, bytes: 0 }));
+    this.inPlace = sinks.length === 1 && isFrameSink(sinks[0]!) ? sinks[0] : undefined;
+    this.packets = new PacketBuilder(this.emit);
+  }
+
+  segment(tsNs: bigint, path: TcpPath, tcp: TcpFields, payload: Buffer): void {
+    const sink = this.inPlace;
+    if (sink !== undefined) {
+      const length = path.headerLength(tcp) + payload.length;
+      const at = sink.reserveFrame(tsNs, length);
+      if (at >= 0) {
+        path.writeFrame(sink.frameBuffer, at, tcp, payload);
+        const counter = this.counters[0]!;
+        counter.packets++;
+        counter.bytes += length;
+        if (!sink.writable && this.waiting.length === 0) this.waiting.push(sink);
+        return;
+      }
+    }
+    this.packets.segment(tsNs, path, tcp, payload);
   }
 
   readonly emit = (packet: Packet): void => {
