@@ -76,7 +76,7 @@ async function measure(options: CheckpointBenchOptions, intervalMs: number | und
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await rm(dir, { recursive: true, force: true });
-  return { seconds, bytes: stats.flows.bytesOut, checkpoints: stats.shard.checkpoint?.written ?? 0 };
+  return { seconds, bytes: stats.flows.exported, checkpoints: stats.shard.checkpoint?.written ?? 0 };
 }
 
 export function formatCheckpointBench(result: CheckpointBenchResult): string {

@@ -40,7 +40,7 @@ async function measureCleartext(bucket: string, keys: string, output: string): P
     outputs: [{ sink, options: { url: output, variant: 'cleartext', remap: [] } }],
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, bytes: stats.flows.bytesOut, count: cleartext.stats.decryptedFlows };
+  return { seconds, bytes: stats.flows.exported, count: cleartext.stats.decryptedFlows };
 }
 
 /** Each tapped direction's bytes in stream order, by flow and direction. */

@@ -35,7 +35,7 @@ async function measureStitch(bucket: string, output: string): Promise<ChildResul
   const sink = await openFileOutput(`pcap://${output}`);
   const stats = await stitch({ source: new LocalFolderStore(bucket), outputs: [{ sink, options: { url: output, variant: 'original', remap: [] } }], once: true, logger: silentLogger() });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, bytes: stats.flows.bytesOut, packets: stats.packets, maxRssBytes: process.resourceUsage().maxRSS * 1024, cpuSeconds: cpuSince(cpu) };
+  return { seconds, bytes: stats.flows.exported, packets: stats.packets, maxRssBytes: process.resourceUsage().maxRSS * 1024, cpuSeconds: cpuSince(cpu) };
 }
 
 /** `copy`: the object bytes as they are; `floor`: each chunk CRC-checked, and padded so the file ends up `outputBytes` long. */

@@ -6,6 +6,7 @@ import type { ExportTarget } from '../pipeline/export-graph.js';
 import { splitOutputOptions } from '../pipeline/output-options.js';
 import { isBucketOutputUrl, openBucketOutput, parseBucketOutputUrl } from '../export/bucket-output.js';
 import type { PacketSink } from '../export/sink.js';
+import type { FlowLimits } from '../flow/flow-table.js';
 import { parseSelection, type FlowSelection } from '../flow/selection.js';
 import { CleartextSide, parsePortMap } from '../pipeline/cleartext.js';
 import { registerTlsMetrics } from '../pipeline/tls-metrics.js';
@@ -45,6 +46,8 @@ export const STITCH_USAGE = `usage: cloudtap stitch --source <url> [--keys <url>
   --shard-index <i> --shard-count <n>
                             own only the gateways with crc32(name) mod n == i (default: env SHARD_INDEX, SHARD_COUNT; else all)
   --reorder-wait <dur>      how long a missing <seq> is waited for before it is passed as a gap (default 5m)
+  --reorder-window <dur>    how long (gateway time) a flow's bytes wait for records that come out of order before
+                            they are handed on; a flow whose FLOW_CLOSE comes first goes at once (default 30s)
   --flow-idle-timeout <dur> close a flow with no record for this long of its gateway's time: its FLOW_CLOSE was lost (default 1h)
   --checkpoint <url>        resume from and keep checkpoints: file:///abs/dir, or configmap://<namespace>/<cloudtap>
                             (in a cluster: also holds the shard's Lease <cloudtap>-shard-<i> while exporting)
@@ -64,7 +67,7 @@ export async function stitchCommand(argv: readonly string[]): Promise<number> {
       'look-back': { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
       select: { type: 'string', multiple: true }, 'key-wait': { type: 'string' }, 'cleartext-ports': { type: 'string' },
       'shard-index': { type: 'string' }, 'shard-count': { type: 'string' }, 'reorder-wait': { type: 'string' },
-      'flow-idle-timeout': { type: 'string' }, checkpoint: { type: 'string' }, 'checkpoint-interval': { type: 'string' }, 'lease-duration': { type: 'string' },
+      'flow-idle-timeout': { type: 'string' }, 'reorder-window': { type: 'string' }, checkpoint: { type: 'string' }, 'checkpoint-interval': { type: 'string' }, 'lease-duration': { type: 'string' },
     },
     strict: true,
   });
@@ -168,8 +171,9 @@ async function openOne(url: string, credentialsFile: string | undefined): Promis
   return openBucketOutput(url, spec, await openStore(spec.storeUrl, { credentialsFile, role: 'output' }));
 }
 
-function flowLimits(config: StitchConfig): { maxFlowBufferBytes?: number; maxTotalBufferBytes?: number } {
+function flowLimits(config: StitchConfig): Partial<FlowLimits> {
   return {
+    reorderWindowNs: BigInt(config.reorderWindowMs) * 1_000_000n,
     ...(config.maxFlowBufferBytes !== undefined ? { maxFlowBufferBytes: config.maxFlowBufferBytes } : {}),
     ...(config.maxTotalBufferBytes !== undefined ? { maxTotalBufferBytes: config.maxTotalBufferBytes } : {}),
   };
@@ -186,8 +190,10 @@ function summary(stats: StitchStats, config: StitchConfig, seconds: number, sele
     `cloudtap stitch: ${config.once ? 'done' : 'stopped'} in ${seconds.toFixed(1)} s`,
     `  objects   ${formatCount(stats.objects)} read (${formatBytes(stats.bytesRead)}), ${formatCount(stats.damaged)} damaged, ${formatCount(stats.seqGaps)} missing ranges`,
     `  flows     ${formatCount(f.flowsOpened)} opened, ${formatCount(f.flowsClosed)} closed, ${formatCount(f.orphanRecords)} orphan records`,
-    `  bytes     ${formatCount(f.bytesOut)} tapped bytes, ${formatCount(f.holes)} holes (${formatCount(f.gapHoleBytes + f.missingHoleBytes)} bytes), ${formatCount(f.duplicateBytes)} duplicate bytes dropped`,
-    `  buffers   ${formatCount(f.forcedFlushesFlowCap + f.forcedFlushesTotalCap)} forced flushes (a buffer cap gave up on missing bytes)`,
+    `  bytes     ${formatCount(f.tapped)} tapped: ${formatCount(f.exported)} exported, ${formatCount(f.duplicate)} duplicate, ${formatCount(f.trimmed)} past the close, ${formatCount(f.late)} late, ${formatCount(f.bufferedBytes)} held`,
+    `  holes     ${formatCount(f.holes)} (${formatCount(f.holeBytes)} bytes: ${formatCount(f.gapHoleBytes)} lost by the gateway, ${formatCount(f.missingHoleBytes)} never arrived)`,
+    `  dropped   ${formatCount(f.orphanRecords)} records of flows never opened (${formatCount(f.orphanBytes)} bytes), ${formatCount(f.lateRecords)} after their flow closed (${formatCount(f.lateRecordBytes)} bytes), ${formatCount(f.invalidRecords)} invalid`,
+    `  buffers   ${formatCount(f.forcedReleases)} early releases, ${formatCount(f.forcedFlushesFlowCap + f.forcedFlushesTotalCap)} forced flushes (a buffer cap gave up waiting)`,
     `  packets   ${formatCount(stats.packets)} synthesised`,
     `  keys      ${formatCount(stats.keyLines)} key log lines`,
   ];

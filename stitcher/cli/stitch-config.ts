@@ -38,6 +38,8 @@ export interface StitchConfig {
   readonly reorderWaitMs: number;
   /** A flow with no record for this long (its gateway's record time) is closed. @default 1 h */
   readonly flowIdleMs: number;
+  /** Gateway time a flow's bytes wait for records that come out of order. @default 30 s */
+  readonly reorderWindowMs: number;
   /** `file:///abs/dir` or `configmap://<namespace>/<cloudtap>`. @default none */
   readonly checkpoint?: string;
   /** @default 10 s */
@@ -71,6 +73,7 @@ export interface StitchFlags {
   'shard-count'?: string;
   'reorder-wait'?: string;
   'flow-idle-timeout'?: string;
+  'reorder-window'?: string;
   checkpoint?: string;
   'checkpoint-interval'?: string;
   'lease-duration'?: string;
@@ -94,6 +97,7 @@ interface ConfigFile {
   checkpointInterval?: string;
   reorderWait?: string;
   flowIdleTimeout?: string;
+  reorderWindow?: string;
   leaseDuration?: string;
 }
 
@@ -128,6 +132,7 @@ export function resolveStitchConfig(flags: StitchFlags, env: NodeJS.ProcessEnv =
     shard: shardOf(flags, env),
     reorderWaitMs: parseDuration(flags['reorder-wait'] ?? file.reorderWait ?? '5m', '--reorder-wait'),
     flowIdleMs: positiveDuration(flags['flow-idle-timeout'] ?? file.flowIdleTimeout ?? '1h', '--flow-idle-timeout'),
+    reorderWindowMs: parseDuration(flags['reorder-window'] ?? file.reorderWindow ?? '30s', '--reorder-window'),
     checkpoint: checkpointUrl(flags.checkpoint ?? file.checkpoint),
     checkpointIntervalMs: positiveDuration(flags['checkpoint-interval'] ?? file.checkpointInterval ?? '10s', '--checkpoint-interval'),
     leaseDurationSeconds: positiveDuration(flags['lease-duration'] ?? file.leaseDuration ?? '15s', '--lease-duration') / 1000,

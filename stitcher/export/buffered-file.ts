@@ -5,6 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { extname } from 'node:path';
 
 export interface BufferedFileOptions {
   /**
@@ -23,7 +24,23 @@ export interface BufferedFileOptions {
    * @default 1000
    */
   readonly flushIntervalMs?: number;
+  /**
+   * Permission bits of the file, also set on a file that existed before (a file
+   * that holds secrets must not keep a wider mode it had).
+   * @default 0o666 less the umask, for a new file
+   */
+  readonly mode?: number;
+  /**
+   * Never open an existing file: when `path` exists, the next free of
+   * `name.1.ext`, `name.2.ext`, ... is created instead (see `path`), so a
+   * restarted writer never truncates what an earlier one wrote.
+   * @default false (an existing file is truncated)
+   */
+  readonly exclusive?: boolean;
 }
+
+/** Names tried after `path` before an exclusive open gives up. */
+const EXCLUSIVE_ATTEMPTS = 1000;
 
 /** "ENOSPC: no space left on device, write" -> "ENOSPC: no space left on device". */
 export function describeIoError(error: unknown): string {
@@ -34,6 +51,8 @@ export function describeIoError(error: unknown): string {
 export class BufferedFile {
   /** Bytes appended so far (what the file will hold once flushed). */
   size = 0;
+  /** The file written: the path asked for, or (exclusive) the free name taken instead once `ready`. */
+  path: string;
   private readonly chunkBytes: number;
   private readonly highWaterBytes: number;
   private readonly flushIntervalMs: number;
@@ -52,19 +71,39 @@ export class BufferedFile {
   private timer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
 
-  /** Starts opening (truncating) `path`; an error shows up in `ready`, `drain` and `close`. */
-  constructor(readonly path: string, options: BufferedFileOptions = {}) {
+  /** Starts opening (truncating, or exclusive) `path`; an error shows up in `ready`, `drain` and `close`. */
+  constructor(path: string, options: BufferedFileOptions = {}) {
+    this.path = path;
     this.chunkBytes = options.chunkBytes ?? 1 << 20;
     this.highWaterBytes = options.highWaterBytes ?? 4 << 20;
     this.flushIntervalMs = options.flushIntervalMs ?? 1000;
     // As many as can wait for the disk at once, so that steady writing allocates nothing.
     this.maxSpareChunks = Math.ceil(this.highWaterBytes / this.chunkBytes) + 1;
     this.chunk = Buffer.allocUnsafe(this.chunkBytes);
-    this.opened = open(path, 'w').then(
+    this.opened = this.openFile(path, options).then(
       (handle) => { this.handle = handle; },
-      (error: unknown) => this.fail(`cannot open ${path} for writing: ${describeIoError(error)}`),
+      (error: unknown) => this.fail(`cannot open ${this.path} for writing: ${describeIoError(error)}`),
     );
     this.tail = this.opened;
+  }
+
+  private async openFile(path: string, options: BufferedFileOptions): Promise<FileHandle> {
+    if (options.exclusive !== true) {
+      const handle = await open(path, 'w', options.mode);
+      if (options.mode !== undefined) await handle.chmod(options.mode);
+      return handle;
+    }
+    const extension = extname(path);
+    const stem = path.slice(0, path.length - extension.length);
+    for (let attempt = 0; attempt <= EXCLUSIVE_ATTEMPTS; attempt++) {
+      this.path = attempt === 0 ? path : `${stem}.${attempt}${extension}`;
+      try {
+        return await open(this.path, 'wx', options.mode);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
+    throw new Error(`${path} and ${EXCLUSIVE_ATTEMPTS} names after it exist already`);
   }
 
   /** Resolves once the file is open; rejects with a one-line message naming the file. */

@@ -27,6 +27,8 @@ export interface CaptureFileOptions {
   readonly highWaterBytes?: number;
   /** @default 1000 */
   readonly flushIntervalMs?: number;
+  /** Never truncate an existing file: take the next free name (see BufferedFileOptions.exclusive). @default false */
+  readonly exclusive?: boolean;
 }
 
 export const defaultSnapLength = 262144;

@@ -41,7 +41,8 @@ export async function openFileOutput(url: string, options: FileOutputOptions = {
   const output = new CaptureOutput({
     description: url,
     plan: filePlan(spec),
-    createFile: (path) => create(path, options),
+    // Rotated files are many and named by time: a restart re-reading the same objects must not truncate one.
+    createFile: (path) => create(path, spec.rotate ? { ...options, exclusive: true } : options),
     secrets: spec.format === 'pcapng',
     ...(options.onFileClosed !== undefined ? { onFileClosed: options.onFileClosed } : {}),
   });

@@ -11,7 +11,7 @@ const nanosecondMagic = 0xa1b23c4d;
 const fileHeaderLength = 24;
 const recordHeaderLength = 16;
 
-/** Opens (truncates) `path` and writes the pcap file header. */
+/** Opens `path` (truncated, or exclusive: see CaptureFileOptions) and writes the pcap file header. */
 export function createPcapFile(path: string, options: CaptureFileOptions = {}): CaptureFile {
   return new PcapFile(path, options);
 }
@@ -25,11 +25,15 @@ class PcapFile implements CaptureFile {
   private seconds = 0;
   private nanoseconds = 0;
 
-  constructor(readonly path: string, options: CaptureFileOptions) {
+  constructor(path: string, options: CaptureFileOptions) {
     this.description = `pcap://${path}`;
     this.snapLength = options.snapLength ?? defaultSnapLength;
     this.file = new BufferedFile(path, options);
     this.writeFileHeader();
+  }
+
+  get path(): string {
+    return this.file.path;
   }
 
   get size(): number {

@@ -28,7 +28,10 @@ const enhancedPacketFields = 20;
 
 const padded = (length: number): number => (length + 3) & ~3;
 
-/** Opens (truncates) `path` and writes the section header and the one interface. */
+/** Files that may hold key material are readable and writable by their owner only. */
+export const SECRETS_MODE = 0o600;
+
+/** Opens `path` (truncated, or exclusive: see CaptureFileOptions) with mode 0600 and writes the section header and the one interface. */
 export function createPcapngFile(path: string, options: CaptureFileOptions = {}): CaptureFile {
   return new PcapngFile(path, options);
 }
@@ -53,12 +56,17 @@ class PcapngFile implements CaptureFile {
   private tsHigh = 0;
   private tsLow = 0;
 
-  constructor(readonly path: string, options: CaptureFileOptions) {
+  constructor(path: string, options: CaptureFileOptions) {
     this.description = `pcapng://${path}`;
     this.snapLength = options.snapLength ?? defaultSnapLength;
-    this.file = new BufferedFile(path, options);
+    // Decryption Secrets Blocks hold TLS keys: readable by the owner only.
+    this.file = new BufferedFile(path, { ...options, mode: SECRETS_MODE });
     this.writeSectionHeader();
     this.writeInterfaceDescription();
+  }
+
+  get path(): string {
+    return this.file.path;
   }
 
   get size(): number {

@@ -24,7 +24,7 @@ export interface FileOutputStats {
 /** A pcap or pcapng output: one file, or a folder of rotated files. */
 export interface FileOutput extends FrameSink {
   readonly stats: FileOutputStats;
-  /** Every file started so far, oldest first. */
+  /** Every file started so far, oldest first (a name taken instead of an existing one shows once the file is open). */
   readonly paths: readonly string[];
   /** pcapng only: TLS key log lines for the packets that follow. */
   addSecrets?(nssKeyLogLines: string): void;
@@ -68,7 +68,7 @@ export class CaptureOutput implements FileOutput {
   readonly description: string;
   /** Every packet is copied into the file's buffer at once (see copiesOnWrite). */
   readonly copiesOnWrite = true;
-  readonly paths: string[] = [];
+  private readonly files: CaptureFile[] = [];
   addSecrets?: (nssKeyLogLines: string) => void;
   private readonly plan: FilePlan;
   private readonly createFile: (path: string) => CaptureFile;
@@ -107,8 +107,12 @@ export class CaptureOutput implements FileOutput {
       packets: this.packets,
       bytes: this.bytes,
       fileBytes: this.closedFileBytes + (this.current?.size ?? 0),
-      files: this.paths.length,
+      files: this.files.length,
     };
+  }
+
+  get paths(): readonly string[] {
+    return this.files.map((file) => file.path);
   }
 
   /** Starts the first file now (named by `nowNs`) and waits until it is open. */
@@ -189,12 +193,12 @@ export class CaptureOutput implements FileOutput {
 
   private startFile(firstNs: bigint): void {
     if (this.current) this.closeFile(this.current);
-    const path = this.plan.pathFor(firstNs, this.paths.length + 1);
+    const path = this.plan.pathFor(firstNs, this.files.length + 1);
     const file = this.createFile(path);
     this.current = file;
     this.currentEndNs = firstNs + this.maxNs;
     this.packetsAtFileStart = this.packets;
-    this.paths.push(path);
+    this.files.push(file);
     if (this.carriedSecrets.length > 0) file.addSecrets?.(this.carriedSecrets.join(''));
     this.trimCarriedSecrets();
   }

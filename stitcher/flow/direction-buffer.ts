@@ -1,10 +1,22 @@
 /**
- * One direction of one flow during reassembly: chunks placed by offset
- * (duplicates and overlaps cut away, first arrival wins), GAP marks, and the
- * position up to which the stream has been handed on.
+ * One direction of one flow during reassembly: the chunks and GAP marks held
+ * until the flow releases them, the position up to which the stream has been
+ * handed on, and the direction's account.
+ *
+ * Held chunks wait in offset order; once the stream reaches a chunk's offset it
+ * becomes active, and the active chunks are ordered by time (heaps: O(log n)
+ * per record, whatever order the records came in). At release the stream is
+ * cut canonically: each byte is taken from the earliest chunk that carries it
+ * (a re-send or an overlapping repeat is later than the first copy), ties
+ * going to the lower offset, the longer chunk, then the lesser bytes. A piece
+ * ends where its chunk ends or where an earlier chunk begins. So what is
+ * handed on, where it is cut and the time each piece carries depend only on
+ * the set of records, never on the order in which they were read.
  */
 import type { Direction } from '../format/records.js';
 import type { FlowDataEvent, FlowHoleEvent } from './events.js';
+import type { FlowTableStats } from './flow-stats.js';
+import { MinHeap } from './min-heap.js';
 
 interface Chunk {
   readonly offset: number;
@@ -13,6 +25,10 @@ interface Chunk {
   readonly tsNs: bigint;
   /** False while `payload` is a view into the block being ingested. */
   owned: boolean;
+  /** Taken off both heaps (handed on or dropped): its view need not be kept. */
+  gone: boolean;
+  /** Bytes of it handed on (the bytes it was the first to carry). */
+  taken: number;
 }
 
 interface GapMark {
@@ -21,11 +37,53 @@ interface GapMark {
   readonly tsNs: bigint;
 }
 
-/** What placing one DATA did, for the flow table's counters. */
-export interface Placement {
-  accepted: number;
-  duplicateBytes: number;
-  trimmedBytes: number;
+/**
+ * Where every DATA byte of a direction went. While the flow is open:
+ * tapped = exported + duplicate + trimmed + late + heldBytes; at its close
+ * heldBytes is 0, and with FLOW_CLOSE's final length
+ * holeBytes = finalLength - exported.
+ */
+export interface DirectionAccount {
+  /** DATA payload bytes read for this direction. */
+  tapped: number;
+  /** Bytes handed on. */
+  exported: number;
+  /** Bytes already held or handed on: repeats, overlapping re-sends, objects read again after a resume. */
+  duplicate: number;
+  /** Bytes past the final length that FLOW_CLOSE gave. */
+  trimmed: number;
+  /** Bytes that came after the stream had been given up past them (a memory cap forced a hole). */
+  late: number;
+  /** Bytes reported missing: GAP records and bytes that never came. */
+  holeBytes: number;
+  /** Holes reported (each a range of missing bytes). */
+  holes: number;
+}
+
+export function emptyAccount(): DirectionAccount {
+  return { tapped: 0, exported: 0, duplicate: 0, trimmed: 0, late: 0, holeBytes: 0, holes: 0 };
+}
+
+/** Ranges given up under memory pressure remembered per direction, to tell late bytes from repeats. */
+const GIVEN_UP_REMEMBERED = 32;
+
+/** Which chunk carries a byte both carry (see the file comment). */
+function carriesFirst(a: Chunk, b: Chunk): boolean {
+  if (a.tsNs !== b.tsNs) return a.tsNs < b.tsNs;
+  if (a.offset !== b.offset) return a.offset < b.offset;
+  if (a.end !== b.end) return a.end > b.end;
+  return Buffer.compare(a.payload, b.payload) < 0;
+}
+
+/** Waiting chunks by offset; among equal offsets the one that carries first. */
+function startsFirst(a: Chunk, b: Chunk): boolean {
+  return a.offset !== b.offset ? a.offset < b.offset : carriesFirst(a, b);
+}
+
+function gapBefore(a: GapMark, b: GapMark): boolean {
+  if (a.offset !== b.offset) return a.offset < b.offset;
+  if (a.tsNs !== b.tsNs) return a.tsNs < b.tsNs;
+  return a.end > b.end;
 }
 
 export class DirectionBuffer {
@@ -33,212 +91,209 @@ export class DirectionBuffer {
   next = 0;
   /** The direction's final length, once FLOW_CLOSE said it. */
   finalLength: number | undefined;
-  /** Bytes held in chunks not yet handed on. */
-  bufferedBytes = 0;
-  private chunks: Chunk[] = [];
-  /** Index of the first live chunk (chunks before it were handed on). */
-  private first = 0;
-  private gaps: GapMark[] = [];
-  private views = 0;
+  /** Payload bytes held in chunks not yet handed on (repeats included until they are resolved). */
+  heldBytes = 0;
+  readonly account: DirectionAccount = emptyAccount();
+  /** Chunks the stream has not reached yet, by offset. */
+  private readonly waiting = new MinHeap<Chunk>(startsFirst);
+  /** Chunks that start at or before `next`, by who carries first. */
+  private readonly active = new MinHeap<Chunk>(carriesFirst);
+  private readonly gaps = new MinHeap<GapMark>(gapBefore);
+  /** Chunks placed as views during the current block. */
+  private views: Chunk[] = [];
+  private givenUp: [number, number][] = [];
 
-  constructor(readonly dir: Direction) {}
+  /** `totals` adds up every direction's account, held bytes and holes by cause, for the whole table. */
+  constructor(readonly dir: Direction, private readonly totals: FlowTableStats) {}
+
+  private count(field: keyof DirectionAccount, n: number): void {
+    this.account[field] += n;
+    this.totals[field] += n;
+  }
+
+  private hold(bytes: number, items: number): void {
+    this.heldBytes += bytes;
+    this.totals.bufferedBytes += bytes;
+    this.totals.heldItems += items;
+  }
+
+  /** Chunks and GAP marks held (each costs bookkeeping memory beside its bytes). */
+  get heldItems(): number {
+    return this.waiting.size + this.active.size + this.gaps.size;
+  }
 
   /** Places a chunk; `owned` false means it must be copied before its block is gone (see keepViews). */
-  place(offset: number, payload: Buffer, tsNs: bigint, owned: boolean, result: Placement): void {
+  place(offset: number, payload: Buffer, tsNs: bigint, owned: boolean): void {
+    const length = payload.length;
+    this.count('tapped', length);
+    let end = offset + length;
+    const final = this.finalLength;
+    if (final !== undefined && end > final) {
+      this.count('trimmed', end - Math.max(offset, final));
+      end = final;
+    }
     let start = offset;
-    let end = offset + payload.length;
-    if (this.finalLength !== undefined && end > this.finalLength) {
-      result.trimmedBytes += end - Math.max(start, this.finalLength);
-      end = this.finalLength;
-    }
-    if (end <= this.next || start >= end) {
-      result.duplicateBytes += Math.max(0, end - start);
-      return;
-    }
-    if (start < this.next) {
-      result.trimmedBytes += this.next - start;
+    if (start < this.next && start < end) {
+      this.countPassed(start, Math.min(end, this.next));
       start = this.next;
     }
-    const chunks = this.chunks;
-    const last = chunks.length > this.first ? chunks[chunks.length - 1]! : undefined;
-    if (last === undefined || start >= last.end) {
-      this.insert(chunks.length, offset, start, end, payload, tsNs, owned, result);
-      return;
-    }
-    this.placeAmong(offset, start, end, payload, tsNs, owned, result);
-  }
-
-  /** The slow path: the chunk lands among buffered ones; only the uncovered pieces are kept. */
-  private placeAmong(
-    offset: number, from: number, end: number, payload: Buffer, tsNs: bigint, owned: boolean, result: Placement,
-  ): void {
-    const chunks = this.chunks;
-    let i = this.firstEndingAfter(from);
-    let start = from;
-    let covered = 0;
-    while (start < end) {
-      const c = chunks[i];
-      if (c === undefined || c.offset >= end) {
-        this.insert(i, offset, start, end, payload, tsNs, owned, result);
-        break;
-      }
-      if (c.offset > start) {
-        this.insert(i, offset, start, c.offset, payload, tsNs, owned, result);
-        i++;
-      }
-      covered += Math.min(end, c.end) - Math.max(start, c.offset);
-      start = c.end;
-      i++;
-    }
-    if (covered === end - from && covered === payload.length) result.duplicateBytes += covered;
-    else result.trimmedBytes += covered;
-  }
-
-  private insert(
-    at: number, offset: number, start: number, end: number, payload: Buffer, tsNs: bigint, owned: boolean,
-    result: Placement,
-  ): void {
-    const piece = start === offset && end - start === payload.length
-      ? payload
-      : payload.subarray(start - offset, end - offset);
-    const chunk: Chunk = { offset: start, end, payload: piece, tsNs, owned };
-    if (at === this.chunks.length) this.chunks.push(chunk);
-    else this.chunks.splice(at, 0, chunk);
-    if (!owned) this.views++;
-    this.bufferedBytes += end - start;
-    result.accepted += end - start;
-  }
-
-  /** Index of the first live chunk whose end is after `offset` (binary search). */
-  private firstEndingAfter(offset: number): number {
-    let lo = this.first;
-    let hi = this.chunks.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.chunks[mid]!.end <= offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    if (end <= start) return;
+    const piece = start === offset && end - offset === length ? payload : payload.subarray(start - offset, end - offset);
+    const chunk: Chunk = { offset: start, end, payload: piece, tsNs, owned, gone: false, taken: 0 };
+    this.waiting.push(chunk);
+    this.hold(end - start, 1);
+    if (!owned) this.views.push(chunk);
   }
 
   /** Records a GAP: bytes the gateway lost, reported when the stream reaches them. */
   addGap(offset: number, length: number, tsNs: bigint): void {
-    const end = Math.min(offset + length, this.finalLength ?? Infinity);
-    if (end <= this.next || length <= 0) return;
-    const mark = { offset, end, tsNs };
-    let i = this.gaps.length;
-    while (i > 0 && this.gaps[i - 1]!.offset > offset) i--;
-    this.gaps.splice(i, 0, mark);
+    const end = offset + length;
+    if (length <= 0 || end <= this.next) return;
+    this.gaps.push({ offset, end, tsNs });
+    this.hold(0, 1);
   }
 
   /** Makes the chunks still held independent of the current block (one copy each). */
   keepViews(): void {
-    if (this.views === 0) return;
-    for (let i = this.first; i < this.chunks.length; i++) {
-      const chunk = this.chunks[i]!;
-      if (!chunk.owned) {
-        chunk.payload = Buffer.from(chunk.payload);
-        chunk.owned = true;
-      }
+    const views = this.views;
+    if (views.length === 0) return;
+    for (const chunk of views) {
+      if (chunk.gone || chunk.owned) continue;
+      chunk.payload = Buffer.from(chunk.payload);
+      chunk.owned = true;
     }
-    this.views = 0;
+    this.views = [];
   }
 
-  /** The time of what can be handed on now (data or a GAP at `next`), else undefined. */
+  /** Whether anything is held: bytes, or GAP marks not yet reached. */
+  get holding(): boolean {
+    return this.waiting.size > 0 || this.active.size > 0 || this.gaps.size > 0;
+  }
+
+  /** The time of what can be handed on at `next` now (data, or a GAP's hole), else undefined. */
   readyTs(): bigint | undefined {
-    this.dropPassed();
-    const chunk = this.chunks[this.first];
-    if (chunk !== undefined && chunk.offset <= this.next) return chunk.tsNs;
-    const gap = this.gaps[0];
+    const chunk = this.carrier();
+    if (chunk !== undefined) return chunk.tsNs;
+    const gap = this.gaps.peek();
     if (gap !== undefined && gap.offset <= this.next) return gap.tsNs;
     return undefined;
   }
 
   /** Hands on what readyTs() announced; `floorTs` clamps its time. */
   takeReady(floorTs: bigint): FlowDataEvent | FlowHoleEvent {
-    const chunk = this.chunks[this.first];
-    if (chunk !== undefined && chunk.offset <= this.next) {
-      this.removeFirstChunk(chunk);
-      const payload = chunk.offset < this.next ? chunk.payload.subarray(this.next - chunk.offset) : chunk.payload;
-      const offset = this.next;
-      this.next = chunk.end;
-      return { kind: 'data', dir: this.dir, tsNs: max(chunk.tsNs, floorTs), offset: BigInt(offset), payload };
-    }
-    const gap = this.gaps[0]!;
-    const end = chunk === undefined ? gap.end : Math.min(gap.end, chunk.offset);
-    if (end >= gap.end) this.gaps.shift();
+    const chunk = this.carrier();
+    if (chunk !== undefined) return this.takePiece(chunk, floorTs);
+    const gap = this.gaps.peek()!;
+    const end = Math.min(gap.end, this.waiting.peek()?.offset ?? Infinity, this.finalLength ?? Infinity);
+    if (end >= gap.end) this.dropGap();
     return this.hole(end, max(gap.tsNs, floorTs), 'gap');
   }
 
-  /** The time of the earliest item held beyond a missing range, else undefined. */
+  /** The bytes of `chunk` from `next` up to its end, or to where a chunk that carries first begins. */
+  private takePiece(chunk: Chunk, floorTs: bigint): FlowDataEvent {
+    let end = Math.min(chunk.end, this.finalLength ?? Infinity);
+    for (let next = this.waiting.peek(); next !== undefined && next.offset < end; next = this.waiting.peek()) {
+      if (carriesFirst(next, chunk)) {
+        end = next.offset;
+        break;
+      }
+      this.active.push(this.waiting.pop()!);
+    }
+    const offset = this.next;
+    const payload = chunk.payload.subarray(offset - chunk.offset, end - chunk.offset);
+    this.next = end;
+    chunk.taken += payload.length;
+    this.hold(-payload.length, 0);
+    this.count('exported', payload.length);
+    return { kind: 'data', dir: this.dir, tsNs: max(chunk.tsNs, floorTs), offset: BigInt(offset), payload };
+  }
+
+  /** The time of the first item held beyond a missing range, else undefined. */
   heldTs(): bigint | undefined {
-    this.dropPassed();
-    const chunk = this.chunks[this.first];
-    const gap = this.gaps[0];
+    if (this.carrier() !== undefined) return undefined;
+    const chunk = this.waiting.peek();
+    const gap = this.gaps.peek();
     if (chunk === undefined) return gap?.tsNs;
     if (gap === undefined || chunk.offset <= gap.offset) return chunk.tsNs;
     return gap.tsNs;
   }
 
-  /** Gives up on the bytes missing before the next held item (or before the final length). */
-  takeMissing(floorTs: bigint): FlowHoleEvent | undefined {
-    this.dropPassed();
-    const chunk = this.chunks[this.first];
-    const gap = this.gaps[0];
+  /**
+   * Gives up on the bytes missing before the next held item (or, when nothing
+   * is held, before the final length). `forced`: a memory cap made it give up
+   * early, so bytes of that range that come later are counted as late.
+   */
+  takeMissing(floorTs: bigint, forced: boolean): FlowHoleEvent | undefined {
+    if (this.carrier() !== undefined) return undefined;
+    const chunk = this.waiting.peek();
+    const gap = this.gaps.peek();
     const end = Math.min(chunk?.offset ?? Infinity, gap?.offset ?? Infinity, this.finalLength ?? Infinity);
     if (end === Infinity || end <= this.next) return undefined;
     const ts = chunk !== undefined && chunk.offset === end ? chunk.tsNs : gap !== undefined && gap.offset === end ? gap.tsNs : floorTs;
+    if (forced) this.rememberGivenUp(this.next, end);
     return this.hole(end, max(ts, floorTs), 'missing');
   }
 
-  /** Drops chunks and GAP marks at or past the final length (called before the last flush). */
-  dropBeyondFinal(): number {
-    const final = this.finalLength;
-    if (final === undefined) return 0;
-    let dropped = 0;
-    while (this.chunks.length > this.first && this.chunks[this.chunks.length - 1]!.offset >= final) {
-      const chunk = this.chunks.pop()!;
-      dropped += chunk.end - chunk.offset;
-      this.bufferedBytes -= chunk.end - chunk.offset;
-      if (!chunk.owned) this.views--;
+  /**
+   * The chunk that carries the byte at `next`, if one is held: chunks the stream
+   * reached become active, chunks it passed (or that lie past the final length)
+   * are dropped.
+   */
+  private carrier(): Chunk | undefined {
+    const final = this.finalLength ?? Infinity;
+    for (let chunk = this.waiting.peek(); chunk !== undefined && (chunk.offset <= this.next || chunk.offset >= final); chunk = this.waiting.peek()) {
+      this.waiting.pop();
+      if (chunk.offset >= final) this.drop(chunk);
+      else this.active.push(chunk);
     }
-    const last = this.chunks.length > this.first ? this.chunks[this.chunks.length - 1]! : undefined;
-    if (last !== undefined && last.end > final) {
-      dropped += last.end - final;
-      this.bufferedBytes -= last.end - final;
-      this.chunks[this.chunks.length - 1] = { ...last, end: final, payload: last.payload.subarray(0, final - last.offset) };
+    for (let chunk = this.active.peek(); chunk !== undefined; chunk = this.active.peek()) {
+      if (chunk.end > this.next && this.next < final) return chunk;
+      this.active.pop();
+      this.drop(chunk);
     }
-    this.gaps = this.gaps.filter((gap) => gap.offset < final);
-    return dropped;
+    for (let gap = this.gaps.peek(); gap !== undefined && (gap.end <= this.next || gap.offset >= final); gap = this.gaps.peek()) {
+      this.dropGap();
+    }
+    return undefined;
+  }
+
+  /** A chunk leaves: what it did not hand on was carried by others (repeats) or lies past the final length. */
+  private drop(chunk: Chunk): void {
+    chunk.gone = true;
+    const length = chunk.end - chunk.offset;
+    const final = this.finalLength ?? Infinity;
+    const past = Math.max(0, chunk.end - Math.max(chunk.offset, final));
+    this.hold(-(length - chunk.taken), -1);
+    if (past > 0) this.count('trimmed', past);
+    if (length - chunk.taken - past > 0) this.count('duplicate', length - chunk.taken - past);
   }
 
   private hole(end: number, tsNs: bigint, cause: 'gap' | 'missing'): FlowHoleEvent {
     const offset = this.next;
     this.next = end;
+    this.count('holeBytes', end - offset);
+    this.count('holes', 1);
+    if (cause === 'gap') this.totals.gapHoleBytes += end - offset;
+    else this.totals.missingHoleBytes += end - offset;
     return { kind: 'hole', dir: this.dir, tsNs, offset: BigInt(offset), length: BigInt(end - offset), cause };
   }
 
-  /** Forgets chunks and marks the stream has already passed (a hole jumped over them). */
-  private dropPassed(): void {
-    let chunk = this.chunks[this.first];
-    while (chunk !== undefined && chunk.end <= this.next) {
-      this.removeFirstChunk(chunk);
-      chunk = this.chunks[this.first];
-    }
-    while (this.gaps.length > 0 && this.gaps[0]!.end <= this.next) this.gaps.shift();
+  /** Bytes [start, end) below `next`: late where a cap gave them up, repeats otherwise. */
+  private countPassed(start: number, end: number): void {
+    let late = 0;
+    for (const [from, to] of this.givenUp) late += Math.max(0, Math.min(end, to) - Math.max(start, from));
+    if (late > 0) this.count('late', late);
+    this.count('duplicate', end - start - late);
   }
 
-  private removeFirstChunk(chunk: Chunk): void {
-    this.bufferedBytes -= chunk.end - chunk.offset;
-    if (!chunk.owned) this.views--;
-    this.first++;
-    if (this.first === this.chunks.length) {
-      this.chunks.length = 0;
-      this.first = 0;
-    } else if (this.first >= 1024 && this.first * 2 >= this.chunks.length) {
-      this.chunks = this.chunks.slice(this.first);
-      this.first = 0;
-    }
+  private dropGap(): void {
+    this.gaps.pop();
+    this.hold(0, -1);
+  }
+
+  private rememberGivenUp(start: number, end: number): void {
+    this.givenUp.push([start, end]);
+    if (this.givenUp.length > GIVEN_UP_REMEMBERED) this.givenUp.shift();
   }
 }
 

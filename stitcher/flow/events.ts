@@ -5,6 +5,7 @@
  * The packet synthesiser and the TLS decryptor both consume this.
  */
 import type { CloseReason, Direction, FlowOpenRecord } from '../format/records.js';
+import type { DirectionAccount } from './direction-buffer.js';
 
 export interface FlowIdentity {
   /** 32 lowercase hex characters of the CTAP flow_id. */
@@ -43,6 +44,8 @@ export interface FlowCloseEvent {
   readonly tsNs: bigint;
   /** Undefined when the stitcher closed the flow itself (end of a --once run, idle, caps). */
   readonly reason: CloseReason | undefined;
+  /** Where the bytes of each direction went (client-to-server, server-to-client); absent on closes made downstream. */
+  readonly accounts?: readonly [DirectionAccount, DirectionAccount];
 }
 
 export type FlowEvent = FlowDataEvent | FlowHoleEvent | FlowCloseEvent;

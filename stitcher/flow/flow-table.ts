@@ -1,28 +1,47 @@
 /**
  * Flow reassembly: decoded CTAP records in, per flow one `open`, the bytes of
  * both directions in order and merged by time, holes, and one `close` out to a
- * FlowConsumer. Records come per gateway in <seq> order, within an object in
- * any order. Memory is bounded by FlowLimits: a cap that is hit gives up
- * waiting for missing bytes and counts a forced flush.
+ * FlowConsumer.
+ *
+ * The format lets the records of a flow come in any order within an object,
+ * and its DATA anywhere from the object of its FLOW_OPEN to that of its
+ * FLOW_CLOSE. So nothing a flow holds is handed on as soon as it is merely
+ * contiguous: bytes of one direction would then go out before earlier bytes of
+ * the other direction that are still to come (a ServerHello before its
+ * ClientHello), and the order of a capture would depend on how the gateway
+ * laid its records out. A flow's bytes are held until the object with its
+ * FLOW_CLOSE ends, or until the gateway's clock (the `created_ns` of its
+ * newest object) is a reorder window past them; then they are released in a
+ * canonical order (see DirectionBuffer), both directions and all released
+ * flows merged by time. Within the window every layout the format allows gives
+ * the same output. Memory caps can force a release earlier: counted, never
+ * silent.
  */
 import { RecordType, type CtapRecord, type DataRecord, type FlowCloseRecord, type FlowOpenRecord, type GapRecord } from '../format/records.js';
 import type { FlowConsumer, FlowIdentity } from './events.js';
 import { emptyFlowTableStats, type FlowTableStats } from './flow-stats.js';
-import { FlowState } from './flow-state.js';
-import type { Placement } from './direction-buffer.js';
+import { FlowState, type ReleaseMode } from './flow-state.js';
+import { MinHeap } from './min-heap.js';
 import { RecentKeys } from './recent-keys.js';
-import { TimeQueue } from './time-queue.js';
 
 export interface FlowLimits {
-  /** Bytes one flow may hold waiting for missing earlier bytes. @default 8 MiB */
+  /** Bytes one flow may hold before it must hand them on early. @default 8 MiB */
   readonly maxFlowBufferBytes: number;
   /** Bytes all flows together may hold. @default 256 MiB */
   readonly maxTotalBufferBytes: number;
+  /**
+   * Gateway time for which a flow's bytes wait for records that come out of
+   * order, measured on the `created_ns` of the gateway's objects. A flow whose
+   * FLOW_CLOSE comes first is released at once.
+   * @default 30 s
+   */
+  readonly reorderWindowNs: bigint;
 }
 
 export const DEFAULT_FLOW_LIMITS: FlowLimits = {
   maxFlowBufferBytes: 8 * 1024 * 1024,
   maxTotalBufferBytes: 256 * 1024 * 1024,
+  reorderWindowNs: 30_000_000_000n,
 };
 
 /** An open flow as a checkpoint carries it over. */
@@ -37,6 +56,9 @@ export interface ResumedFlow {
 /** Closed flows remembered per gateway, so a repeated object does not reopen them. */
 const RECENTLY_CLOSED_PER_GATEWAY = 65536;
 
+/** Offsets and lengths past this are not whole numbers a stream of this world can reach. */
+const MAX_STREAM_OFFSET = Number.MAX_SAFE_INTEGER;
+
 type EarlyRecord = DataRecord | GapRecord | FlowCloseRecord;
 
 interface GatewayFlows {
@@ -45,11 +67,27 @@ interface GatewayFlows {
   readonly early: Map<string, EarlyRecord[]>;
   /** Flows whose FLOW_CLOSE came in the current object: complete when it ends. */
   readonly closing: Set<FlowState>;
+  /** Open flows with something to hand on: not yet announced, or holding bytes or GAP marks. */
+  readonly pending: Set<FlowState>;
   readonly closed: RecentKeys;
-  /** The latest record time of the gateway: its own clock, for idle flows. */
+  /** The gateway's clock: the newest `created_ns` of its objects. */
+  clockNs: bigint;
+  /** The latest record time of the gateway, for idle flows. */
   newestRecordTs: bigint;
   /** `newestRecordTs` when idle flows were last looked for. */
   idleCheckedTs: bigint;
+}
+
+interface Releasing {
+  readonly flow: FlowState;
+  readonly mode: ReleaseMode;
+  ts: bigint;
+}
+
+/** Flows released together come out by time; a tie goes to the lesser flow id, so the order is canonical. */
+function releasingBefore(a: Releasing, b: Releasing): boolean {
+  if (a.ts !== b.ts) return a.ts < b.ts;
+  return a.flow.identity.key < b.flow.identity.key;
 }
 
 export class FlowTable {
@@ -57,82 +95,57 @@ export class FlowTable {
   private readonly limits: FlowLimits;
   private readonly gateways = new Map<string, GatewayFlows>();
   private readonly touched = new Set<FlowState>();
-  private readonly placement: Placement = { accepted: 0, duplicateBytes: 0, trimmedBytes: 0 };
-  private readonly readyQueue = new TimeQueue<FlowState>();
+  private readonly releasing = new MinHeap<Releasing>(releasingBefore);
 
   constructor(private readonly consumer: FlowConsumer, limits?: Partial<FlowLimits>) {
-    this.limits = {
-      maxFlowBufferBytes: limits?.maxFlowBufferBytes ?? DEFAULT_FLOW_LIMITS.maxFlowBufferBytes,
-      maxTotalBufferBytes: limits?.maxTotalBufferBytes ?? DEFAULT_FLOW_LIMITS.maxTotalBufferBytes,
-    };
+    this.limits = { ...DEFAULT_FLOW_LIMITS, ...definedOnly(limits ?? {}) };
   }
 
   /**
-   * Places every record of one decoded block, then hands on what is ready.
-   * DATA payloads may be views into the block: what is still held afterwards is copied.
+   * Places every record of one decoded block. DATA payloads may be views into
+   * the block: what is still held afterwards is copied. Nothing is handed on
+   * here unless a memory cap forces it.
    */
   ingestBlock(gateway: string, records: readonly CtapRecord[]): void {
     const flows = this.gatewayFlows(gateway);
-    const ordered = inTimeOrder(records);
-    for (const record of ordered) {
+    let newest = flows.newestRecordTs;
+    for (const record of records) {
+      if (record.type === RecordType.TlsKeys) continue;
+      if (record.tsNs > newest) newest = record.tsNs;
       if (record.type === RecordType.FlowOpen) this.open(gateway, flows, record);
-      else if (record.type !== RecordType.TlsKeys) this.route(flows, record);
+      else this.route(flows, record);
     }
-    const newest = ordered.at(-1)?.tsNs;
-    if (newest !== undefined && newest > flows.newestRecordTs) flows.newestRecordTs = newest;
-    this.handOnReady();
+    flows.newestRecordTs = newest;
     for (const flow of this.touched) {
       for (const direction of flow.directions) direction.keepViews();
-      if (flow.bufferedBytes > this.limits.maxFlowBufferBytes) {
-        flow.drain('flush', this.consumer, this.stats);
-        this.stats.forcedFlushesFlowCap++;
-      }
+      if (flow.bufferedBytes > this.limits.maxFlowBufferBytes) this.relieveFlow(flows, flow);
     }
     this.touched.clear();
     if (this.stats.bufferedBytes > this.limits.maxTotalBufferBytes) this.relieveTotal();
   }
 
   /**
-   * Hands on what is ready in the flows this block touched, all of them merged
-   * by time, so packets of different flows come out in time order too.
+   * The gateway's current object (started at `createdNs`) is over: flows closed
+   * in it are complete (missing bytes become holes, then the close), the others
+   * hand on what the reorder window has passed, and records still waiting for a
+   * FLOW_OPEN are orphans.
    */
-  private handOnReady(): void {
-    if (this.touched.size === 1) {
-      for (const flow of this.touched) flow.drain('ready', this.consumer, this.stats);
-      return;
-    }
-    const queue = this.readyQueue;
-    for (const flow of this.touched) {
-      const ts = flow.nextReadyTs();
-      if (ts !== undefined) queue.push(flow, ts);
-    }
-    for (let flow = queue.pop(); flow !== undefined; flow = queue.pop()) {
-      flow.takeNext(this.consumer, this.stats);
-      const ts = flow.nextReadyTs();
-      if (ts !== undefined) queue.push(flow, ts);
-    }
-  }
-
-  /**
-   * The gateway's current object is over: flows closed in it are complete
-   * (missing bytes become holes, then the close), and records still waiting for
-   * a FLOW_OPEN are orphans.
-   */
-  endOfObject(gateway: string): void {
+  endOfObject(gateway: string, createdNs?: bigint): void {
     const flows = this.gateways.get(gateway);
     if (flows === undefined) return;
-    for (const flow of flows.closing) this.finish(flows, flow);
+    if (createdNs !== undefined && createdNs > flows.clockNs) flows.clockNs = createdNs;
+    const limit = flows.clockNs - this.limits.reorderWindowNs;
+    const batch: Releasing[] = [];
+    for (const flow of flows.closing) batch.push({ flow, mode: 'final', ts: 0n });
+    for (const flow of flows.pending) if (!flows.closing.has(flow)) batch.push({ flow, mode: 'upTo', ts: 0n });
     flows.closing.clear();
+    this.release(flows, batch, limit);
     this.dropEarly(flows);
   }
 
-  /** End of a run: every flow is flushed (missing bytes as holes) and closed. */
+  /** End of a run: every flow is released (missing bytes as holes) and closed. */
   closeAll(): void {
-    for (const flows of this.gateways.values()) {
-      this.dropEarly(flows);
-      for (const flow of flows.flows.values()) this.finish(flows, flow);
-      flows.closing.clear();
-    }
+    for (const flows of this.gateways.values()) this.closeFlows(flows, [...flows.flows.values()]);
   }
 
   /**
@@ -146,24 +159,18 @@ export class FlowTable {
     if (flows === undefined || flows.newestRecordTs - flows.idleCheckedTs < idleNs / 16n) return 0;
     flows.idleCheckedTs = flows.newestRecordTs;
     const before = flows.newestRecordTs - idleNs;
-    let closed = 0;
-    for (const flow of [...flows.flows.values()]) {
-      if (flow.lastRecordTs >= before || flows.closing.has(flow)) continue;
-      this.finish(flows, flow);
-      closed++;
-    }
-    this.stats.flowsClosedIdle += closed;
-    return closed;
+    const idle = [...flows.flows.values()].filter((flow) => flow.lastRecordTs < before && !flows.closing.has(flow));
+    this.closeFlows(flows, idle);
+    this.stats.flowsClosedIdle += idle.length;
+    return idle.length;
   }
 
   /** Closes every flow of a gateway that went quiet for good (nothing of it can be read any more). */
   closeGateway(gateway: string): number {
     const flows = this.gateways.get(gateway);
     if (flows === undefined) return 0;
-    this.dropEarly(flows);
     const open = [...flows.flows.values()];
-    for (const flow of open) this.finish(flows, flow);
-    flows.closing.clear();
+    this.closeFlows(flows, open);
     this.stats.flowsClosedIdle += open.length;
     return open.length;
   }
@@ -196,7 +203,7 @@ export class FlowTable {
   resumeFlow(gateway: string, resumed: ResumedFlow): FlowIdentity {
     const flows = this.gatewayFlows(gateway);
     const key = resumed.open.flowId.toString('hex');
-    const flow = new FlowState({ key, gateway, open: resumed.open });
+    const flow = new FlowState({ key, gateway, open: resumed.open }, this.stats);
     flow.resumeAt(resumed.exported, resumed.lastTs, resumed.lastRecordTs);
     flows.flows.set(key, flow);
     this.stats.flowsOpen++;
@@ -208,7 +215,8 @@ export class FlowTable {
     let flows = this.gateways.get(gateway);
     if (flows === undefined) {
       flows = {
-        flows: new Map(), early: new Map(), closing: new Set(), closed: new RecentKeys(RECENTLY_CLOSED_PER_GATEWAY), newestRecordTs: 0n, idleCheckedTs: 0n,
+        flows: new Map(), early: new Map(), closing: new Set(), pending: new Set(), closed: new RecentKeys(RECENTLY_CLOSED_PER_GATEWAY),
+        clockNs: 0n, newestRecordTs: 0n, idleCheckedTs: 0n,
       };
       this.gateways.set(gateway, flows);
     }
@@ -220,21 +228,27 @@ export class FlowTable {
     if (flows.flows.has(key) || flows.closed.has(key)) return;
     // The record's buffers may be views into the block: the flow outlives it.
     const kept = { ...record, flowId: Buffer.from(record.flowId), clientIp: Buffer.from(record.clientIp), serverIp: Buffer.from(record.serverIp) };
-    const flow = new FlowState({ key, gateway, open: kept });
+    const flow = new FlowState({ key, gateway, open: kept }, this.stats);
     flows.flows.set(key, flow);
+    flows.pending.add(flow);
     this.stats.flowsOpened++;
     this.stats.flowsOpen++;
     this.touched.add(flow);
     const early = flows.early.get(key);
     if (early === undefined) return;
     flows.early.delete(key);
-    for (const record of early) {
-      if (record.type === RecordType.Data) this.stats.bufferedBytes -= record.payload.length;
-      this.apply(flows, flow, record, true);
+    for (const held of early) {
+      this.stats.heldItems--;
+      if (held.type === RecordType.Data) this.stats.bufferedBytes -= held.payload.length;
+      this.apply(flows, flow, held, true);
     }
   }
 
   private route(flows: GatewayFlows, record: EarlyRecord): void {
+    if (!withinStreamRange(record)) {
+      this.stats.invalidRecords++;
+      return;
+    }
     const key = record.flowId.toString('hex');
     const flow = flows.flows.get(key);
     if (flow !== undefined) {
@@ -242,6 +256,7 @@ export class FlowTable {
       this.touched.add(flow);
     } else if (flows.closed.has(key)) {
       this.stats.lateRecords++;
+      if (record.type === RecordType.Data) this.stats.lateRecordBytes += record.payload.length;
     } else {
       this.holdEarly(flows, key, record);
     }
@@ -255,6 +270,7 @@ export class FlowTable {
       ? { ...record, flowId, payload: Buffer.from(record.payload) }
       : { ...record, flowId };
     if (kept.type === RecordType.Data) this.stats.bufferedBytes += kept.payload.length;
+    this.stats.heldItems++;
     const list = flows.early.get(key);
     if (list === undefined) flows.early.set(key, [kept]);
     else list.push(kept);
@@ -263,9 +279,12 @@ export class FlowTable {
   private apply(flows: GatewayFlows, flow: FlowState, record: EarlyRecord, owned: boolean): void {
     if (record.tsNs > flow.lastRecordTs) flow.lastRecordTs = record.tsNs;
     if (record.type === RecordType.Data) {
-      this.placeData(flow, record, owned);
+      if (record.payload.length === 0) return;
+      flow.directions[record.dir]?.place(Number(record.offset), record.payload, record.tsNs, owned);
+      flows.pending.add(flow);
     } else if (record.type === RecordType.Gap) {
       flow.directions[record.dir]?.addGap(Number(record.offset), Number(record.length), record.tsNs);
+      flows.pending.add(flow);
     } else if (flow.close === undefined) {
       flow.close = { reason: record.reason, tsNs: record.tsNs };
       flow.directions[0].finalLength = Number(record.bytesC2s);
@@ -274,28 +293,44 @@ export class FlowTable {
     }
   }
 
-  private placeData(flow: FlowState, record: DataRecord, owned: boolean): void {
-    const direction = flow.directions[record.dir];
-    if (direction === undefined || record.payload.length === 0) return;
-    const result = this.placement;
-    result.accepted = 0;
-    result.duplicateBytes = 0;
-    result.trimmedBytes = 0;
-    direction.place(Number(record.offset), record.payload, record.tsNs, owned, result);
-    this.stats.bytesIn += result.accepted;
-    this.stats.bufferedBytes += result.accepted;
-    this.stats.overlapBytesTrimmed += result.trimmedBytes;
-    if (result.accepted === 0 && result.trimmedBytes === 0) {
-      this.stats.duplicateChunks++;
-      this.stats.duplicateBytes += result.duplicateBytes;
-    } else {
-      this.stats.overlapBytesTrimmed += result.duplicateBytes;
+  /** Closes flows now: each released in full, missing bytes as holes, then its close. */
+  private closeFlows(flows: GatewayFlows, closing: readonly FlowState[]): void {
+    this.dropEarly(flows);
+    this.release(flows, closing.map((flow) => ({ flow, mode: 'final', ts: 0n })), 0n);
+    for (const flow of closing) flows.closing.delete(flow);
+  }
+
+  /**
+   * Hands on what each flow of `batch` releases under its mode, all merged by
+   * time (a lone flow skips the merge), then files away the flows that closed.
+   */
+  private release(flows: GatewayFlows, batch: readonly Releasing[], limitTs: bigint): void {
+    if (batch.length === 1) {
+      batch[0]!.flow.release(batch[0]!.mode, limitTs, this.consumer);
+    } else if (batch.length > 1) {
+      const queue = this.releasing;
+      for (const entry of batch) this.requeue(entry, limitTs);
+      for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) {
+        entry.flow.takeNext(this.consumer);
+        this.requeue(entry, limitTs);
+      }
+    }
+    for (const { flow } of batch) {
+      if (flow.finished) this.filed(flows, flow);
+      else if (!flow.pending) flows.pending.delete(flow);
     }
   }
 
-  private finish(flows: GatewayFlows, flow: FlowState): void {
-    flow.finish(this.consumer, this.stats);
+  private requeue(entry: Releasing, limitTs: bigint): void {
+    const ts = entry.flow.nextTs(entry.mode, limitTs);
+    if (ts === undefined) return;
+    entry.ts = ts;
+    this.releasing.push(entry);
+  }
+
+  private filed(flows: GatewayFlows, flow: FlowState): void {
     flows.flows.delete(flow.identity.key);
+    flows.pending.delete(flow);
     flows.closed.add(flow.identity.key);
     this.stats.flowsClosed++;
     this.stats.flowsOpen--;
@@ -305,6 +340,7 @@ export class FlowTable {
     for (const records of flows.early.values()) {
       for (const record of records) {
         this.stats.orphanRecords++;
+        this.stats.heldItems--;
         if (record.type === RecordType.Data) {
           this.stats.orphanBytes += record.payload.length;
           this.stats.bufferedBytes -= record.payload.length;
@@ -314,30 +350,51 @@ export class FlowTable {
     flows.early.clear();
   }
 
-  /** Over the total cap: flushes the flows holding most until under it again. */
+  /** A flow over its cap hands on what is contiguous; if still over, it gives up the bytes it misses. */
+  private relieveFlow(flows: GatewayFlows, flow: FlowState): void {
+    this.releaseEarly(flows, flow, 'all');
+    if (flow.bufferedBytes <= this.limits.maxFlowBufferBytes) return;
+    this.releaseEarly(flows, flow, 'flush');
+    this.stats.forcedFlushesFlowCap++;
+  }
+
+  /**
+   * Over the total cap: the flows quiet the longest hand on what is contiguous,
+   * then, if that was not enough, give up what they miss, until under the cap.
+   */
   private relieveTotal(): void {
-    const holding: FlowState[] = [];
+    const holding: [GatewayFlows, FlowState][] = [];
     for (const flows of this.gateways.values()) {
-      for (const flow of flows.flows.values()) if (flow.bufferedBytes > 0) holding.push(flow);
+      for (const flow of flows.pending) if (flow.bufferedBytes > 0) holding.push([flows, flow]);
     }
-    holding.sort((a, b) => b.bufferedBytes - a.bufferedBytes);
-    for (const flow of holding) {
-      if (this.stats.bufferedBytes <= this.limits.maxTotalBufferBytes) break;
-      flow.drain('flush', this.consumer, this.stats);
-      this.stats.forcedFlushesTotalCap++;
+    holding.sort(([, a], [, b]) => (a.lastRecordTs < b.lastRecordTs ? -1 : a.lastRecordTs > b.lastRecordTs ? 1 : 0));
+    for (const mode of ['all', 'flush'] as const) {
+      for (const [flows, flow] of holding) {
+        if (this.stats.bufferedBytes <= this.limits.maxTotalBufferBytes) return;
+        this.releaseEarly(flows, flow, mode);
+        if (mode === 'flush') this.stats.forcedFlushesTotalCap++;
+      }
     }
+  }
+
+  private releaseEarly(flows: GatewayFlows, flow: FlowState, mode: 'all' | 'flush'): void {
+    this.stats.forcedReleases++;
+    this.release(flows, [{ flow, mode, ts: 0n }], 0n);
   }
 }
 
-/**
- * The records of a block by time (stable). Where two DATA records carry the same
- * bytes (a re-send that overlaps), the earlier one must be placed first so the
- * bytes keep the time they were first seen; blocks are nearly always in order
- * already, so this costs one pass.
- */
-function inTimeOrder(records: readonly CtapRecord[]): readonly CtapRecord[] {
-  for (let i = 1; i < records.length; i++) {
-    if (records[i]!.tsNs < records[i - 1]!.tsNs) return [...records].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
+/** Offsets and lengths a stream can have: whole numbers below 2^53 (a u64 past that is damage or hostile). */
+function withinStreamRange(record: EarlyRecord): boolean {
+  switch (record.type) {
+    case RecordType.Data:
+      return record.offset + BigInt(record.payload.length) <= MAX_STREAM_OFFSET;
+    case RecordType.Gap:
+      return record.offset + record.length <= MAX_STREAM_OFFSET;
+    default:
+      return record.bytesC2s <= MAX_STREAM_OFFSET && record.bytesS2c <= MAX_STREAM_OFFSET;
   }
-  return records;
+}
+
+function definedOnly<T extends object>(values: Partial<T>): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

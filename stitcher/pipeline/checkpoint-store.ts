@@ -63,7 +63,8 @@ export class FileCheckpointStore implements CheckpointStore {
     const temporary = `${path}.${process.pid}.tmp`;
     try {
       await mkdir(this.folder, { recursive: true });
-      const handle = await open(temporary, 'w');
+      // Checkpoints name users, hosts and flows: readable by the owner only, like the captures.
+      const handle = await open(temporary, 'w', 0o600);
       try {
         await handle.writeFile(text);
         await handle.sync();

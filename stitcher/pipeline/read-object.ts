@@ -4,11 +4,13 @@
  */
 import type { ObjectDamage } from '../format/damage.js';
 import { isDirectSource, readCtapObject, type DirectSource, type ObjectSummary } from '../format/reader.js';
-import type { CtapRecord, ObjectKind } from '../format/records.js';
+import type { CtapRecord, ObjectHeader, ObjectKind } from '../format/records.js';
 import { allocateSummable } from '../packet/wasm-sum.js';
 import type { ObjectStore } from '../store/store.js';
 
 export interface ObjectReadHandlers {
+  /** The object's header, before its first records. */
+  onHeader?(header: ObjectHeader): void;
   /** May return a promise to hold the reader (backpressure from the exporters). */
   onRecords(records: readonly CtapRecord[]): void | Promise<void>;
   onDamage(damage: ObjectDamage): void;
@@ -47,7 +49,9 @@ export async function readObject(store: ObjectStore, key: string, kind: ObjectKi
   // WebAssembly memory (and its address space reservation) each: plain buffers then.
   const allocateWindow = handlers.reuseBuffers === true ? allocateSummable : undefined;
   for await (const event of readCtapObject(key, counted, { expectedKind: kind, reuseBuffers: handlers.reuseBuffers, allocateWindow })) {
-    if (event.kind === 'records') {
+    if (event.kind === 'header') {
+      handlers.onHeader?.(event.header);
+    } else if (event.kind === 'records') {
       const wait = handlers.onRecords(event.records);
       if (wait !== undefined) await wait;
     } else if (event.kind === 'damage') {

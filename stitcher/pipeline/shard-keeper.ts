@@ -190,7 +190,7 @@ export class ShardKeeper {
   private statusReport(): string {
     const parts = this.parts!;
     const newest = parts.ledger.newestTsNs;
-    const current = { bytes: parts.table.stats.bytesOut, atMs: Date.now(), newestExportedNs: newest === 0n ? undefined : newest };
+    const current = { bytes: parts.table.stats.exported, atMs: Date.now(), newestExportedNs: newest === 0n ? undefined : newest };
     const report = shardStatus(this.lastReport, current);
     this.lastReport = { bytes: current.bytes, atMs: current.atMs };
     return encodeShardStatus(report);

@@ -15,7 +15,8 @@ import type { ObjectDamage } from '../format/damage.js';
 import { FlowTable, type FlowLimits } from '../flow/flow-table.js';
 import type { FlowSelection } from '../flow/selection.js';
 import type { ObjectStore } from '../store/store.js';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, chmodSync } from 'node:fs';
+import { SECRETS_MODE } from '../export/pcapng.js';
 import { carriesSecrets, ExportGraph, type ExportTarget } from './export-graph.js';
 import type { CleartextSide } from './cleartext.js';
 import { KeyGate } from './key-gate.js';
@@ -112,6 +113,7 @@ class StitchRun {
   private readonly keys: KeyFeed;
   private readonly log: Logger;
   private readonly source: PrefetchingStore;
+  private readonly keyLogsChecked = new Set<string>();
   private readonly reuseBuffers: boolean;
   private readonly keeper: ShardKeeper;
   private readonly flowIdleNs: bigint;
@@ -199,7 +201,11 @@ class StitchRun {
 
   private async stitchObject(object: FeedObject): Promise<void> {
     this.keeper.beforeObject(object.gateway, object.seq);
+    let createdNs: bigint | undefined;
     const result = await readObject(this.source, object.key, ObjectKind.Traffic, {
+      onHeader: (header) => {
+        createdNs = header.createdNs;
+      },
       onRecords: (records) => {
         this.keeper.checkGuard();
         this.flows.ingestBlock(object.gateway, records);
@@ -209,7 +215,7 @@ class StitchRun {
       // The reader may reuse its memory only when every output copies a packet before write() returns.
       reuseBuffers: this.reuseBuffers,
     });
-    this.flows.endOfObject(object.gateway);
+    this.flows.endOfObject(object.gateway, createdNs);
     this.flows.closeIdle(object.gateway, this.flowIdleNs);
     this.keeper.afterObject(object.gateway);
     this.stats.objects++;
@@ -233,11 +239,20 @@ class StitchRun {
     return gate;
   };
 
+  /** Key log files hold secrets: 0600, also when the file was there before with a wider mode. */
+  private appendKeyLog(path: string, lines: string): void {
+    appendFileSync(path, lines, { mode: SECRETS_MODE });
+    if (!this.keyLogsChecked.has(path)) {
+      chmodSync(path, SECRETS_MODE);
+      this.keyLogsChecked.add(path);
+    }
+  }
+
   private shareSecrets(lines: string): void {
     this.stats.keyLines += lines.split('\n').length - 1;
     for (const { options } of this.options.outputs) {
       // secrets: readable by the owner only
-      if (options.keylog !== undefined) appendFileSync(options.keylog, lines, { mode: 0o600 });
+      if (options.keylog !== undefined) this.appendKeyLog(options.keylog, lines);
     }
     for (const { sink } of this.options.outputs) {
       if (carriesSecrets(sink)) sink.addSecrets(lines);

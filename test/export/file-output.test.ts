@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openFileOutput } from '../../stitcher/export/file-output.js';
@@ -103,6 +103,51 @@ describe('export/file-output', () => {
       const output = await openFileOutput(`pcap://${join(folder, 'nosecrets.pcap')}`);
       expect(output.addSecrets).to.equal(undefined);
       await output.close();
+    });
+  });
+
+  describe('files that hold secrets, and files of an earlier run', () => {
+    const modeOf = async (path: string): Promise<string> => ((await stat(path)).mode & 0o777).toString(8);
+
+    it('creates pcapng files 0600, one file or rotated, and narrows a file that was there with a wider mode', async () => {
+      const before = join(folder, 'was-0644.pcapng');
+      await writeFile(before, 'old');
+      await chmod(before, 0o644);
+      const single = await openFileOutput(`pcapng://${before}`);
+      await single.close();
+      const rotatedFolder = join(folder, 'rotated-secrets');
+      await mkdir(rotatedFolder);
+      const rotated = await openFileOutput(`pcapng://${rotatedFolder}/?rotate-size=4K`);
+      for (const packet of makePackets(40, 1_700_000_000_000_000_000n)) if (!rotated.write(packet)) await rotated.drain();
+      await rotated.close();
+      expect(rotated.paths.length, 'files rotated').to.be.greaterThan(1);
+      const modes = await Promise.all([before, ...rotated.paths].map(modeOf));
+      expect(modes).to.deep.equal(modes.map(() => '600'));
+      const pcap = join(folder, 'plain.pcap');
+      await (await openFileOutput(`pcap://${pcap}`)).close();
+      expect(await modeOf(pcap), 'pcap holds no secrets: the umask decides').to.not.equal('600');
+    });
+
+    it('never truncates a rotated file a run before left: a file of the same name gets the next free name', async () => {
+      const rotatedFolder = join(folder, 'restart');
+      await mkdir(rotatedFolder);
+      const packets = makePackets(30, 1_700_000_000_000_000_000n);
+      const first = await openFileOutput(`pcap://${rotatedFolder}/?rotate-size=4K`);
+      for (const packet of packets) if (!first.write(packet)) await first.drain();
+      await first.close();
+      const kept = await Promise.all(first.paths.map((path) => readFile(path)));
+      // A restart re-reads the same objects: the same packets, so the same names.
+      const second = await openFileOutput(`pcap://${rotatedFolder}/?rotate-size=4K`);
+      for (const packet of packets) if (!second.write(packet)) await second.drain();
+      await second.close();
+      expect(second.paths.length).to.equal(first.paths.length);
+      for (const [i, path] of second.paths.entries()) {
+        expect(path, 'a new name').to.not.equal(first.paths[i]);
+        expect(path).to.match(/\.1\.pcap$/);
+      }
+      const after = await Promise.all(first.paths.map((path) => readFile(path)));
+      after.forEach((bytes, i) => expect(bytes.equals(kept[i]!), `${first.paths[i]} unchanged`).to.equal(true));
+      expect((await readdir(rotatedFolder)).length).to.equal(2 * first.paths.length);
     });
   });
 });

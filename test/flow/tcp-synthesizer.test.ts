@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlowTable } from '../../stitcher/flow/flow-table.js';
 import { TcpSynthesizer, type SynthesisOptions } from '../../stitcher/flow/tcp-synthesizer.js';
-import type { CtapRecord } from '../../stitcher/format/records.js';
+import { RecordType, type CtapRecord } from '../../stitcher/format/records.js';
 import type { Packet } from '../../stitcher/packet/packet.js';
 import { keepPacket, writePcapFile } from '../support/pcap-file.js';
 import { CloseReason, Direction, close, data, flowId, gap, open, type OpenOptions } from './records.js';
@@ -255,11 +255,19 @@ describe('flow/tcp-synthesizer (judged by tshark)', function () {
       expect(packet.tsNs).to.equal(second[i]!.tsNs);
       expect(Buffer.concat([packet.header, packet.payload]).equals(Buffer.concat([second[i]!.header, second[i]!.payload]))).to.equal(true);
     });
+    // The synthesiser cuts segments out of the bytes it is handed, never copies them.
     const views: Buffer[] = [];
     const synthesizer = new TcpSynthesizer((packet) => { if (packet.payload.length > 0) views.push(packet.payload); });
-    const table = new FlowTable(synthesizer);
-    table.ingestBlock('gw-test', flowRecords(spec));
+    const records = flowRecords(spec);
+    const openRecord = records[0]!;
+    if (openRecord.type !== RecordType.FlowOpen) throw new Error('flowRecords starts with FLOW_OPEN');
+    const identity = { key: openRecord.flowId.toString('hex'), gateway: 'gw-test', open: openRecord };
+    synthesizer.openFlow(identity);
+    for (const record of records) {
+      if (record.type === RecordType.Data) synthesizer.flowEvent(identity, { kind: 'data', dir: record.dir, tsNs: record.tsNs, offset: record.offset, payload: record.payload });
+    }
     expect(views.length).to.be.greaterThan(3);
-    expect(views.every((view) => view.buffer === spec.down.buffer || view.buffer === spec.up.buffer)).to.equal(true);
+    const foreign = views.filter((view) => view.buffer !== spec.down.buffer && view.buffer !== spec.up.buffer);
+    expect(foreign.length, 'segment payloads that are copies').to.equal(0);
   });
 });

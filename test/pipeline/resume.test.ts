@@ -146,6 +146,8 @@ describe('pipeline/resume', function () {
         source: new LocalFolderStore(bucket), keys: new LocalFolderStore(keyFolder), outputs: targets, keyStore,
         cleartext: new CleartextSide({ keys: keyStore, logger: silentLogger() }),
         once: stopAfter === undefined, pollIntervalMs: 20, logger: silentLogger(), signal: stop.signal, hours: { kind: 'look-back', ms: 3_600_000 },
+        // No reorder window: flows hand their bytes on while they are open, so the stop comes mid-stream.
+        flowLimits: { reorderWindowNs: 0n },
         checkpoint: { store: new FileCheckpointStore(checkpoints, 0), intervalMs: 60_000, logger: silentLogger() },
         onProgress: (stats) => { if (stopAfter !== undefined && stats.objects >= stopAfter) stop.abort(); },
       });
