@@ -22,6 +22,8 @@ export const GENERATE_USAGE = `usage: cloudtap generate --output <url> [--flows 
   --total-bytes <size>   bulk mode for benchmarks: a few large transfers until this many bytes
   --shuffle              shuffle records inside each object
   --duplicates <0..1>    share of DATA records written twice
+  --scatter <0..1>       share of DATA records written 1 to 3 objects later (before their flow's FLOW_CLOSE)
+  --drop <n>             leave out n server-to-client DATA chunks without a GAP record (listed in the manifest)
   --manifest <file>      write what was served and tapped (JSON) there
   --quiet                no progress line`;
 
@@ -33,7 +35,7 @@ export async function generateCommand(argv: readonly string[]): Promise<number> 
       'keys-credentials': { type: 'string' }, flows: { type: 'string' }, gateways: { type: 'string' },
       seed: { type: 'string' }, 'ipv6-share': { type: 'string' }, 'https-share': { type: 'string' }, 'openssl-share': { type: 'string' },
       'object-size': { type: 'string' }, 'max-body': { type: 'string' }, 'total-bytes': { type: 'string' },
-      shuffle: { type: 'boolean' }, duplicates: { type: 'string' }, manifest: { type: 'string' }, quiet: { type: 'boolean' },
+      shuffle: { type: 'boolean' }, duplicates: { type: 'string' }, scatter: { type: 'string' }, drop: { type: 'string' }, manifest: { type: 'string' }, quiet: { type: 'boolean' },
     },
     strict: true,
   });
@@ -56,6 +58,8 @@ export async function generateCommand(argv: readonly string[]): Promise<number> 
     ...(values['max-body'] !== undefined ? { bodyBytes: parseSize(values['max-body'], '--max-body') } : {}),
     ...(values['total-bytes'] !== undefined ? { totalBytes: parseSize(values['total-bytes'], '--total-bytes') } : {}),
     ...(values.duplicates !== undefined ? { duplicateShare: parseShare(values.duplicates, '--duplicates') } : {}),
+    ...(values.scatter !== undefined ? { scatterShare: parseShare(values.scatter, '--scatter') } : {}),
+    ...(values.drop !== undefined ? { dropChunks: parseCount(values.drop, '--drop', 0, 1_000_000) } : {}),
     shuffle: values.shuffle === true,
     onProgress: (p) => progress.update(`generating: ${p.flowsDone}/${p.flowsTotal} flows, ${formatBytes(p.tappedBytes)} tapped, ${p.objectsWritten} objects`),
   };

@@ -59,6 +59,7 @@ export async function generateTraffic(options: GenerateOptions): Promise<Generat
     objectBytes,
     codec: options.codec ?? (bulk ? BlockCodec.None : undefined),
     shuffle: options.shuffle ?? false,
+    scatterShare: options.scatterShare ?? 0,
     random: random.fork(`gateway-${i}`),
     uploader,
   }));
@@ -160,6 +161,7 @@ async function runFlow(plan: FlowPlan, context: FlowContext, gateway: SimulatedG
     hasKeys,
     ...(clientRandom !== undefined ? { clientRandom } : {}),
     gaps: tap.gaps,
+    dropped: tap.dropped,
   };
 }
 
@@ -167,7 +169,7 @@ function checkOptions(options: GenerateOptions): void {
   const counts: [string, number | undefined, number][] = [
     ['flows', options.flows, 0], ['gateways', options.gateways, 1], ['objectBytes', options.objectBytes, 1],
     ['concurrency', options.concurrency, 1], ['totalBytes', options.totalBytes, 0], ['bulkBodyBytes', options.bulkBodyBytes, 1],
-    ['maxObjectsPerFlow', options.maxObjectsPerFlow, 1], ['reorderWindow', options.reorderWindow, 0],
+    ['maxObjectsPerFlow', options.maxObjectsPerFlow, 1], ['reorderWindow', options.reorderWindow, 0], ['dropChunks', options.dropChunks, 0],
   ];
   for (const [name, value, min] of counts) {
     if (value !== undefined && (!Number.isSafeInteger(value) || value < min)) throw new RangeError(`generator option ${name} is ${value}, not an integer >= ${min}`);
@@ -175,7 +177,7 @@ function checkOptions(options: GenerateOptions): void {
   const shares: [string, number | undefined][] = [
     ['ipv6Share', options.ipv6Share], ['httpsShare', options.httpsShare], ['h2Share', options.h2Share], ['rstShare', options.rstShare],
     ['mssShare', options.mssShare], ['opensslShare', options.opensslShare], ['resplitShare', options.resplitShare], ['duplicateShare', options.duplicateShare],
-    ['overlapShare', options.overlapShare],
+    ['overlapShare', options.overlapShare], ['scatterShare', options.scatterShare],
   ];
   for (const [name, value] of shares) {
     if (value !== undefined && !(value >= 0 && value <= 1)) throw new RangeError(`generator option ${name} is ${value}, not a share from 0 to 1`);
@@ -193,7 +195,15 @@ function faultsFor(plan: FlowPlan, options: GenerateOptions): TapFaults {
     overlapShare: options.overlapShare ?? 0,
     ...(plan.gap ? { gapOffset: options.gapOffset ?? 100 } : {}),
     gapBytes: options.gapBytes ?? 300,
+    dropReads: dropsOf(plan.index, options),
   };
+}
+
+/** `dropChunks` spread over the flows: each gets an even share, the first ones one more. */
+function dropsOf(index: number, options: GenerateOptions): number {
+  const total = options.dropChunks ?? 0;
+  const flows = Math.max(1, options.flows);
+  return Math.floor(total / flows) + (index < total % flows ? 1 : 0);
 }
 
 function closeName(reason: CloseReason): CloseName {

@@ -68,6 +68,10 @@ export interface GenerateOptions {
   readonly concurrency?: number;
   /** Shuffle the records inside each object. @default false */
   readonly shuffle?: boolean;
+  /** Share of DATA records written 1 to 3 objects later than tapped (never after their flow's FLOW_CLOSE). @default 0 */
+  readonly scatterShare?: number;
+  /** DATA chunks left out without a GAP record (whole server-to-client reads, spread over the flows), listed per flow in `dropped`. @default 0 */
+  readonly dropChunks?: number;
   /** Share of socket reads written as 2 or 3 DATA records split at other points. @default 0.2 */
   readonly resplitShare?: number;
   /** Share of DATA records written twice (same offset, same bytes). @default 0 */
@@ -164,6 +168,8 @@ export interface FlowManifest {
   /** The ClientHello random (hex) of a TLS flow, as the client's key log names it. */
   readonly clientRandom?: string;
   readonly gaps: readonly GapManifest[];
+  /** Ranges the gateway left out without a GAP record (see GenerateOptions.dropChunks). */
+  readonly dropped: readonly GapManifest[];
 }
 
 export interface WrittenObject {

@@ -26,6 +26,8 @@ export interface TapFaults {
   /** A gap in the server-to-client stream starting at this offset, or undefined for none. */
   readonly gapOffset?: number;
   readonly gapBytes: number;
+  /** Server-to-client reads left out without a GAP record (the 2nd, 4th, ... read): chunks the gateway never wrote. @default 0 */
+  readonly dropReads?: number;
 }
 
 interface Piece {
@@ -35,6 +37,10 @@ interface Piece {
 
 export class FlowTap {
   readonly gaps: GapManifest[] = [];
+  /** Ranges left out without a GAP record (see TapFaults.dropReads). */
+  readonly dropped: GapManifest[] = [];
+  private readonly reads = [0, 0];
+  private dropsLeft: number;
   private readonly counts = [0, 0];
   private readonly hashes: [Hash, Hash] = [createHash('sha256'), createHash('sha256')];
   private readonly lastPiece: (Piece | undefined)[] = [undefined, undefined];
@@ -47,7 +53,9 @@ export class FlowTap {
     private readonly clock: VirtualClock,
     private readonly random: SeededRandom,
     private readonly faults: TapFaults,
-  ) {}
+  ) {
+    this.dropsLeft = faults.dropReads ?? 0;
+  }
 
   get bytesC2s(): number {
     return this.counts[Direction.ClientToServer]!;
@@ -79,6 +87,7 @@ export class FlowTap {
     this.counts[dir] = offset + chunk.length;
     this.hashes[dir].update(chunk);
     this.clock.advanceBytes(chunk.length);
+    if (this.dropsRead(dir, offset, chunk.length)) return;
     for (const piece of this.withoutGap(dir, { offset, bytes: chunk })) this.emitPiece(dir, piece);
   }
 
@@ -99,6 +108,19 @@ export class FlowTap {
   /** SHA-256 (hex) of everything forwarded in `dir`; call once, after close. */
   digest(dir: Direction): string {
     return this.hashes[dir].digest('hex');
+  }
+
+  /** Whether this read is one the gateway leaves out without a word (every other server-to-client read, while drops are left). */
+  private dropsRead(dir: Direction, offset: number, length: number): boolean {
+    const n = ++this.reads[dir]!;
+    if (dir !== Direction.ServerToClient || this.dropsLeft === 0 || n % 2 !== 0) return false;
+    const gapOffset = this.faults.gapOffset;
+    if (gapOffset !== undefined && !this.gapDone && offset + length > gapOffset) return false;
+    this.dropsLeft--;
+    this.dropped.push({ dir: 's2c', offset, length });
+    // An overlap must never re-send bytes into the dropped range.
+    this.lastPiece[dir] = undefined;
+    return true;
   }
 
   /** Cuts the lost range out of a read and writes its GAP record. */

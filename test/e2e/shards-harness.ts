@@ -9,8 +9,9 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FlowManifest, GenerateResult } from '../../stitcher/generator/generate.js';
 import { LocalFolderStore } from '../../stitcher/store/local.js';
@@ -52,6 +53,7 @@ export interface Stitcher {
 export interface StitcherSpec {
   readonly name: string;
   readonly bucket: string;
+  /** A pcap file, or a folder (ending in /) of files rotated every 32 KiB. */
   readonly output: string;
   readonly checkpoint: string;
   readonly shard: { readonly index: number; readonly count: number };
@@ -63,7 +65,7 @@ export interface StitcherSpec {
 export function startStitcher(spec: StitcherSpec): Stitcher {
   const args = [
     '--enable-source-maps', join(compiledRoot, 'stitcher', 'cli', 'main.js'), 'stitch',
-    '--source', `file://${spec.bucket}`, '--output', `pcap://${spec.output}`,
+    '--source', `file://${spec.bucket}`, '--output', `pcap://${spec.output}${spec.output.endsWith('/') ? '?rotate-size=32K' : ''}`,
     '--poll-interval', '150ms', '--checkpoint', spec.checkpoint, '--checkpoint-interval', '400ms',
     '--reorder-wait', '20s', '--look-back', '3h', '--quiet', '--log-level', 'warn',
     ...(spec.extraArgs ?? []),
@@ -91,11 +93,31 @@ export async function killStitcher(stitcher: Stitcher): Promise<void> {
   await stitcher.exited;
 }
 
-/** Waits until a file has grown past `bytes` (the stitcher is mid-stream). */
+/**
+ * The capture files of an output that are not in `earlier` (the files of the
+ * runs before), in the order the run wrote them: the file itself, or the pcap
+ * files of a folder by the number a run gives each file it rotates to.
+ */
+export async function captureFiles(output: string, earlier: readonly string[] = []): Promise<string[]> {
+  if (!output.endsWith('/')) return existsSync(output) ? [output] : [];
+  if (!existsSync(output)) return [];
+  const before = new Set(earlier);
+  const numberOf = (name: string): number => Number(/-(\d{6})(?:\.\d+)?\.pcap$/.exec(name)?.[1] ?? Infinity);
+  const names = (await readdir(output)).filter((name) => name.endsWith('.pcap') && !before.has(join(output, name)));
+  return names.sort((a, b) => numberOf(a) - numberOf(b) || a.localeCompare(b)).map((name) => join(output, name));
+}
+
+/** Bytes in a file, or in all files of a folder. */
+async function outputBytes(output: string): Promise<number> {
+  const sizes = await Promise.all((await captureFiles(output)).map(async (file) => (await stat(file)).size));
+  return sizes.reduce((n, size) => n + size, 0);
+}
+
+/** Waits until a file (or a folder's files) has grown past `bytes` (the stitcher is mid-stream). */
 export async function waitForBytes(path: string, bytes: number, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    if (existsSync(path) && (await stat(path)).size > bytes) return;
+    if (await outputBytes(path) > bytes) return;
     await sleep(50);
   }
   throw new Error(`${path} did not grow past ${bytes} bytes in ${timeoutMs} ms`);
@@ -127,9 +149,11 @@ export async function wholeRecords(from: string, to: string): Promise<number> {
  */
 export async function unionOf(files: readonly string[], into: string): Promise<string> {
   const whole: string[] = [];
+  const parts = `${into}.parts`;
+  await mkdir(parts, { recursive: true });
   for (const file of files) {
     if (!existsSync(file)) continue;
-    const fixed = `${file}.whole.pcap`;
+    const fixed = join(parts, `${whole.length}-${basename(file)}`);
     await wholeRecords(file, fixed);
     whole.push(fixed);
   }
@@ -260,11 +284,14 @@ export function gatewaysOf(result: GenerateResult, index: number, count: number)
   return new Set(result.gateways.filter((gateway) => shardOfGateway(gateway, count) === index));
 }
 
-/** TCP payload bytes in a file after its first `afterPackets` packets (what a killed stitcher exported after its last checkpoint). */
-export async function payloadBytes(file: string, afterPackets = 0): Promise<number> {
-  if (!existsSync(file)) return 0;
-  const fixed = `${file}.count.pcap`;
-  await wholeRecords(file, fixed);
+/**
+ * TCP payload bytes in a run's capture files (in order) after their first
+ * `afterPackets` packets: what a killed stitcher exported after its last checkpoint.
+ */
+export async function payloadBytes(files: readonly string[], afterPackets = 0): Promise<number> {
+  if (files.length === 0) return 0;
+  // Beside the captures it would count as one of them: a folder of its own.
+  const fixed = await unionOf(files, join(await mkdtemp(join(tmpdir(), 'cloudtap-count-')), 'count.pcap'));
   const rows = await tsharkFields(fixed, `tcp.len > 0 && frame.number > ${afterPackets}`, ['tcp.len']);
   return rows.reduce((n, [len = '0']) => n + Number(len), 0);
 }

@@ -79,7 +79,7 @@ describe('e2e: shards with Leases and ConfigMap checkpoints', function () {
       const s1 = all.find((s) => s.name === 's1-a')!;
       await waitForBytes(s1.output, 60_000);
       await killStitcher(s1);
-      killedBytes = await payloadBytes(s1.output);
+      killedBytes = await payloadBytes([s1.output]);
       const s1b = pod('s1-b', 1, 3);
       await waitFor(() => holderOf(1) === 's1-b', 15_000);
       await sleep(1000);

@@ -1,14 +1,17 @@
 /**
  * Shards on one machine, as issue 7 checks them: a generator writes into a
- * folder while three `cloudtap stitch` shards with file checkpoints read it;
- * one is stopped with SIGTERM and one killed with kill -9 mid-stream, both
- * restarted, then the three give way to two (a re-shard). The union of all
- * their captures holds every flow and every HTTP object byte for byte, and
+ * folder while three `cloudtap stitch` shards with file checkpoints read it,
+ * each writing rotated pcap files into a folder of its own; one is stopped with
+ * SIGTERM and one killed with kill -9 mid-stream, both restarted with the same
+ * arguments (so into the same folder, where the files of the run before must
+ * survive), then the three give way to two (a re-shard). The union of every
+ * file ever written holds every flow and every HTTP object byte for byte, and
  * bytes exported twice only on the killed shard's gateways, no more than it
  * exported after its last checkpoint.
  */
 import { expect } from 'chai';
-import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +21,7 @@ import { shardOfGateway } from '../../stitcher/pipeline/shard.js';
 import { haveTshark } from '../support/tshark.js';
 import { onPath } from '../support/run.js';
 import {
-  flowsCarriedOver, gatewaysOf, judgeUnion, keyLogOf, killStitcher, PacedStore, payloadBytes, startStitcher, stopStitcher, unionOf, waitForBytes,
+  captureFiles, flowsCarriedOver, gatewaysOf, judgeUnion, keyLogOf, killStitcher, PacedStore, payloadBytes, startStitcher, stopStitcher, unionOf, waitForBytes,
   type Stitcher,
 } from './shards-harness.js';
 
@@ -39,10 +42,18 @@ describe('e2e: shards with file checkpoints', function () {
       concurrency: 6, shuffle: true, reorderWindow: 3, duplicateShare: 0.05,
     });
     const outputs: string[] = [];
+    /** Per output folder, the files of each run that has ended, in run order. */
+    const runs = new Map<string, string[][]>();
+    const ended = async (stitcher: Stitcher): Promise<void> => {
+      const earlier = runs.get(stitcher.output) ?? [];
+      runs.set(stitcher.output, [...earlier, await captureFiles(stitcher.output, earlier.flat())]);
+    };
     const started: Stitcher[] = [];
     const start = (name: string, index: number, count: number): Stitcher => {
-      const output = join(out, `${name}.pcap`);
-      outputs.push(output);
+      // The same arguments for every run of a shard: the same folder.
+      const output = join(out, `shard-${index}-of-${count}/`);
+      if (!outputs.includes(output)) outputs.push(output);
+      mkdirSync(output, { recursive: true });
       const stitcher = startStitcher({ name, bucket, output, checkpoint: `file://${checkpoints}`, shard: { index, count } });
       started.push(stitcher);
       return stitcher;
@@ -53,13 +64,17 @@ describe('e2e: shards with file checkpoints', function () {
       // shard 0: a clean stop mid-stream, then a restart from its checkpoint
       await waitForBytes(first[0]!.output, 40_000);
       expect(await stopStitcher(first[0]!), first[0]!.stderr()).to.equal(0);
+      await ended(first[0]!);
       const a0 = start('a0-run2', 0, 3);
       // shard 1: killed mid-stream (after at least one checkpoint), restarted
       await waitForBytes(join(checkpoints, 'shard-1.json'), 10);
       await waitForBytes(first[1]!.output, 60_000);
       await killStitcher(first[1]!);
-      afterCheckpoint = await payloadBytes(first[1]!.output, await packetsAtCheckpoint(checkpoints, 1, first[1]!.output));
-      expect(afterCheckpoint, 'bytes the killed shard exported after its last checkpoint').to.be.below(await payloadBytes(first[1]!.output));
+      await ended(first[1]!);
+      const killedFiles = runs.get(first[1]!.output)![0]!;
+      const killedSizes = await Promise.all(killedFiles.map(async (file) => (await stat(file)).size));
+      afterCheckpoint = await payloadBytes(killedFiles, await packetsAtCheckpoint(checkpoints, 1, first[1]!.output));
+      expect(afterCheckpoint, 'bytes the killed shard exported after its last checkpoint').to.be.below(await payloadBytes(killedFiles));
       const a1 = start('a1-run2', 1, 3);
       await waitForBytes(a1.output, 0);
       await sleep(1000);
@@ -73,7 +88,17 @@ describe('e2e: shards with file checkpoints', function () {
       // the stops and the kill came mid-stream: restarts went on with flows that were open
       expect(flowsCarriedOver(started), 'open flows carried over by the restarts').to.be.greaterThan(0);
 
-      const union = await unionOf(outputs, join(dir, 'union.pcap'));
+      // The restart wrote beside the killed run's files, never over them.
+      const sizesAfter = await Promise.all(killedFiles.map(async (file) => (await stat(file)).size));
+      expect(sizesAfter, 'files of the killed run, after its restart').to.deep.equal(killedSizes);
+      expect((await captureFiles(first[1]!.output, killedFiles)).length, 'the restart added files of its own').to.be.greaterThan(0);
+      // Every file ever written: per folder the runs in order, each run's files in the order it wrote them.
+      const everyFile: string[] = [];
+      for (const output of outputs) {
+        const before = runs.get(output) ?? [];
+        everyFile.push(...before.flat(), ...await captureFiles(output, before.flat()));
+      }
+      const union = await unionOf(everyFile, join(dir, 'union.pcap'));
       const keylog = await keyLogOf(store, join(dir, 'keys.log'));
       await judgeUnion(union, result, keylog, gatewaysOf(result, 1, 3), afterCheckpoint);
       const final = await readCheckpoints(checkpoints, [0, 1]);
@@ -94,7 +119,7 @@ describe('e2e: shards with file checkpoints', function () {
 /** Packets the output `file` had taken when shard `index` wrote its checkpoint last. */
 async function packetsAtCheckpoint(folder: string, index: number, file: string): Promise<number> {
   const [checkpoint] = await readCheckpoints(folder, [index]);
-  const position = checkpoint!.outputs?.find((output) => output.output === `pcap://${file}`);
+  const position = checkpoint!.outputs?.find((output) => output.output === `pcap://${file}${file.endsWith('/') ? '?rotate-size=32K' : ''}`);
   expect(position, `the checkpoint of shard ${index} says where ${file} stood`).to.not.equal(undefined);
   return position!.packets;
 }

@@ -31,7 +31,7 @@ describe('e2e: stitching from S3, GCS and Azure Blob', function () {
   async function generate(traffic: ProviderAccess, keys: ProviderAccess, prefix: string): Promise<GenerateResult> {
     const trafficStore = await openStore(traffic.url('tap', prefix), { credentialsFile: traffic.credentialsFile, role: 'output' });
     const keyStore = await openStore(keys.url('keys', prefix), { credentialsFile: keys.credentialsFile, role: 'output' });
-    return generateTraffic({ traffic: trafficStore, keys: keyStore, flows: 12, gateways: 2, seed: prefix, httpsShare: 0.5, h2Share: 0, bodyBytes: 300_000 });
+    return generateTraffic({ traffic: trafficStore, keys: keyStore, flows: 12, gateways: 2, seed: prefix, httpsShare: 0.5, h2Share: 0, bodyBytes: 300_000, objectBytes: 128 * 1024, shuffle: true, scatterShare: 0.25 });
   }
 
   async function stitchAndJudge(traffic: ProviderAccess, keys: ProviderAccess, prefix: string): Promise<void> {

@@ -4,13 +4,13 @@
  * into pcap and pcapng, and tshark and Suricata judge what came out.
  */
 import { expect } from 'chai';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateTraffic, type GenerateOptions, type GenerateResult } from '../../stitcher/generator/generate.js';
 import { LocalFolderStore } from '../../stitcher/store/local.js';
 import { cloudtapOk } from '../support/cli.js';
-import { haveTshark, tsharkFields } from '../support/tshark.js';
+import { exportedObjectHashes, haveTshark, tsharkFields } from '../support/tshark.js';
 import { readAllObjects, recordsByFlow } from '../generator/read-back.js';
 import { expectBothDirections, expectCleanCapture, expectHttpObjects, expectSuricataAgrees } from './capture-judge.js';
 
@@ -38,11 +38,11 @@ describe('e2e: local folder to pcap and pcapng', function () {
   before(async function () {
     if (!haveTshark()) this.skip();
     // Start just before an hour boundary so flows span objects in two hour folders;
-    // records shuffled, some duplicated and overlapping, objects uploaded out of order.
+    // records shuffled, DATA written up to 3 objects late, some duplicated and overlapping, objects uploaded out of order.
     const nextHour = (BigInt(Date.now()) * 1_000_000n / HOUR_NS + 1n) * HOUR_NS;
     run = await generateInto({
       flows: 40, gateways: 3, seed: 'e2e', ipv6Share: 0.3, httpsShare: 0.5, h2Share: 0.2,
-      objectBytes: 256 * 1024, bodyBytes: 2 * 1024 * 1024, shuffle: true, duplicateShare: 0.1, overlapShare: 0.1,
+      objectBytes: 256 * 1024, bodyBytes: 2 * 1024 * 1024, shuffle: true, scatterShare: 0.3, duplicateShare: 0.1, overlapShare: 0.1,
       reorderWindow: 4, startNs: nextHour - 100_000_000n, timeScale: 0, nsPerByte: 20,
     });
     pcapng = join(run.dir, 'out.pcapng');
@@ -109,6 +109,33 @@ describe('e2e: a gateway that lost bytes', function () {
     await expectBothDirections(pcap, run.result);
     await expectHttpObjects(pcap, run.result, (flow) => flow.index !== 2);
     await expectSuricataAgrees(pcap, run.result);
+  });
+});
+
+describe('e2e: a gateway that left chunks out without a word, in a scattered layout', function () {
+  this.timeout(300_000);
+
+  it('reports exactly the dropped ranges as holes, a key log 0600 beside the pcap, and every other flow intact', async function () {
+    if (!haveTshark()) this.skip();
+    const run = await generateInto({
+      flows: 12, gateways: 2, seed: 'drop', httpsShare: 0.5, h2Share: 0, bodyBytes: [120_000], objectBytes: 64 * 1024,
+      shuffle: true, scatterShare: 0.3, dropChunks: 5,
+    });
+    const dropped = run.result.flows.flatMap((flow) => flow.dropped.map((range) => ({ flow: flow.index, ...range })));
+    expect(dropped.length, 'chunks the generator left out').to.equal(5);
+    const lost = dropped.reduce((n, range) => n + range.length, 0);
+    const pcap = join(run.dir, 'out.pcap');
+    const keylog = join(run.dir, 'out.keys');
+    const summary = await stitchOnce(run.bucket, `pcap://${pcap}?keylog=${keylog}`);
+    expect(summary).to.match(new RegExp(String.raw`holes\s+5 \(${lost.toLocaleString('en-US')} bytes: 0 lost by the gateway, ${lost.toLocaleString('en-US')} never arrived\)`));
+    expect(((await stat(keylog)).mode & 0o777).toString(8), 'the key log holds secrets').to.equal('600');
+    // Each hole shows where it is: one lost-segment mark per dropped chunk, on the server's side.
+    const lostMarks = await tsharkFields(pcap, 'tcp.analysis.lost_segment', ['tcp.srcport']);
+    expect(lostMarks.length).to.equal(5);
+    const damaged = new Set(dropped.map((range) => range.flow));
+    const intact = run.result.flows.filter((flow) => !damaged.has(flow.index)).flatMap((flow) => flow.objects.map((object) => object.sha256));
+    const carved = new Set(await exportedObjectHashes(pcap, 'http', { keylog }));
+    expect(intact.filter((sha) => !carved.has(sha)), 'objects of flows that lost nothing, missing from the capture').to.deep.equal([]);
   });
 });
 

@@ -36,6 +36,7 @@ describe('e2e: openssl s_client and s_server sessions, decrypted by the CLI', fu
     result = await generateTraffic({
       traffic: new LocalFolderStore(traffic), keys: new LocalFolderStore(keys), flows: 30, gateways: 2, seed: 'openssl-e2e',
       httpsShare: 0.85, h2Share: 0, opensslShare: 1, bodyBytes: 400_000, keysTiming: 'after-traffic', codec: 0,
+      objectBytes: 128 * 1024, shuffle: true, scatterShare: 0.25,
     });
     files.original = join(dir, 'original.pcapng');
     files.cleartext = join(dir, 'cleartext.pcap');

@@ -34,6 +34,8 @@ async function generate(seed: string, flows: number): Promise<Run> {
   const result = await generateTraffic({
     traffic: new LocalFolderStore(traffic), keys: new LocalFolderStore(keys), flows, gateways: 2, seed,
     httpsShare: 0.8, h2Share: 0.25, bodyBytes: 600_000, keysTiming: 'after-traffic', codec: 0,
+    // A layout the format allows, not only the friendly one: records shuffled in their objects, DATA written objects later.
+    objectBytes: 128 * 1024, shuffle: true, scatterShare: 0.25,
   });
   return { dir, traffic, keys, result };
 }

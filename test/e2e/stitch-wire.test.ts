@@ -25,7 +25,7 @@ describe('e2e: VXLAN and a remapped pcapng at once, with --select', function () 
     if (!haveTshark() || !onPath('tcpdump')) this.skip();
     const dir = await mkdtemp(join(tmpdir(), 'cloudtap-wire-'));
     const bucket = join(dir, 'bucket');
-    const result = await generateTraffic({ traffic: new LocalFolderStore(bucket), flows: 16, gateways: 2, seed: 'wire', httpsShare: 0.4, h2Share: 0, bodyBytes: 400_000 });
+    const result = await generateTraffic({ traffic: new LocalFolderStore(bucket), flows: 16, gateways: 2, seed: 'wire', httpsShare: 0.4, h2Share: 0, bodyBytes: 400_000, objectBytes: 128 * 1024, shuffle: true, scatterShare: 0.25 });
     const sensor = createSocket('udp4');
     await new Promise<void>((resolve) => sensor.bind(VXLAN_PORT, '127.0.0.1', resolve));
     const wire = join(dir, 'wire.pcap');
