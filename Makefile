@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 DEMO_DIR ?= $(CURDIR)/demo-output
 DEMO_FLOWS ?= 60
 
-.PHONY: all deps tools build lint test unit demo bench clean
+.PHONY: all deps tools build lint test unit demo bench clean golden
 
 all: build
 
@@ -27,6 +27,10 @@ lint: deps
 
 test: tools build lint
 	mocha
+
+# Rewrites test/golden/ from the operator's output after an intended change (tests only read them).
+golden: build
+	node dist/test/operator/specs/golden-update.js
 
 demo: build
 	@bin/demo "$(DEMO_DIR)" "$(DEMO_FLOWS)"
