@@ -50,7 +50,7 @@ export function syntheticCases(): ContractCase[] {
       cloudTap: cloudTap('c-all', {
         keys: { provider: 'gcs', bucket: 'keys', prefix: 'k/', credentialsSecretRef: { name: 'key-creds' } },
         targets: [...wireTargets, ...fileTargets],
-        selection: { users: ['*@corp.example'], ports: [80, 443], subnets: ['10.0.0.0/8', 'fd00::/8'] },
+        selection: { users: ['*@corp.example.com'], ports: [80, 443], subnets: ['10.0.0.0/8', 'fd00::/8'] },
         sizing: { shards: 3 },
         stitcher: { pollInterval: '2s', keyWait: '5s', logLevel: 'warn' },
       }),
