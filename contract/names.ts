@@ -45,5 +45,9 @@ export const SHARD_ENV = { index: 'SHARD_INDEX', count: 'SHARD_COUNT', podName: 
 export const SHARD_COMMAND: readonly string[] = ['cloudtap'];
 export const SHARD_ARGS: readonly string[] = ['stitch', '--config', CONFIG_PATH];
 
-/** The port the stitcher serves /metrics and its readiness on in a pod. */
+/** The port the stitcher serves /metrics and its probes on in a pod. */
 export const METRICS_PORT = 9090;
+
+/** The stitcher's probe paths, which the shard Deployment's liveness and readiness probes call. */
+export const LIVENESS_PATH = '/healthz';
+export const READINESS_PATH = '/readyz';

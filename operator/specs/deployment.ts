@@ -6,7 +6,7 @@
 import type { V1Container, V1Deployment, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { CloudTap } from '../api/types.js';
 import { defaultStitcher } from '../api/defaults.js';
-import { SHARD_ARGS, SHARD_COMMAND, SHARD_ENV } from '../../contract/names.js';
+import { LIVENESS_PATH, READINESS_PATH, SHARD_ARGS, SHARD_COMMAND, SHARD_ENV } from '../../contract/names.js';
 import {
   childMetadata,
   configDir,
@@ -71,8 +71,8 @@ function stitcherContainer(cloudTap: CloudTap, shard: number): V1Container {
       { name: SHARD_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     ],
     ports: [{ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' }],
-    livenessProbe: { ...probe('/healthz'), failureThreshold: 3 },
-    readinessProbe: probe('/readyz'),
+    livenessProbe: { ...probe(LIVENESS_PATH), failureThreshold: 3 },
+    readinessProbe: probe(READINESS_PATH),
     resources: structuredClone(size.resources),
     securityContext: containerSecurityContext(stitcher.securityContext),
     volumeMounts: volumeMountsOf(cloudTap, shard),

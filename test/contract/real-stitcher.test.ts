@@ -20,13 +20,15 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileS
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Container, V1Deployment } from '@kubernetes/client-node';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CloudTap, Target } from '../../operator/api/types.js';
 import { desiredState } from '../../operator/specs/desired.js';
 import { pcapMountRoot } from '../../operator/specs/urls.js';
-import { CONFIG_KEY, CONFIG_PATH } from '../../contract/names.js';
+import { CONFIG_KEY, CONFIG_PATH, METRICS_PORT } from '../../contract/names.js';
 import type { StitcherConfigFile } from '../../contract/stitcher-config.js';
-import { cloudtapOk, cloudtap } from '../support/cli.js';
+import { cloudtap, cloudtapBin, cloudtapOk } from '../support/cli.js';
 import { allCases } from './cases.js';
 
 const PCAPNG_MAGIC = 0x0a0d0d0a;
@@ -129,6 +131,37 @@ function captureFiles(folder: string): string[] {
   return readdirSync(folder).filter((name) => /\.pcapng?$/.test(name)).map((name) => join(folder, name));
 }
 
+/** How shard 0 of the CloudTap starts: its command line and environment, on a local copy of its config. */
+interface RenderedShard {
+  readonly run: string;
+  readonly args: string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly metricsPort: number;
+  readonly container: V1Container;
+}
+
+async function renderShard(cloudTap: CloudTap, bucket: string): Promise<RenderedShard> {
+  const run = mkdtempSync(join(tmpdir(), 'cloudtap-contract-run-'));
+  const name = cloudTap.metadata.name;
+  const { objects } = desiredState(cloudTap, {});
+  const configMap = findObject<V1ConfigMap>(objects, 'ConfigMap', `${name}-config`);
+  const deployment = findObject<V1Deployment>(objects, 'Deployment', `${name}-shard-0`);
+  const container = deployment.spec!.template.spec!.containers[0]!;
+  const config = JSON.parse(configMap.data![CONFIG_KEY]!) as StitcherConfigFile;
+  const metricsPort = await freePort();
+  const local = localConfig(config, cloudTap.spec.targets, run, bucket, metricsPort);
+  for (const target of cloudTap.spec.targets.filter((t) => t.type === 'pcapVolume')) mkdirSync(join(run, 'pcap', target.name), { recursive: true });
+  for (const target of cloudTap.spec.targets.filter((t) => t.type === 'pcapBucket')) mkdirSync(join(run, 'bucket-out', target.name), { recursive: true });
+  const configPath = join(run, 'config.json');
+  writeFileSync(configPath, JSON.stringify(local));
+  expect(container.command, 'the shard runs the cloudtap command').to.deep.equal(['cloudtap']);
+  const args = container.args!.map((arg) => (arg === CONFIG_PATH ? configPath : arg));
+  expect(args, 'the config path the shard reads is the one its ConfigMap is mounted at').to.include(configPath);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const variable of container.env ?? []) env[variable.name] = variable.value ?? `${name}-shard-0-pod`;
+  return { run, args, env, metricsPort, container };
+}
+
 describe('contract: the real stitcher runs what the operator writes', function () {
   this.timeout(300_000);
   let bucket: string;
@@ -142,24 +175,7 @@ describe('contract: the real stitcher runs what the operator writes', function (
     it(`${testCase.name}: starts and exports to every target`, async () => {
       const { cloudTap, peers } = await withPeers(testCase.cloudTap);
       try {
-        const run = mkdtempSync(join(tmpdir(), 'cloudtap-contract-run-'));
-        const name = cloudTap.metadata.name;
-        const { objects } = desiredState(cloudTap, {});
-        const configMap = findObject<V1ConfigMap>(objects, 'ConfigMap', `${name}-config`);
-        const deployment = findObject<V1Deployment>(objects, 'Deployment', `${name}-shard-0`);
-        const container = deployment.spec!.template.spec!.containers[0]!;
-        const config = JSON.parse(configMap.data![CONFIG_KEY]!) as StitcherConfigFile;
-        const local = localConfig(config, cloudTap.spec.targets, run, bucket, await freePort());
-        for (const target of cloudTap.spec.targets.filter((t) => t.type === 'pcapVolume')) mkdirSync(join(run, 'pcap', target.name), { recursive: true });
-        for (const target of cloudTap.spec.targets.filter((t) => t.type === 'pcapBucket')) mkdirSync(join(run, 'bucket-out', target.name), { recursive: true });
-        const configPath = join(run, 'config.json');
-        writeFileSync(configPath, JSON.stringify(local));
-
-        expect(container.command, 'the shard runs the cloudtap command').to.deep.equal(['cloudtap']);
-        const args = container.args!.map((arg) => (arg === CONFIG_PATH ? configPath : arg));
-        expect(args, 'the config path the shard reads is the one its ConfigMap is mounted at').to.include(configPath);
-        const env: NodeJS.ProcessEnv = { ...process.env };
-        for (const variable of container.env ?? []) env[variable.name] = variable.value ?? `${name}-shard-0-pod`;
+        const { run, args, env } = await renderShard(cloudTap, bucket);
         const result = await cloudtap([...args, '--once', '--quiet'], { env, timeoutMs: 120_000 });
         expect(result.code, `the stitcher exited ${result.code} on the operator's config:\n${result.stderr.slice(-3000)}`).to.equal(0);
 
@@ -192,4 +208,32 @@ describe('contract: the real stitcher runs what the operator writes', function (
       }
     });
   }
+  it('a polling shard answers the Deployment\'s liveness and readiness probes on its metrics port', async () => {
+    const example = allCases().find((testCase) => testCase.name === 'examples/s3.yaml')!;
+    const { cloudTap, peers } = await withPeers(example.cloudTap);
+    const { args, env, metricsPort, container } = await renderShard(cloudTap, bucket);
+    expect(container.ports?.find((port) => port.name === 'metrics')?.containerPort, 'the metrics port the probes name').to.equal(METRICS_PORT);
+    const child = spawn(cloudtapBin, [...args, '--quiet'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      // In the pod the probes reach containerPort 9090; here the config's metricsPort was moved to a free port.
+      for (const probe of [container.readinessProbe!, container.livenessProbe!]) {
+        const url = `http://127.0.0.1:${metricsPort}${probe.httpGet!.path}`;
+        const deadline = Date.now() + 60_000;
+        let status = 0;
+        while (status !== 200) {
+          if (child.exitCode !== null) throw new Error(`the stitcher exited ${child.exitCode}: ${stderr}`);
+          if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within 60 s (last ${status})`);
+          status = await fetch(url).then((response) => response.status, () => 0);
+          if (status !== 200) await sleep(200);
+        }
+      }
+    } finally {
+      child.kill('SIGTERM');
+      expect(await exited, `a SIGTERM ends the shard cleanly: ${stderr}`).to.equal(0);
+      await Promise.all([...peers.values()].map((peer) => peer.close()));
+    }
+  });
 });
