@@ -13,7 +13,7 @@
  */
 import type { GeneveOption } from './geneve.js';
 import { parseRemapRule } from './remap.js';
-import { PIPELINE_PARAMETERS, WIRE_PARAMETERS } from '../../contract/output-url.js';
+import { MAX_MTU, MIN_MTU, PIPELINE_PARAMETERS, WIRE_PARAMETERS } from '../../contract/output-url.js';
 
 export type WireKind = 'vxlan' | 'geneve' | 'pcap-over-ip';
 export type Pace = 'asap' | 'realtime';
@@ -131,7 +131,7 @@ export function parseWireUrl(url: string): WireUrl {
     host,
     port: parsed.port === '' ? defaultPorts[kind] : Number(parsed.port),
     vni: integer('vni', 0, 0, 0xffffff),
-    mtu: integer('mtu', 1500, 576, 65535),
+    mtu: integer('mtu', 1500, MIN_MTU, MAX_MTU),
     pace,
     rateMbps,
     inner,
