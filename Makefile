@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 DEMO_DIR ?= $(CURDIR)/demo-output
 DEMO_FLOWS ?= 60
 
-.PHONY: all deps tools build lint test unit demo bench clean
+.PHONY: all deps tools peers build lint test unit demo bench clean golden
 
 all: build
 
@@ -19,14 +19,22 @@ deps: node_modules/.package-lock.json
 tools:
 	@bin/install-test-tools
 
+# Store peers built once per version from the Go module proxy into ~/.cache/cloudtap (bin/store-peers.txt).
+peers:
+	@bin/install-store-peers
+
 build: deps
 	tsc -p tsconfig.json
 
 lint: deps
 	eslint .
 
-test: tools build lint
+test: tools peers build lint
 	mocha
+
+# Rewrites test/golden/ from the operator's output after an intended change (tests only read them).
+golden: build
+	node dist/test/operator/specs/golden-update.js
 
 demo: build
 	@bin/demo "$(DEMO_DIR)" "$(DEMO_FLOWS)"

@@ -4,6 +4,7 @@
  * fix instead of a broken Deployment. Each problem names the field.
  */
 import type { CloudTapSpec, StoreLocation, Target } from './types.js';
+import { MAX_SHARDS } from '../../contract/limits.js';
 
 export interface FieldProblem {
   /** The JSON path of the field at fault: `spec.targets[1].vni`. */
@@ -77,6 +78,9 @@ function validateTarget(target: Target, path: string): FieldProblem[] {
     if (!target.store) problems.push({ field: `${path}.store`, message: 'is required for type pcapBucket' });
     else problems.push(...validateLocation(target.store, `${path}.store`));
   }
+  if (!network && target.rate !== undefined) {
+    problems.push({ field: `${path}.rate`, message: `applies only to vxlan, geneve and pcapOverIp targets, not ${target.type}` });
+  }
   for (const [side, range] of Object.entries(target.remap ?? {})) {
     if (!cidr.test(String(range))) problems.push({ field: `${path}.remap.${side}`, message: `"${range}" is not a CIDR` });
   }
@@ -91,8 +95,8 @@ function validateSelection(spec: CloudTapSpec): FieldProblem[] {
 
 function validateSizing(spec: CloudTapSpec): FieldProblem[] {
   const shards = spec.sizing?.shards;
-  if (shards !== undefined && (!Number.isInteger(shards) || shards < 1 || shards > 64)) {
-    return [{ field: 'spec.sizing.shards', message: 'must be an integer from 1 to 64' }];
+  if (shards !== undefined && (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS)) {
+    return [{ field: 'spec.sizing.shards', message: `must be an integer from 1 to ${MAX_SHARDS}` }];
   }
   return [];
 }

@@ -13,15 +13,16 @@
  */
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { CloudTap } from '../api/types.js';
-import type { ShardStatusReport } from '../../stitcher/pipeline/status-report.js';
+import { decodeShardStatus } from '../../contract/status-report.js';
+import { CHECKPOINT_SELECTOR, STATUS_REPORT_KEY } from '../../contract/names.js';
 import { defaultStitcher } from '../api/defaults.js';
 import { names } from '../specs/names.js';
 
-/** The key of the report in a checkpoint ConfigMap (STATUS_REPORT_KEY of the stitcher). */
-export const statusReportKey = 'status.json';
+/** The key of the report in a checkpoint ConfigMap. */
+export const statusReportKey = STATUS_REPORT_KEY;
 
 /** The labels the stitchers put on their checkpoint ConfigMaps: what the operator watches. */
-export const checkpointSelector = 'app.kubernetes.io/name=cloudtap,app.kubernetes.io/component=checkpoint';
+export const checkpointSelector = CHECKPOINT_SELECTOR;
 
 /** How often a shard reports: the stitcher's checkpoint interval. */
 export const defaultReportIntervalMs = 10_000;
@@ -81,7 +82,7 @@ export function reportedLoad(cloudTap: CloudTap, shards: number, configMap: (nam
     const name = names.checkpoint(cloudTap.metadata.name, shard);
     const text = configMap(name)?.data?.[statusReportKey];
     if (text === undefined) continue;
-    const report = parseReport(text);
+    const report = decodeShardStatus(text);
     if (typeof report === 'string') {
       stalled.push(`shard ${shard}: ${statusReportKey} in ConfigMap ${name} ${report}`);
       continue;
@@ -120,22 +121,6 @@ export function roundSignificant(value: number, digits: number): number {
   if (value === 0) return 0;
   const scale = 10 ** (digits - 1 - Math.floor(Math.log10(Math.abs(value))));
   return Math.round(value * scale) / scale;
-}
-
-/** The report, or what is wrong with it (never its text: it is ours, but keep logs small). */
-function parseReport(text: string): ShardStatusReport | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return 'is not JSON';
-  }
-  const report = value as Partial<Record<keyof ShardStatusReport, unknown>> | null;
-  if (report === null || typeof report !== 'object') return 'is not a JSON object';
-  if (typeof report.throughputMbps !== 'number' || !(report.throughputMbps >= 0)) return 'has no throughputMbps >= 0';
-  if (report.lagSeconds !== undefined && (typeof report.lagSeconds !== 'number' || !(report.lagSeconds >= 0))) return 'has a lagSeconds that is not a number >= 0';
-  if (typeof report.updatedAt !== 'string' || Number.isNaN(Date.parse(report.updatedAt))) return 'has no ISO time in updatedAt';
-  return report as ShardStatusReport;
 }
 
 const durationUnits: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

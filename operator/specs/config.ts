@@ -7,24 +7,15 @@ import type { CloudTap, Selection } from '../api/types.js';
 import { defaultStitcher, keysOf } from '../api/defaults.js';
 import { childMetadata, configKey, metricsPort, names } from './names.js';
 import { outputUrl, storeUrl } from './urls.js';
+import { configMapCheckpointUrl } from '../../contract/names.js';
+import type { OperatorStitcherConfig } from '../../contract/stitcher-config.js';
 
 export const sourceCredentialsDir = '/var/run/cloudtap/source';
 export const keysCredentialsDir = '/var/run/cloudtap/keys';
 export const credentialsFile = 'credentials.json';
 
-export interface StitcherConfig {
-  readonly source: string;
-  readonly keys?: string;
-  readonly credentials?: string;
-  readonly keysCredentials?: string;
-  readonly outputs: readonly string[];
-  readonly select?: Selection;
-  readonly pollInterval: string;
-  readonly keyWait: string;
-  readonly logLevel: string;
-  readonly checkpoint: string;
-  readonly metricsPort: number;
-}
+/** The file's schema is the contract's (contract/stitcher-config.ts), which the stitcher checks. */
+export type StitcherConfig = OperatorStitcherConfig;
 
 export function stitcherConfig(cloudTap: CloudTap): StitcherConfig {
   const { spec } = cloudTap;
@@ -41,7 +32,7 @@ export function stitcherConfig(cloudTap: CloudTap): StitcherConfig {
     pollInterval: stitcher.pollInterval,
     keyWait: stitcher.keyWait,
     logLevel: stitcher.logLevel,
-    checkpoint: `configmap://${cloudTap.metadata.namespace}/${cloudTap.metadata.name}`,
+    checkpoint: configMapCheckpointUrl(cloudTap.metadata.namespace, cloudTap.metadata.name),
     metricsPort,
   };
 }

@@ -6,11 +6,11 @@
 import type { V1Container, V1Deployment, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { CloudTap } from '../api/types.js';
 import { defaultStitcher } from '../api/defaults.js';
+import { LIVENESS_PATH, READINESS_PATH, SHARD_ARGS, SHARD_COMMAND, SHARD_ENV } from '../../contract/names.js';
 import {
   childMetadata,
   configDir,
   configHashAnnotation,
-  configKey,
   metricsPort,
   names,
   selectorOf,
@@ -62,17 +62,17 @@ function stitcherContainer(cloudTap: CloudTap, shard: number): V1Container {
     name: 'stitcher',
     image: stitcher.image,
     imagePullPolicy: stitcher.imagePullPolicy,
-    command: ['cloudtap'],
-    args: ['stitch', '--config', `${configDir}/${configKey}`],
+    command: [...SHARD_COMMAND],
+    args: [...SHARD_ARGS],
     env: [
-      { name: 'SHARD_INDEX', value: String(shard) },
-      { name: 'SHARD_COUNT', value: String(size.shards) },
-      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: SHARD_ENV.index, value: String(shard) },
+      { name: SHARD_ENV.count, value: String(size.shards) },
+      { name: SHARD_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: SHARD_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     ],
     ports: [{ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' }],
-    livenessProbe: { ...probe('/healthz'), failureThreshold: 3 },
-    readinessProbe: probe('/readyz'),
+    livenessProbe: { ...probe(LIVENESS_PATH), failureThreshold: 3 },
+    readinessProbe: probe(READINESS_PATH),
     resources: structuredClone(size.resources),
     securityContext: containerSecurityContext(stitcher.securityContext),
     volumeMounts: volumeMountsOf(cloudTap, shard),

@@ -4,15 +4,16 @@
  */
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import { apiVersion, kind, type CloudTap } from '../api/types.js';
+import { checkpointConfigMapName, CONFIG_DIR, CONFIG_KEY, METRICS_PORT, shardLeaseName } from '../../contract/names.js';
 
 export const shardLabel = 'cloudtap.io/shard';
 export const hashAnnotation = 'cloudtap.io/inputs-hash';
 export const configHashAnnotation = 'cloudtap.io/config-hash';
 export const managedBy = 'cloudtap-operator';
 
-export const configKey = 'config.json';
-export const configDir = '/etc/cloudtap';
-export const metricsPort = 9090;
+export const configKey = CONFIG_KEY;
+export const configDir = CONFIG_DIR;
+export const metricsPort = METRICS_PORT;
 
 export const names = {
   deployment: (cloudTap: string, shard: number) => `${cloudTap}-shard-${shard}`,
@@ -21,8 +22,9 @@ export const names = {
   role: (cloudTap: string) => `${cloudTap}-stitcher`,
   roleBinding: (cloudTap: string) => `${cloudTap}-stitcher`,
   metricsService: (cloudTap: string) => `${cloudTap}-metrics`,
-  lease: (cloudTap: string, shard: number) => `${cloudTap}-shard-${shard}`,
-  checkpoint: (cloudTap: string, shard: number) => `${cloudTap}-shard-${shard}-checkpoint`,
+  /** The stitcher looks these two up by the contract's names. */
+  lease: shardLeaseName,
+  checkpoint: checkpointConfigMapName,
 };
 
 /** Labels on every child; the selector labels are a subset of these. */

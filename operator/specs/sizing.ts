@@ -12,6 +12,7 @@
  */
 import type { ResourceRequirements, Sizing } from '../api/types.js';
 import { defaultThroughputMbps } from '../api/defaults.js';
+import { MAX_SHARDS } from '../../contract/limits.js';
 
 /** `make bench`, 200 MB input, median of 3 runs: CTAP to pcap on one core, MB/s of tapped bytes. */
 export const measuredStitchMBps = 400;
@@ -55,7 +56,7 @@ export const sizingTable: readonly SizingRow[] = [
 
 /** Above the table each shard takes this much throughput, at the last row's size. */
 export const mbpsPerShardBeyondTable = plannedMbpsPerCore;
-export const maxShards = 64;
+export const maxShards = MAX_SHARDS;
 
 export interface ShardSize {
   readonly shards: number;

@@ -1,66 +1,48 @@
 /**
- * Store and output URLs in the form the stitcher's config takes
- * (`s3://bucket/prefix?region=R`, `vxlan://host:4789?vni=N`, ...).
+ * The CloudTap's store locations and targets as the URLs the stitcher's config
+ * takes, through the contract's builders (contract/output-url.ts), so that the
+ * operator cannot write a parameter the stitcher does not know.
  */
 import type { StoreLocation, Target } from '../api/types.js';
 import { defaultTarget } from '../api/defaults.js';
+import { buildOutputUrl, type OutputSpec } from '../../contract/output-url.js';
+import { buildStoreUrl } from '../../contract/store-url.js';
 
 /** Where pcapVolume targets are mounted; one folder per target. */
 export const pcapMountRoot = '/var/lib/cloudtap/pcap';
 
 export function storeUrl(location: StoreLocation): string {
-  const prefix = (location.prefix ?? '').replace(/^\/+/, '');
-  const query = new URLSearchParams();
-  if (location.region) query.set('region', location.region);
-  if (location.endpoint) query.set('endpoint', location.endpoint);
-  const base =
-    location.provider === 'azure'
-      ? `azblob://${location.account}/${location.bucket}/${prefix}`
-      : `${location.provider === 's3' ? 's3' : 'gs'}://${location.bucket}/${prefix}`;
-  return withQuery(base, query);
+  return buildStoreUrl(location);
 }
 
 export function outputUrl(target: Target): string {
+  return buildOutputUrl(outputSpec(target));
+}
+
+/**
+ * The target as the contract describes outputs. The CRD defaults `mtu` on every
+ * target, but only wire exports have one: capture files keep whole packets.
+ */
+export function outputSpec(target: Target): OutputSpec {
   const full = defaultTarget(target);
-  const query = new URLSearchParams();
+  const pipeline = { variant: full.variant ?? 'original', ...(full.remap ? { remap: full.remap } : {}) };
   switch (full.type) {
     case 'vxlan':
     case 'geneve':
-    case 'pcapOverIp': {
-      if (full.vni !== undefined) query.set('vni', String(full.vni));
-      addPacketOptions(query, full);
-      const scheme = full.type === 'pcapOverIp' ? 'pcap-over-ip' : full.type;
-      return withQuery(`${scheme}://${hostPort(full.host ?? '', full.port)}`, query);
-    }
+    case 'pcapOverIp':
+      return {
+        kind: 'wire',
+        scheme: full.type === 'pcapOverIp' ? 'pcap-over-ip' : full.type,
+        host: full.host ?? '',
+        ...(full.port !== undefined ? { port: full.port } : {}),
+        ...(full.vni !== undefined ? { vni: full.vni } : {}),
+        ...(full.mtu !== undefined ? { mtu: full.mtu } : {}),
+        ...(full.rate !== undefined ? { rate: full.rate } : {}),
+        ...pipeline,
+      };
     case 'pcapVolume':
-      addPacketOptions(query, full);
-      query.set('rotate-size', full.rotateSize ?? '100M');
-      return withQuery(`pcapng://${pcapMountRoot}/${full.name}/`, query);
-    case 'pcapBucket': {
-      addPacketOptions(query, full);
-      query.set('rotate-size', full.rotateSize ?? '100M');
-      // The store URL may carry its own query (region, endpoint): merge them.
-      const store = new URL(storeUrl(full.store!));
-      for (const [key, value] of query) store.searchParams.set(key, value);
-      return `pcapng+${store.toString()}`;
-    }
+      return { kind: 'folder', format: 'pcapng', folder: `${pcapMountRoot}/${full.name}/`, rotateSize: full.rotateSize ?? '100M', ...pipeline };
+    case 'pcapBucket':
+      return { kind: 'bucket', format: 'pcapng', store: full.store!, rotateSize: full.rotateSize ?? '100M', ...pipeline };
   }
-}
-
-function addPacketOptions(query: URLSearchParams, target: Target): void {
-  query.set('mtu', String(target.mtu));
-  if (target.rate !== undefined) query.set('rate', String(target.rate));
-  query.set('variant', target.variant ?? 'original');
-  const remap = Object.entries(target.remap ?? {}).map(([side, cidr]) => `${side}:${cidr}`);
-  if (remap.length > 0) query.set('remap', remap.join(','));
-}
-
-function hostPort(host: string, port: number | undefined): string {
-  const bracketed = host.includes(':') ? `[${host}]` : host;
-  return port === undefined ? bracketed : `${bracketed}:${port}`;
-}
-
-function withQuery(base: string, query: URLSearchParams): string {
-  const text = query.toString();
-  return text ? `${base}?${text}` : base;
 }

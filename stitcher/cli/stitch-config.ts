@@ -8,6 +8,9 @@ import type { HourWindow } from '../pipeline/object-feed.js';
 import type { ShardSpec } from '../pipeline/shard.js';
 import { parseCheckpointUrl } from '../pipeline/checkpoint-store.js';
 import { parseCount, parseDuration, parseSize, UsageError } from './usage-error.js';
+import { checkStitcherConfig, type StitcherConfigFile } from '../../contract/stitcher-config.js';
+import { MAX_SHARD_COUNT } from '../../contract/limits.js';
+import { SHARD_ENV } from '../../contract/names.js';
 
 export interface StitchConfig {
   readonly source: string;
@@ -79,27 +82,8 @@ export interface StitchFlags {
   'lease-duration'?: string;
 }
 
-/** The config file's shape (see docs/cli.md). */
-interface ConfigFile {
-  source?: string;
-  keys?: string;
-  credentials?: string;
-  keysCredentials?: string;
-  outputs?: string[];
-  pollInterval?: string;
-  logLevel?: string;
-  metricsPort?: number;
-  lookBack?: string;
-  keyWait?: string;
-  cleartextPorts?: string;
-  select?: { users?: string[]; ports?: number[]; subnets?: string[] };
-  checkpoint?: string;
-  checkpointInterval?: string;
-  reorderWait?: string;
-  flowIdleTimeout?: string;
-  reorderWindow?: string;
-  leaseDuration?: string;
-}
+/** The config file's shape: the contract with the operator (contract/stitcher-config.ts). */
+type ConfigFile = StitcherConfigFile;
 
 /** @param env the process environment (SHARD_INDEX, SHARD_COUNT, as the operator sets them) */
 export function resolveStitchConfig(flags: StitchFlags, env: NodeJS.ProcessEnv = process.env): StitchConfig {
@@ -141,13 +125,13 @@ export function resolveStitchConfig(flags: StitchFlags, env: NodeJS.ProcessEnv =
 
 /** Flags win over the environment the operator sets; both or neither of index and count. */
 function shardOf(flags: StitchFlags, env: NodeJS.ProcessEnv): ShardSpec {
-  const indexText = flags['shard-index'] ?? env.SHARD_INDEX;
-  const countText = flags['shard-count'] ?? env.SHARD_COUNT;
+  const indexText = flags['shard-index'] ?? env[SHARD_ENV.index];
+  const countText = flags['shard-count'] ?? env[SHARD_ENV.count];
   if (indexText === undefined && countText === undefined) return { index: 0, count: 1 };
   if (indexText === undefined || countText === undefined) {
     throw new UsageError('stitch: --shard-index and --shard-count go together (or SHARD_INDEX and SHARD_COUNT)');
   }
-  const count = parseCount(countText, '--shard-count', 1, 1024);
+  const count = parseCount(countText, '--shard-count', 1, MAX_SHARD_COUNT);
   const index = parseCount(indexText, '--shard-index', 0, count - 1);
   return { index, count };
 }
@@ -229,8 +213,9 @@ function readConfigFile(path: string): ConfigFile {
   } catch (error) {
     throw new UsageError(`stitch: --config ${path} is not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new UsageError(`stitch: --config ${path} must hold a JSON object`);
+  try {
+    return checkStitcherConfig(parsed, `stitch: --config ${path}`);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
-  return parsed as ConfigFile;
 }

@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { ObjectStore } from '../store/store.js';
 import { openFileOutput, type FileOutput } from './file-output.js';
-
-const ROTATION_PARAMETERS = ['rotate-size', 'rotate-seconds'];
+import { ROTATION_PARAMETERS } from '../../contract/output-url.js';
 
 export interface BucketOutputUrl {
   readonly format: 'pcap' | 'pcapng';

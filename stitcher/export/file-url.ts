@@ -10,7 +10,9 @@
  * `rotate-size` takes K, M, G (powers of 1024), default 100M; `rotate-seconds`
  * counts capture time, default 300; 0 turns either limit off.
  */
-export type CaptureFormat = 'pcap' | 'pcapng';
+import { ROTATION_PARAMETERS, type CaptureFormat } from '../../contract/output-url.js';
+
+export type { CaptureFormat };
 
 export interface FileOutputSpec {
   readonly format: CaptureFormat;
@@ -61,7 +63,7 @@ export function parseFileOutputUrl(url: string): FileOutputSpec {
   for (const [name, value] of parsed.searchParams) {
     if (name === 'rotate-size') rotateBytes = parseSize(value, problem);
     else if (name === 'rotate-seconds') rotateSeconds = parseSeconds(value, problem);
-    else throw problem(`unknown query parameter '${name}' (known: rotate-size, rotate-seconds)`);
+    else throw problem(`unknown query parameter '${name}' (known: ${ROTATION_PARAMETERS.join(', ')})`);
   }
   const rotate = folder || rotateBytes !== undefined || rotateSeconds !== undefined;
   return {

@@ -13,8 +13,9 @@ import { createHmac } from 'node:crypto';
 import type { FlowOpenRecord } from '../format/records.js';
 import type { Cidr } from '../flow/cidr.js';
 import { parseCidr } from '../flow/cidr.js';
+import { splitRemapRule, type RemapSide } from '../../contract/output-url.js';
 
-export type RemapSide = 'client' | 'server';
+export type { RemapSide };
 
 export interface RemapRule {
   readonly side: RemapSide;
@@ -33,13 +34,9 @@ export interface RemapperOptions {
  * @throws Error `remap <spec>: ...` naming what is wrong
  */
 export function parseRemapRule(spec: string): RemapRule {
-  const colon = spec.indexOf(':');
-  const side = spec.slice(0, colon);
-  if (colon < 0 || (side !== 'client' && side !== 'server')) {
-    throw new Error(`remap ${spec}: expected client:<cidr> or server:<cidr>`);
-  }
+  const { side, cidr } = splitRemapRule(spec);
   try {
-    return { side, into: parseCidr(spec.slice(colon + 1)) };
+    return { side, into: parseCidr(cidr) };
   } catch (error) {
     throw new Error(`remap ${spec}: ${(error as Error).message}`, { cause: error });
   }

@@ -13,6 +13,7 @@
  */
 import type { GeneveOption } from './geneve.js';
 import { parseRemapRule } from './remap.js';
+import { MAX_MTU, MIN_MTU, PIPELINE_PARAMETERS, WIRE_PARAMETERS } from '../../contract/output-url.js';
 
 export type WireKind = 'vxlan' | 'geneve' | 'pcap-over-ip';
 export type Pace = 'asap' | 'realtime';
@@ -48,11 +49,11 @@ export interface WireUrl {
 }
 
 const defaultPorts: Record<WireKind, number> = { vxlan: 4789, geneve: 6081, 'pcap-over-ip': 57012 };
-const commonParameters = ['mtu', 'pace', 'rate', 'queue', 'remap', 'variant'];
+/** The contract's lists (contract/output-url.ts), and the pipeline's parameters a caller may leave in. */
 const parametersByKind: Record<WireKind, readonly string[]> = {
-  vxlan: [...commonParameters, 'vni', 'ports'],
-  geneve: [...commonParameters, 'vni', 'ports', 'inner', 'opt'],
-  'pcap-over-ip': [...commonParameters, 'listen'],
+  vxlan: [...WIRE_PARAMETERS.vxlan, ...PIPELINE_PARAMETERS],
+  geneve: [...WIRE_PARAMETERS.geneve, ...PIPELINE_PARAMETERS],
+  'pcap-over-ip': [...WIRE_PARAMETERS['pcap-over-ip'], ...PIPELINE_PARAMETERS],
 };
 
 /** True when `url` names a wire target this module parses. */
@@ -130,7 +131,7 @@ export function parseWireUrl(url: string): WireUrl {
     host,
     port: parsed.port === '' ? defaultPorts[kind] : Number(parsed.port),
     vni: integer('vni', 0, 0, 0xffffff),
-    mtu: integer('mtu', 1500, 576, 65535),
+    mtu: integer('mtu', 1500, MIN_MTU, MAX_MTU),
     pace,
     rateMbps,
     inner,

@@ -8,18 +8,12 @@
  */
 import { ApiException, CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { decodeCheckpoint } from './checkpoint.js';
-import { STATUS_REPORT_KEY } from './status-report.js';
+import { CHECKPOINT_KEY, checkpointConfigMapName, checkpointLabels, STATUS_REPORT_KEY } from '../../contract/names.js';
+import { MAX_CHECKPOINT_SHARDS } from '../../contract/limits.js';
 import type { CheckpointStore, ShardCheckpoint } from './checkpoint-store.js';
 import { describe } from './lease.js';
 
-export const CHECKPOINT_KEY = 'checkpoint.json';
-
-/** The most shard ConfigMaps a re-shard looks for. */
-const MAX_SHARDS = 256;
-
-export function checkpointConfigMapName(cloudTap: string, shard: number): string {
-  return `${cloudTap}-shard-${shard}-checkpoint`;
-}
+export { CHECKPOINT_KEY, checkpointConfigMapName };
 
 export class ConfigMapCheckpointStore implements CheckpointStore {
   readonly description: string;
@@ -42,7 +36,7 @@ export class ConfigMapCheckpointStore implements CheckpointStore {
    */
   async readAll(): Promise<ShardCheckpoint[]> {
     const found: ShardCheckpoint[] = [];
-    for (let index = 0; index < MAX_SHARDS; index++) {
+    for (let index = 0; index < MAX_CHECKPOINT_SHARDS; index++) {
       const name = checkpointConfigMapName(this.cloudTap, index);
       const configMap = await this.read(name);
       if (name === this.name) {
@@ -69,7 +63,7 @@ export class ConfigMapCheckpointStore implements CheckpointStore {
         apiVersion: 'v1', kind: 'ConfigMap',
         metadata: {
           name: this.name, namespace: this.namespace,
-          labels: { 'app.kubernetes.io/name': 'cloudtap', 'app.kubernetes.io/instance': this.cloudTap, 'app.kubernetes.io/component': 'checkpoint' },
+          labels: checkpointLabels(this.cloudTap),
           ...(this.resourceVersion !== undefined ? { resourceVersion: this.resourceVersion } : {}),
         },
         data: { [CHECKPOINT_KEY]: text, ...(report !== undefined ? { [STATUS_REPORT_KEY]: report } : {}) },

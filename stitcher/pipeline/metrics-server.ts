@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { LIVENESS_PATH, READINESS_PATH } from '../../contract/names.js';
 
 export interface Health {
   live(): boolean;
@@ -21,8 +22,8 @@ export async function serveMetrics(registry: Registry, port: number, host = '0.0
         (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
         (error: unknown) => response.writeHead(500).end(String(error)),
       );
-    } else if (path === '/healthz' || path === '/readyz') {
-      const ok = path === '/healthz' ? health.live() : health.ready();
+    } else if (path === LIVENESS_PATH || path === READINESS_PATH) {
+      const ok = path === LIVENESS_PATH ? health.live() : health.ready();
       response.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
     } else {
       response.writeHead(404).end();

@@ -5,9 +5,9 @@
  * taken out of the URL before the exporter parses the rest.
  */
 import { parseRemapRule } from '../export/remap.js';
+import { PIPELINE_PARAMETERS, VARIANTS, type Variant } from '../../contract/output-url.js';
 
-export type Variant = 'original' | 'cleartext' | 'both';
-const VARIANTS: readonly Variant[] = ['original', 'cleartext', 'both'];
+export type { Variant };
 
 export interface OutputOptions {
   /** The URL without the pipeline's parameters, for the exporter. */
@@ -38,7 +38,7 @@ export function splitOutputOptions(url: string): OutputOptions {
   }
   const keylog = params.get('keylog') ?? undefined;
   if (keylog !== undefined && !keylog.startsWith('/')) throw problem(`keylog '${keylog}' must be an absolute path`);
-  for (const name of ['variant', 'remap', 'keylog']) params.delete(name);
+  for (const name of PIPELINE_PARAMETERS) params.delete(name);
   const rest = params.toString();
   return {
     url: url.slice(0, query) + (rest === '' ? '' : `?${rest}`),

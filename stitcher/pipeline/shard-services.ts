@@ -12,6 +12,7 @@ import { FileCheckpointStore, parseCheckpointUrl, type CheckpointStore } from '.
 import type { ShardLease } from './lease.js';
 import type { Logger } from './log.js';
 import type { ShardSpec } from './shard.js';
+import { SHARD_ENV, shardLeaseName } from '../../contract/names.js';
 
 export interface ShardServicesOptions {
   /** `file:///abs/dir` or `configmap://<namespace>/<cloudtap name>`. */
@@ -32,9 +33,8 @@ export interface ShardServices {
   readonly lease: ShardLease | undefined;
 }
 
-export function leaseName(cloudTap: string, shard: number): string {
-  return `${cloudTap}-shard-${shard}`;
-}
+/** The operator's Role grants this name (contract/names.ts). */
+export const leaseName = shardLeaseName;
 
 /** @throws Error naming the URL when it is neither form */
 export async function openShardServices(options: ShardServicesOptions): Promise<ShardServices> {
@@ -48,7 +48,7 @@ export async function openShardServices(options: ShardServicesOptions): Promise<
     config = new KubeConfig();
     config.loadFromDefault();
   }
-  const identity = options.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+  const identity = options.identity ?? process.env[SHARD_ENV.podName] ?? `${hostname()}-${process.pid}`;
   return {
     store: new ConfigMapCheckpointStore(config, location.namespace, location.cloudTap, options.shard.index),
     lease: new ShardLease(config, {

@@ -6,17 +6,11 @@
  * takes the largest lag and calls a shard whose report is too old stalled.
  */
 
-/** The JSON under `status.json`; the contract with operator/controller/shard-reports.ts. */
-export interface ShardStatusReport {
-  /** Tapped bytes exported per second over the last interval, in Mbit/s (10^6 bit/s). */
-  readonly throughputMbps: number;
-  /** Now minus the newest exported record's time; absent until a record was exported. */
-  readonly lagSeconds?: number;
-  /** When this report was made (ISO 8601, milliseconds). */
-  readonly updatedAt: string;
-}
+import type { ShardStatusReport } from '../../contract/status-report.js';
 
-export const STATUS_REPORT_KEY = 'status.json';
+// The report's shape, key and encoding are the contract with the operator (contract/).
+export { encodeShardStatus, type ShardStatusReport } from '../../contract/status-report.js';
+export { STATUS_REPORT_KEY } from '../../contract/names.js';
 
 /** The tapped bytes a shard had exported at one moment, and the newest record time among them. */
 export interface ExportProgress {
@@ -46,11 +40,6 @@ export function shardStatus(previous: ExportProgress | undefined, current: Expor
   // Whole milliseconds first: a bigint of nanoseconds since the epoch does not fit a double exactly.
   const newestMs = Number(current.newestExportedNs / 1_000_000n);
   return { ...report, lagSeconds: round3(Math.max(0, current.atMs - newestMs) / 1000) };
-}
-
-/** The report as stored in the ConfigMap. */
-export function encodeShardStatus(report: ShardStatusReport): string {
-  return JSON.stringify(report);
 }
 
 function round3(value: number): number {

@@ -15,7 +15,9 @@ export type StoreUrl =
     readonly endpoint?: string;
   };
 
-const ALLOWED_QUERY: Record<string, readonly string[]> = { s3: ['region', 'endpoint'], gs: ['endpoint'], azblob: ['endpoint'] };
+import { STORE_QUERY_PARAMETERS } from '../../contract/store-url.js';
+
+const ALLOWED_QUERY: Readonly<Record<string, readonly string[]>> = STORE_QUERY_PARAMETERS;
 
 /** Parses a store URL; throws naming the URL (its query dropped) and what is wrong with it. */
 export function parseStoreUrl(text: string): StoreUrl {

@@ -1,5 +1,5 @@
 /**
- * Test servers that run in a child process (Azurite, s3rver) on a free
+ * Test servers that run in a child process (Azurite, versitygw, fake-gcs-server) on a free
  * loopback port: started by a test, ready when the port accepts, stopped after.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

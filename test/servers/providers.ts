@@ -1,9 +1,10 @@
 /**
- * The three cloud test servers together, with credential files in the
- * gateway's export formats, for tests that run the same checks on every
- * provider: s3rver (S3), the GCS test server (with service-account token
- * checks) and Azurite (shared-key signatures). Started once per process on
- * first use; stop them with `stopProviders()` (e.g. in a root `after`).
+ * The cloud store peers together, with credential files in the gateway's
+ * export formats, for tests that run the same checks on every provider:
+ * versitygw (S3, verifies SigV4 signatures), GCS twice, as the in-repo strict
+ * test server (with service-account token checks) and as fake-gcs-server (the
+ * community's emulator, no auth), and Azurite (shared-key signatures). Started
+ * once per process on first use; stop them with `stopProviders()` (e.g. in a root `after`).
  */
 import { ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { generateKeyPairSync } from 'node:crypto';
@@ -12,9 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from './azurite.js';
 import { GcsTestServer } from './gcs-server.js';
-import { S3RVER_ACCESS_KEY_ID, S3RVER_SECRET, startS3rver, type S3rver } from './s3rver.js';
+import { startFakeGcs } from './fake-gcs.js';
+import { startVersitygw, type Versitygw } from './versitygw.js';
 
-export type ProviderName = 's3' | 'gcs' | 'azure';
+export type ProviderName = 's3' | 'gcs' | 'fakeGcs' | 'azure';
 
 export interface ProviderAccess {
   readonly name: ProviderName;
@@ -29,7 +31,12 @@ export interface ProviderAccess {
 
 export interface Providers {
   readonly s3: ProviderAccess;
+  /** The root key pair of the S3 server, for tests of the ambient credential chain. */
+  readonly s3Root: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** The in-repo GCS test server: strict, checks service-account tokens. */
   readonly gcs: ProviderAccess;
+  /** fake-gcs-server: a GCS peer we did not write; takes any credentials. */
+  readonly fakeGcs: ProviderAccess;
   readonly azure: ProviderAccess;
   readonly gcsServer: GcsTestServer;
   /** A folder for more credential files. */
@@ -57,7 +64,7 @@ export async function stopProviders(): Promise<void> {
 
 async function launch(): Promise<{ providers: Providers; stop: () => Promise<void> }> {
   const folder = await mkdtemp(join(tmpdir(), 'cloudtap-providers-'));
-  const [s3rver, azurite] = await Promise.all([startS3rver(BUCKETS), startAzurite()]);
+  const [s3, azurite, fakeGcs] = await Promise.all([startVersitygw(BUCKETS), startAzurite(), startFakeGcs(BUCKETS)]);
   const account = serviceAccount('stitcher@cloudtap-test.iam.gserviceaccount.com');
   const gcsServer = new GcsTestServer({
     buckets: BUCKETS,
@@ -65,15 +72,20 @@ async function launch(): Promise<{ providers: Providers; stop: () => Promise<voi
   });
   const gcsEndpoint = await gcsServer.start();
   await createContainers(azurite);
-  const files = await writeCredentialFiles(folder, account.json);
+  const files = await writeCredentialFiles(folder, account.json, s3);
   const providers: Providers = {
     folder,
     gcsServer,
     wrongGcpKeyFile: files.wrongGcp,
-    s3: s3Access(s3rver, files.aws),
+    s3: s3Access(s3, files.aws),
+    s3Root: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
     gcs: {
       name: 'gcs', endpoint: gcsEndpoint, credentialsFile: files.gcp, secret: account.json.private_key,
       url: (bucket, prefix, endpoint = gcsEndpoint) => `gs://${bucket}/${prefix}?endpoint=${encodeURIComponent(endpoint)}`,
+    },
+    fakeGcs: {
+      name: 'fakeGcs', endpoint: fakeGcs.endpoint, credentialsFile: files.gcp, secret: account.json.private_key,
+      url: (bucket, prefix, endpoint = fakeGcs.endpoint) => `gs://${bucket}/${prefix}?endpoint=${encodeURIComponent(endpoint)}`,
     },
     azure: {
       name: 'azure', endpoint: azurite.endpoint, credentialsFile: files.azure, secret: AZURITE_KEY,
@@ -82,16 +94,16 @@ async function launch(): Promise<{ providers: Providers; stop: () => Promise<voi
     },
   };
   const stop = async (): Promise<void> => {
-    await Promise.all([s3rver.stop(), azurite.stop(), gcsServer.stop()]);
+    await Promise.all([s3.stop(), azurite.stop(), gcsServer.stop(), fakeGcs.stop()]);
     await rm(folder, { recursive: true, force: true });
   };
   return { providers, stop };
 }
 
-function s3Access(s3rver: S3rver, file: string): ProviderAccess {
+function s3Access(s3: Versitygw, file: string): ProviderAccess {
   return {
-    name: 's3', endpoint: s3rver.endpoint, credentialsFile: file, secret: S3RVER_SECRET,
-    url: (bucket, prefix, endpoint = s3rver.endpoint) =>
+    name: 's3', endpoint: s3.endpoint, credentialsFile: file, secret: s3.secretAccessKey,
+    url: (bucket, prefix, endpoint = s3.endpoint) =>
       `s3://${bucket}/${prefix}?region=us-east-1&endpoint=${encodeURIComponent(endpoint)}`,
   };
 }
@@ -127,9 +139,9 @@ export function serviceAccount(email: string): { json: ServiceAccountJson; publi
   };
 }
 
-async function writeCredentialFiles(folder: string, gcp: ServiceAccountJson): Promise<{ aws: string; gcp: string; azure: string; wrongGcp: string }> {
+async function writeCredentialFiles(folder: string, gcp: ServiceAccountJson, s3: Versitygw): Promise<{ aws: string; gcp: string; azure: string; wrongGcp: string }> {
   const files = { aws: join(folder, 'aws.json'), gcp: join(folder, 'gcp.json'), azure: join(folder, 'azure.json'), wrongGcp: join(folder, 'gcp-wrong.json') };
-  await writeFile(files.aws, JSON.stringify({ access_key_id: S3RVER_ACCESS_KEY_ID, secret_access_key: S3RVER_SECRET, region: 'us-east-1' }));
+  await writeFile(files.aws, JSON.stringify({ access_key_id: s3.accessKeyId, secret_access_key: s3.secretAccessKey, region: 'us-east-1' }), { mode: 0o600 });
   await writeFile(files.gcp, JSON.stringify(gcp));
   await writeFile(files.azure, JSON.stringify({ access_key: AZURITE_KEY }));
   await writeFile(files.wrongGcp, JSON.stringify(serviceAccount(gcp.client_email).json));

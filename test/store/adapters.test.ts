@@ -1,7 +1,7 @@
 /**
  * The same contract, checked on every adapter against its real server:
- * S3 on s3rver, GCS on the strict GCS test server, Azure Blob on Azurite, and
- * the local folder. Listing with delimiter, startAfter and pages; whole reads;
+ * S3 on versitygw (SigV4 checked), GCS on the strict in-repo GCS test server and
+ * on fake-gcs-server, Azure Blob on Azurite, and the local folder. Listing with delimiter, startAfter and pages; whole reads;
  * keys relative to the URL's prefix; a missing key named in the error.
  */
 import { expect } from 'chai';
@@ -34,7 +34,7 @@ const cases: Case[] = [
       root: await openStore(`file://${localFolder}`),
     }),
   },
-  ...(['s3', 'gcs', 'azure'] as const).map((provider): Case => ({
+  ...(['s3', 'gcs', 'fakeGcs', 'azure'] as const).map((provider): Case => ({
     name: provider,
     open: async (prefix) => {
       const access = providers[provider];

@@ -88,17 +88,30 @@ describe('credential files', () => {
       expect(failure.message).not.to.contain('PRIVATE KEY');
     });
 
+    it('S3: a wrong secret for a known access key is refused by the signature check: one line naming the bucket and the file, never the secret', async () => {
+      const secret = `wrong-${randomBytes(12).toString('hex')}`;
+      const file = join(folder, 'aws-wrong-secret.json');
+      await writeFile(file, JSON.stringify({ access_key_id: providers.s3Root.accessKeyId, secret_access_key: secret, region: 'us-east-1' }));
+      const failure = await failureOf(openStore(providers.s3.url('tap', 'x'), { credentialsFile: file, retry: FAST_RETRY }));
+      expect(failure).to.be.instanceOf(StoreAccessError);
+      expect(failure.message.split('\n')).to.have.length(1);
+      expect(failure.message).to.contain('s3://tap/x/').and.to.contain(file).and.to.contain('SignatureDoesNotMatch');
+      expect(failure.message).not.to.contain(secret);
+      expect(failure.message).not.to.contain(providers.s3Root.secretAccessKey);
+    });
+
     it('S3: an unknown access key is one clear error naming the bucket and the file', async () => {
       const secret = `secret-${randomBytes(8).toString('hex')}`;
       const file = join(folder, 'aws-wrong.json');
       await writeFile(file, JSON.stringify({ access_key_id: 'AKIAWRONGWRONGWRONG', secret_access_key: secret }));
       const failure = await failureOf(openStore(providers.s3.url('tap', 'x'), { credentialsFile: file, retry: FAST_RETRY }));
       expect(failure).to.be.instanceOf(StoreAccessError);
-      expect(failure.message).to.contain('s3://tap/x/').and.to.contain(file).and.to.contain('InvalidAccessKeyId');
+      // AWS answers InvalidAccessKeyId (403); versitygw its own XAdminUserNotFound (404). Either is "access refused".
+      expect(failure.message).to.contain('s3://tap/x/').and.to.contain(file).and.to.contain('access refused').and.to.match(/InvalidAccessKeyId|XAdminUserNotFound/);
       expect(failure.message).not.to.contain(secret);
     });
 
-    for (const provider of ['s3', 'gcs', 'azure'] as const) {
+    for (const provider of ['s3', 'gcs', 'fakeGcs', 'azure'] as const) {
       it(`${provider}: a missing bucket is one clear error naming it`, async () => {
         const access = providers[provider];
         const failure = await failureOf(openStore(access.url('no-such-bucket', 'tap'), { credentialsFile: access.credentialsFile, retry: FAST_RETRY }));
@@ -120,7 +133,7 @@ describe('credential files', () => {
   describe('without a credentials file', () => {
     it('S3 uses the default chain (here: the environment)', async () => {
       const saved = { ...process.env };
-      Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_EC2_METADATA_DISABLED: 'true' });
+      Object.assign(process.env, { AWS_ACCESS_KEY_ID: providers.s3Root.accessKeyId, AWS_SECRET_ACCESS_KEY: providers.s3Root.secretAccessKey, AWS_EC2_METADATA_DISABLED: 'true' });
       try {
         const store = await openStore(providers.s3.url('tap', 'ambient'));
         await store.write('a.bin', Buffer.from('ambient'));

@@ -33,7 +33,7 @@ describe('stores behind a fault-injecting proxy', function () {
     providers = await startProviders();
   });
 
-  for (const provider of ['s3', 'gcs', 'azure'] as const) {
+  for (const provider of ['s3', 'gcs', 'fakeGcs', 'azure'] as const) {
     describe(provider, () => {
       let proxy: FaultProxy;
       let direct: ObjectStore;
@@ -43,7 +43,7 @@ describe('stores behind a fault-injecting proxy', function () {
 
       before(async () => {
         const access = providers[provider];
-        proxy = new FaultProxy({ target: access.endpoint.replace(/\/devstoreaccount1$/, ''), pattern: PATTERN, throttle: THROTTLE[provider], stallMs: 1500 });
+        proxy = new FaultProxy({ target: access.endpoint.replace(/\/devstoreaccount1$/, ''), pattern: PATTERN, throttle: THROTTLE[provider === 'fakeGcs' ? 'gcs' : provider], stallMs: 1500 });
         const proxyUrl = await proxy.start();
         const proxied = provider === 'azure' ? `${proxyUrl}/devstoreaccount1` : proxyUrl;
         direct = await openStore(access.url('tap', prefix), { credentialsFile: access.credentialsFile });

@@ -25,6 +25,16 @@ describe('operator/api/validate', () => {
     ]);
   });
 
+  it('refuses a send rate on capture-file targets (only wire exports have one)', () => {
+    const spec = cloudTapWith({
+      targets: [
+        { name: 'vol', type: 'pcapVolume', claimName: 'c', rate: 10 },
+        { name: 'vx', type: 'vxlan', host: 'h', vni: 1, rate: 10 },
+      ],
+    }).spec;
+    expect(validateSpec(spec)).to.deep.equal([{ field: 'spec.targets[0].rate', message: 'applies only to vxlan, geneve and pcapOverIp targets, not pcapVolume' }]);
+  });
+
   it('limits names so that child names stay valid', () => {
     expect(validateName('a'.repeat(40))).to.deep.equal([]);
     expect(validateName('a'.repeat(41))).to.have.length(1);

@@ -1,27 +1,19 @@
 /**
  * What a user gets for each example: every object the operator would create,
- * compared with test/golden/<example>.yaml. Regenerate with UPDATE_GOLDEN=1
- * after an intended change, and read the diff.
+ * compared with test/golden/<example>.yaml. A test run only reads those files;
+ * after an intended change, `make golden` rewrites them, and the diff is reviewed.
+ * They compare the operator with its own earlier output, so they prove nothing
+ * about the stitcher accepting it: test/contract/real-stitcher.test.ts does.
  */
 import { expect } from 'chai';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { desiredState } from '../../../operator/specs/desired.js';
-import { projectRoot } from '../../support/paths.js';
-import { loadExamples, secretData } from '../support.js';
-
-const update = process.env.UPDATE_GOLDEN === '1';
+import { existsSync, readFileSync } from 'node:fs';
+import { renderExamples } from './golden-render.js';
 
 describe('operator/specs golden files', () => {
-  for (const example of loadExamples()) {
-    it(`builds what examples/${example.file} asks for`, () => {
-      const secretName = String((example.secret.metadata as Record<string, unknown>).name);
-      const state = desiredState(example.cloudTap, { [secretName]: secretData(example.secret) });
-      const text = state.objects.map((object) => stringify(object, { aliasDuplicateObjects: false })).join('---\n');
-      const golden = join(projectRoot, 'test', 'golden', example.file);
-      if (update || !existsSync(golden)) writeFileSync(golden, text);
-      expect(text, `test/golden/${example.file} differs; UPDATE_GOLDEN=1 regenerates it`).to.equal(readFileSync(golden, 'utf8'));
+  for (const rendered of renderExamples()) {
+    it(`builds what examples/${rendered.file} asks for`, () => {
+      expect(existsSync(rendered.golden), `test/golden/${rendered.file} is missing; make golden writes it`).to.equal(true);
+      expect(rendered.text, `test/golden/${rendered.file} differs; make golden rewrites it (then review the diff)`).to.equal(readFileSync(rendered.golden, 'utf8'));
     });
   }
 });
