@@ -3,6 +3,7 @@
  * reads them at scrape time, so counting costs nothing on the hot path.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { OutputReport } from './export-graph.js';
 import type { StitchStats } from './stitch.js';
 
 type Read = (stats: StitchStats) => number;
@@ -85,7 +86,7 @@ export function createMetrics(stats: () => StitchStats | undefined, context: Met
 }
 
 function outputMetrics(registry: Registry, stats: () => StitchStats | undefined, outputs: readonly string[]): void {
-  const per = (name: string, help: string, read: (c: StitchStats['outputs'][number]) => number): void => {
+  const per = (name: string, help: string, read: (c: OutputReport) => number): void => {
     new Counter({
       name, help, labelNames: ['output'], registers: [registry],
       collect() {
@@ -96,8 +97,25 @@ function outputMetrics(registry: Registry, stats: () => StitchStats | undefined,
       },
     });
   };
-  per('cloudtap_output_packets_total', 'Packets exported per output', (c) => c.packets);
-  per('cloudtap_output_bytes_total', 'Frame bytes exported per output', (c) => c.bytes);
+  per('cloudtap_output_packets_total', 'Packets handed to each output', (c) => c.packets);
+  per('cloudtap_output_bytes_total', 'Frame bytes handed to each output', (c) => c.bytes);
+  per('cloudtap_output_exported_packets_total', 'Packets each output wrote to its file or handed to the kernel', (c) => c.exportedPackets);
+  per('cloudtap_output_exported_bytes_total', 'Bytes each output wrote or sent (wire outputs: with tunnel or record headers)', (c) => c.exportedBytes);
+  per('cloudtap_output_dropped_packets_total', 'Packets a wire output did not send: no peer connected, queue full, client too slow', (c) => c.droppedPackets);
+  new Counter({
+    name: 'cloudtap_output_send_errors_total',
+    help: 'Sends the kernel refused per wire output, by error code (ECONNREFUSED, EHOSTUNREACH, ...)',
+    labelNames: ['output', 'code'], registers: [registry],
+    collect() {
+      const current = stats();
+      if (current === undefined) return;
+      this.reset();
+      current.outputs.forEach((counter, i) => {
+        const output = outputs[i] ?? String(i);
+        for (const [code, count] of Object.entries(counter.sendErrorsByCode)) this.inc({ output, code }, count);
+      });
+    },
+  });
 }
 
 function lagSeconds(newestNs: bigint): number {

@@ -16,13 +16,12 @@ import { FlowTable, type FlowLimits } from '../flow/flow-table.js';
 import type { FlowSelection } from '../flow/selection.js';
 import type { ObjectStore } from '../store/store.js';
 import { appendFileSync } from 'node:fs';
-import { carriesSecrets, ExportGraph, type ExportTarget } from './export-graph.js';
+import { carriesSecrets, ExportGraph, type ExportTarget, type OutputReport } from './export-graph.js';
 import type { CleartextSide } from './cleartext.js';
 import { KeyGate } from './key-gate.js';
 import { KeyStore } from '../tls/key-store.js';
 import type { FlowConsumer } from '../flow/events.js';
 import { copiesOnWrite } from '../export/capture-file.js';
-import type { OutputCounters } from './fanout.js';
 import { KeyFeed } from './key-feed.js';
 import { ObjectFeed, type FeedObject, type HourWindow, type SeqGap } from './object-feed.js';
 import { PrefetchingStore } from './prefetch.js';
@@ -87,7 +86,8 @@ export interface StitchStats {
   readonly flows: FlowTable['stats'];
   /** Packets synthesised, every variant. */
   readonly packets: number;
-  readonly outputs: OutputCounters[];
+  /** Per output: handed, exported, dropped, failed. */
+  readonly outputs: OutputReport[];
   /** Capture time (ns) of the newest record exported. */
   readonly newestExportedNs: bigint;
   /** Gateways waiting for a missing <seq> now. */
