@@ -73,6 +73,7 @@ export function createMetrics(stats: () => StitchStats | undefined, context: Met
     });
   }
   outputMetrics(registry, stats, context.outputs ?? []);
+  gatewayMetrics(registry, stats);
   if (context.shard !== undefined) {
     const shard = context.shard;
     new Gauge({ name: 'cloudtap_shard_info', help: 'This stitcher\'s shard (index and count as labels)', labelNames: ['index', 'count'], registers: [registry] })
@@ -116,6 +117,23 @@ function outputMetrics(registry: Registry, stats: () => StitchStats | undefined,
       });
     },
   });
+}
+
+/** What each gateway copied into the bucket, as read: the usage dashboard's per-gateway bytes. */
+function gatewayMetrics(registry: Registry, stats: () => StitchStats | undefined): void {
+  const per = (name: string, help: string, read: (c: { objects: number; bytes: number }) => number): void => {
+    new Counter({
+      name, help, labelNames: ['gateway'], registers: [registry],
+      collect() {
+        const current = stats();
+        if (current === undefined) return;
+        this.reset();
+        for (const [gateway, counts] of current.byGateway) this.inc({ gateway }, read(counts));
+      },
+    });
+  };
+  per('cloudtap_gateway_objects_read_total', 'CTAP traffic objects read per gateway (past 256 gateways, the rest under gateway="_other")', (c) => c.objects);
+  per('cloudtap_gateway_object_bytes_read_total', 'Bytes of CTAP traffic objects read per gateway (past 256 gateways, the rest under gateway="_other")', (c) => c.bytes);
 }
 
 function lagSeconds(newestNs: bigint): number {

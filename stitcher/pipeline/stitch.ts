@@ -94,7 +94,13 @@ export interface StitchStats {
   gatewaysWaiting: number;
   /** Resume, checkpoints, retired gateways, readiness. */
   readonly shard: ShardStats;
+  /** Traffic objects and their bytes read per gateway (at most MAX_GATEWAY_SERIES names, the rest under OTHER_GATEWAYS). */
+  readonly byGateway: Map<string, { objects: number; bytes: number }>;
 }
+
+/** Gateways are a fleet, not users: a few hundred names at most, the rest pooled so metrics stay bounded. */
+export const MAX_GATEWAY_SERIES = 256;
+export const OTHER_GATEWAYS = '_other';
 
 export async function stitch(options: StitchOptions): Promise<StitchStats> {
   const run = new StitchRun(options);
@@ -145,6 +151,7 @@ class StitchRun {
       get newestExportedNs() { return keeper.newestExportedNs; },
       gatewaysWaiting: 0,
       shard: keeper.stats,
+      byGateway: new Map(),
     };
   }
 
@@ -215,7 +222,17 @@ class StitchRun {
     this.stats.objects++;
     this.stats.bytesRead += result.bytesRead;
     if (result.damaged) this.stats.damaged++;
+    this.countGateway(object.gateway, result.bytesRead);
     this.options.onProgress?.(this.stats);
+  }
+
+  private countGateway(gateway: string, bytes: number): void {
+    const byGateway = this.stats.byGateway;
+    const name = byGateway.has(gateway) || byGateway.size < MAX_GATEWAY_SERIES ? gateway : OTHER_GATEWAYS;
+    const counts = byGateway.get(name) ?? { objects: 0, bytes: 0 };
+    counts.objects++;
+    counts.bytes += bytes;
+    byGateway.set(name, counts);
   }
 
   /** Outputs that carry secrets get new lines before the key store hears of them, so a held flow is written after its keys. */

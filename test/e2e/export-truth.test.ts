@@ -81,6 +81,10 @@ describe('e2e: exports that tell the truth', function () {
       expect(found.get('cloudtap_store_requests_total{store="source",operation="read",status="ok"}')).to.equal(allObjects);
       expect(found.get('cloudtap_store_requests_total{store="source",operation="list",status="ok"}')).to.be.greaterThan(0);
       expect(found.get('cloudtap_store_errors_total{store="source",operation="read",kind="missing"}')).to.equal(0);
+      // What each gateway copied, for the usage dashboard: one gateway here, so all the bytes read.
+      const perGateway = [...found].filter(([name]) => name.startsWith('cloudtap_gateway_object_bytes_read_total{gateway='));
+      expect(perGateway).to.have.length(1);
+      expect(perGateway[0]![1]).to.equal(found.get('cloudtap_object_bytes_read_total')).and.be.greaterThan(0);
       child.kill('SIGTERM');
       expect(await exited).to.equal(0); // a polling stitcher reports drops in metrics and keeps going
     } finally {
