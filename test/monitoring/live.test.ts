@@ -8,7 +8,7 @@
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +17,7 @@ import { generateTraffic } from '../../stitcher/generator/generate.js';
 import { LocalFolderStore } from '../../stitcher/store/local.js';
 import { startCloudtap, type RunningCloudtap } from '../support/cli.js';
 import { freePort, waitForMetric } from '../support/metrics-client.js';
-import { compiledRoot, nodeBinary } from '../support/paths.js';
+import { compiledRoot, nodeBinary, projectRoot } from '../support/paths.js';
 import { awsCredentials, cloudTap, secret, startCluster, waitFor, type Cluster } from '../operator/controller/harness.js';
 import { haveHelm, prometheus, queryPanels, renderedRuleGroups } from './chart-monitoring.js';
 
@@ -145,6 +145,14 @@ describe('monitoring: a live Prometheus scraping a stitcher and the operator', f
     expect(shards.data?.result.map((r) => r.value[1])).to.deep.equal(['1']);
     const decrypted = await query('sum(cloudtap_tls_flows_decrypted_total)');
     expect(Number(decrypted.data?.result[0]?.value[1])).to.be.greaterThan(0);
+  });
+
+  it('finds every metric it scraped documented in docs/monitoring.md', async () => {
+    const answer = (await (await fetch(`${api}/label/__name__/values`)).json()) as { data: string[] };
+    const docs = readFileSync(join(projectRoot, 'docs', 'monitoring.md'), 'utf8');
+    const ours = answer.data.filter((name) => name.startsWith('cloudtap_')).map((name) => name.replace(/_(bucket|sum|count)$/, ''));
+    expect(ours.length).to.be.greaterThan(40);
+    expect([...new Set(ours)].filter((name) => !docs.includes(`\`${name}`) && !docs.includes(`${name}\``) && !docs.includes(`${name}{`))).to.deep.equal([]);
   });
 
   it('loads every alert rule and evaluates it without error', async () => {
