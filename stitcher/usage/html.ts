@@ -114,6 +114,8 @@ function tableHtml(report: UsageReport, formatBytes: (n: number) => string): str
   const byGateway = report.by.includes('gateway');
   const head = `<tr><th>${escape(report.by[0]!)}</th>${byGateway ? '<th>gateway</th>' : ''}<th>objects</th><th>bytes</th><th>key objects</th></tr>`;
   const rows = report.rows.map((row) => `<tr><td>${escape(row.period)}</td>${byGateway ? `<td>${escape(row.gateway ?? '')}</td>` : ''}<td class="n">${row.objects}</td><td class="n" title="${row.bytes}">${escape(formatBytes(row.bytes))}</td><td class="n">${row.keyObjects}</td></tr>`);
+  const t = report.total;
+  rows.push(`<tr><th>total</th>${byGateway ? '<td></td>' : ''}<td class="n">${t.objects}</td><td class="n" title="${t.bytes}">${escape(formatBytes(t.bytes))}</td><td class="n">${t.keyObjects}</td></tr>`);
   return `<table>\n${head}\n${rows.join('\n')}\n</table>`;
 }
 

@@ -3,7 +3,9 @@
  * object's size, counted by the UTC hour folder it sits in and its gateway.
  * No object is downloaded; keys that are not CTAP objects are counted apart.
  */
-import { listHours } from '../store/discovery.js';
+import { listHours, mapBounded } from '../store/discovery.js';
+
+const HOUR_LISTINGS_AT_ONCE = 8;
 import { listAll, type ObjectInfo, type ObjectStore } from '../store/store.js';
 import { parseObjectKey } from '../format/object-key.js';
 import { ObjectKind } from '../format/records.js';
@@ -76,12 +78,15 @@ export async function tallyUsage(store: ObjectStore, range: UsageRange, options:
     const to = range.to ?? new Date();
     const from = range.from ?? new Date(to.getTime() - 31 * 86_400_000);
     const hours = listHours(from, to);
-    for (const [done, hour] of hours.entries()) {
+    let done = 0;
+    // A month is 744 hour folders: several listings at once, as the stitcher's discovery does.
+    await mapBounded(hours, HOUR_LISTINGS_AT_ONCE, async (hour) => {
       for await (const object of listAll(store, hour)) {
         add(object);
         options.onProgress?.(listed, done, hours.length);
       }
-    }
+      done++;
+    });
   }
   const hours = [...counts.values()].sort((a, b) => (a.hour === b.hour ? a.gateway.localeCompare(b.gateway) : a.hour < b.hour ? -1 : 1));
   return { hours, otherKeys };

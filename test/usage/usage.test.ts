@@ -87,6 +87,13 @@ describe('cloudtap usage', function () {
     expect(wrong.stderr).to.equal("cloudtap: usage: --by 'week' is not day, hour or gateway\n");
   });
 
+  it('shows progress on stderr while it lists, unless --quiet', async () => {
+    const { stderr } = await cloudtapOk(['usage', '--source', `file://${bucket}`, '--from', '2026-11-20T00:00Z', '--to', '2026-11-23T23:00Z']);
+    expect(stderr).to.match(new RegExp(`^listing file://${bucket}: \\d+ objects, hour \\d+ of 96$`, 'm'));
+    const quiet = await cloudtapOk(['usage', '--source', `file://${bucket}`, '--quiet']);
+    expect(quiet.stderr).to.equal('');
+  });
+
   it('lists and never reads', async () => {
     const counts = new StoreCallCounts();
     const tally = await tallyUsage(countingStore(new LocalFolderStore(bucket), counts), {});
