@@ -61,6 +61,7 @@ export class Operator {
     this.log = options.log ?? silentLogger;
     this.metrics = options.metrics ?? new OperatorMetrics();
     this.events = new EventRecorder(this.api, this.log);
+    this.metrics.observe(() => this.cloudTaps?.list() ?? []);
   }
 
   /** Whether this process is doing the work (the leader, or no election). */
@@ -146,6 +147,7 @@ export class Operator {
     const key = `${object.metadata.namespace}/${object.metadata.name}`;
     if (deleted) {
       this.events.forget(object.metadata.uid);
+      this.metrics.forget(object.metadata.namespace, object.metadata.name);
       return;
     }
     const resync = previous?.metadata.resourceVersion === object.metadata.resourceVersion;
@@ -199,12 +201,12 @@ export class Operator {
     try {
       const result = await reconcile(this.api, this.state(), this.events, key, { reportIntervalMs: this.options.reportIntervalMs });
       queue.forget(key);
-      this.metrics.reconciles.inc({ result: 'success' });
+      this.metrics.reconciled(key, 'success');
       this.metrics.writes.inc(result.writes);
       if (result.requeueAfterMs) queue.addAfter(key, result.requeueAfterMs);
     } catch (error) {
       const delay = queue.retry(key);
-      this.metrics.reconciles.inc({ result: 'error' });
+      this.metrics.reconciled(key, 'error');
       // A conflict means the cache was behind our own last write: routine, the retry reads anew.
       const conflict = apiErrorCode(error) === 409 || apiErrorCode((error as Error).cause) === 409;
       this.log[conflict ? 'debug' : 'warn']('reconcile failed, will retry', { cloudTap: key, retryInMs: delay, error: describeError(error) });

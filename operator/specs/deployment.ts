@@ -27,6 +27,9 @@ export interface DeploymentInputs {
   readonly configHash: string;
 }
 
+/** For Prometheus setups that discover pods by annotation (the chart's PodMonitor selects by label instead). */
+const scrapeAnnotations = { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(metricsPort), 'prometheus.io/path': '/metrics' };
+
 export function buildShardDeployment(cloudTap: CloudTap, inputs: DeploymentInputs): V1Deployment {
   const name = cloudTap.metadata.name;
   const shardLabels = { ...selectorOf(cloudTap), [shardLabel]: String(inputs.shard) };
@@ -40,7 +43,7 @@ export function buildShardDeployment(cloudTap: CloudTap, inputs: DeploymentInput
       revisionHistoryLimit: 3,
       selector: { matchLabels: { ...shardLabels } },
       template: {
-        metadata: { labels: shardLabels, annotations: { [configHashAnnotation]: inputs.configHash } },
+        metadata: { labels: shardLabels, annotations: { [configHashAnnotation]: inputs.configHash, ...scrapeAnnotations } },
         spec: {
           serviceAccountName: names.serviceAccount(name),
           securityContext: structuredClone(restrictedPod),

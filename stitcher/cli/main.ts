@@ -5,12 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { stitchCommand, STITCH_USAGE } from './stitch-command.js';
 import { generateCommand, GENERATE_USAGE } from './generate-command.js';
+import { usageCommand, USAGE_USAGE } from './usage-command.js';
 import { UsageError } from './usage-error.js';
 
 const USAGE = `usage: cloudtap <command> [options]
 
 commands:
   stitch     read CTAP objects from a bucket or folder and export packets (pcap, pcapng, ...)
+  usage      how many bytes the gateways copied into a bucket, per day or hour and gateway (listing only)
   generate   run real HTTP/HTTPS sessions through a simulated tapping gateway and write CTAP objects
   version    print the version
 
@@ -23,6 +25,9 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'stitch':
       if (wantsHelp) return printed(STITCH_USAGE);
       return stitchCommand(rest);
+    case 'usage':
+      if (wantsHelp) return printed(USAGE_USAGE);
+      return usageCommand(rest);
     case 'generate':
       if (wantsHelp) return printed(GENERATE_USAGE);
       return generateCommand(rest);

@@ -1,8 +1,11 @@
 /** `cloudtap stitch`: CTAP objects in, packets out. */
 import { parseArgs } from 'node:util';
-import { openStore } from '../store/open.js';
+import { openStore, type OpenStoreOptions } from '../store/open.js';
+import { countingStore, StoreCallCounts } from '../store/counting-store.js';
+import type { ObjectStore } from '../store/store.js';
+import { registerStoreMetrics } from '../pipeline/store-metrics.js';
 import { openOutput } from '../export/open-output.js';
-import type { ExportTarget } from '../pipeline/export-graph.js';
+import type { ExportTarget, OutputReport } from '../pipeline/export-graph.js';
 import { splitOutputOptions } from '../pipeline/output-options.js';
 import { isBucketOutputUrl, openBucketOutput, parseBucketOutputUrl } from '../export/bucket-output.js';
 import type { PacketSink } from '../export/sink.js';
@@ -88,8 +91,9 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
   const config = resolveStitchConfig(flags);
   const logger = createLogger(config.logLevel);
   const selection = config.select.length > 0 ? parseSelection(config.select) : undefined;
-  const source = await openStore(config.source, { credentialsFile: config.credentials, role: 'source' });
-  const keys = config.keys === undefined ? undefined : await openStore(config.keys, { credentialsFile: config.keysCredentials, role: 'keys' });
+  const storeCalls = new Map<string, StoreCallCounts>();
+  const source = await openCountedStore(config.source, { credentialsFile: config.credentials, role: 'source' }, storeCalls);
+  const keys = config.keys === undefined ? undefined : await openCountedStore(config.keys, { credentialsFile: config.keysCredentials, role: 'keys' }, storeCalls);
   const services = config.checkpoint === undefined ? undefined : await openShardServices({
     checkpointUrl: config.checkpoint, shard: config.shard, leaseDurationSeconds: config.leaseDurationSeconds, logger,
   });
@@ -100,13 +104,14 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
   const registry = createMetrics(() => current, {
     outputs: config.outputs.map(redactUrl), shard: config.shard, ...(lease !== undefined ? { leaseHeld: () => lease.mayExport() } : {}),
   });
+  registerStoreMetrics(registry, storeCalls);
   const health = { live: () => true, ready: () => current?.shard.ready === true && (lease === undefined || lease.mayExport()) };
   const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(registry, config.metricsPort, undefined, health);
   try {
     // A pod that waits for its shard's Lease opens no output: it must not export.
     if (lease !== undefined && !(await lease.acquire(stop.signal))) return 0;
     lease?.onLost(() => stop.abort());
-    const outputs = await openOutputs(config.outputs, config.credentials);
+    const outputs = await openOutputs(config.outputs, config.credentials, storeCalls);
     const keyStore = new KeyStore();
     const cleartext = outputs.some((o) => o.options.variant !== 'original')
       ? new CleartextSide({ keys: keyStore, keyWaitMs: config.keyWaitMs, portMap: parsePortMap(config.cleartextPorts), logger })
@@ -134,7 +139,10 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
       process.stderr.write(`cloudtap: lost the shard Lease (${lease?.description ?? 'guard'}): stopped exporting\n`);
       return 1;
     }
-    return 0;
+    // A one-off run promises every packet: one that was not sent is a failure, not a footnote.
+    const unsent = unsentOutputs(stats, config);
+    for (const line of unsent) process.stderr.write(`cloudtap: ${line}\n`);
+    return config.once && unsent.length > 0 ? 1 : 0;
   } finally {
     await lease?.release();
     metrics?.close();
@@ -150,13 +158,21 @@ function shardOptions(services: ShardServices | undefined, config: StitchConfig,
   };
 }
 
+/** Opens a store whose calls (and retries) are counted under its role. */
+async function openCountedStore(url: string, options: OpenStoreOptions & { role: 'source' | 'keys' | 'output' }, calls: Map<string, StoreCallCounts>): Promise<ObjectStore> {
+  const counts = calls.get(options.role) ?? new StoreCallCounts();
+  calls.set(options.role, counts);
+  const store = await openStore(url, { ...options, retry: { onRetry: () => counts.retries++ } });
+  return countingStore(store, counts);
+}
+
 /** Opens every output; a bucket output (`pcapng+s3://...`) writes with the source's credentials. */
-async function openOutputs(urls: readonly string[], credentialsFile: string | undefined): Promise<ExportTarget[]> {
+async function openOutputs(urls: readonly string[], credentialsFile: string | undefined, calls: Map<string, StoreCallCounts>): Promise<ExportTarget[]> {
   const targets: ExportTarget[] = [];
   try {
     for (const url of urls) {
       const options = splitOutputOptions(url);
-      targets.push({ sink: await openOne(options.url, credentialsFile), options });
+      targets.push({ sink: await openOne(options.url, credentialsFile, calls), options });
     }
     return targets;
   } catch (error) {
@@ -165,10 +181,10 @@ async function openOutputs(urls: readonly string[], credentialsFile: string | un
   }
 }
 
-async function openOne(url: string, credentialsFile: string | undefined): Promise<PacketSink> {
+async function openOne(url: string, credentialsFile: string | undefined, calls: Map<string, StoreCallCounts>): Promise<PacketSink> {
   if (!isBucketOutputUrl(url)) return openOutput(url);
   const spec = parseBucketOutputUrl(url);
-  return openBucketOutput(url, spec, await openStore(spec.storeUrl, { credentialsFile, role: 'output' }));
+  return openBucketOutput(url, spec, await openCountedStore(spec.storeUrl, { credentialsFile, role: 'output' }, calls));
 }
 
 function flowLimits(config: StitchConfig): Partial<FlowLimits> {
@@ -209,9 +225,31 @@ function summary(stats: StitchStats, config: StitchConfig, seconds: number, sele
   }
   config.outputs.forEach((url, i) => {
     const counter = stats.outputs[i]!;
-    lines.push(`  output    ${redactUrl(url)}: ${formatCount(counter.packets)} packets, ${formatBytes(counter.bytes)}`);
+    const unsent = counter.droppedPackets + sendErrors(counter);
+    // A wire output reports what reached the kernel, not what it was handed.
+    const sent = unsent === 0 && counter.exportedPackets === counter.packets
+      ? `${formatCount(counter.packets)} packets, ${formatBytes(counter.bytes)}`
+      : `${formatCount(counter.packets)} packets handed, ${formatCount(counter.exportedPackets)} sent (${formatBytes(counter.exportedBytes)}), `
+        + `${formatCount(counter.droppedPackets)} dropped, ${formatCount(sendErrors(counter))} send errors`;
+    lines.push(`  output    ${redactUrl(url)}: ${sent}`);
   });
   return lines.join('\n') + '\n';
+}
+
+function sendErrors(report: OutputReport): number {
+  return Object.values(report.sendErrorsByCode).reduce((sum, n) => sum + n, 0);
+}
+
+/** One line per output that dropped packets or had sends refused. */
+function unsentOutputs(stats: StitchStats, config: StitchConfig): string[] {
+  return config.outputs.flatMap((url, i) => {
+    const report = stats.outputs[i]!;
+    const errors = sendErrors(report);
+    if (report.droppedPackets === 0 && errors === 0) return [];
+    const codes = Object.entries(report.sendErrorsByCode).map(([code, n]) => `${code} ${n}`).join(', ');
+    return [`output ${redactUrl(url)}: ${formatCount(report.droppedPackets)} of ${formatCount(report.packets)} packets dropped (no peer connected or queue full), `
+      + `${formatCount(errors)} send errors${codes === '' ? '' : ` (${codes})`}`];
+  });
 }
 
 function tlsSummary(tls: TlsStats): string {

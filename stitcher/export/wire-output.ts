@@ -47,7 +47,12 @@ export async function openWireOutput(url: string): Promise<WireSink> {
 
 async function openPcapOverIp(wire: WireUrl, description: string): Promise<WireSink> {
   const options = { host: wire.host, port: wire.port, description, mtu: wire.mtu };
-  if (!wire.listen) return connectPcapOverIp(options);
+  if (!wire.listen) {
+    // A name that does not resolve is a wrong URL, not a peer that is down: fail at start
+    // instead of dropping every packet. Reconnections resolve again (the peer may move).
+    await resolve(wire);
+    return connectPcapOverIp(options);
+  }
   try {
     return await listenPcapOverIp(options);
   } catch (error) {

@@ -28,6 +28,12 @@ export interface WireSink extends PacketSink {
   maxSegmentPayload(innerIpVersion: 4 | 6): number;
 }
 
+/** Whether `sink` sends over the network and counts what it could not send. */
+export function isWireSink(sink: PacketSink): sink is WireSink {
+  const stats = (sink as Partial<WireSink>).stats;
+  return typeof stats === 'object' && stats !== null && typeof stats.dropped === 'number' && typeof stats.sendErrors === 'number';
+}
+
 export function emptyWireStats(): WireStats {
   return { packets: 0, bytes: 0, dropped: 0, sendErrors: 0, errorsByCode: {}, connections: 0 };
 }

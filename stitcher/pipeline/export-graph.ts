@@ -12,9 +12,30 @@ import type { FlowSelection } from '../flow/selection.js';
 import { TcpSynthesizer } from '../flow/tcp-synthesizer.js';
 import { createRemapper } from '../export/remap.js';
 import type { PacketSink } from '../export/sink.js';
-import { Fanout, type OutputCounters } from './fanout.js';
+import { isWireSink } from '../export/wire-sink.js';
+import { Fanout } from './fanout.js';
 import { DecryptedFlows, FlowTee, RemappedFlows, SelectedFlows } from './flow-stages.js';
 import type { OutputOptions } from './output-options.js';
+
+/**
+ * What became of the packets handed to one output. A file output writes what
+ * it is handed (a failed write fails the run); a wire output may drop packets
+ * (no peer, queue full, a slow client) or have the kernel refuse them.
+ */
+export interface OutputReport {
+  /** Packets the stitcher handed to the output. */
+  readonly packets: number;
+  /** Frame bytes handed to the output. */
+  readonly bytes: number;
+  /** Packets written to the file, or handed to the kernel (per client in pcap-over-ip listen mode). */
+  readonly exportedPackets: number;
+  /** Bytes written or sent (a wire output counts what it puts on the wire: tunnel headers or pcap record headers too). */
+  readonly exportedBytes: number;
+  /** Packets not sent on purpose: no peer connected, a full queue, a client too far behind. */
+  readonly droppedPackets: number;
+  /** Sends the kernel refused, by error code (ECONNREFUSED, EHOSTUNREACH, ...). */
+  readonly sendErrorsByCode: Readonly<Record<string, number>>;
+}
 
 export interface ExportTarget {
   readonly sink: PacketSink;
@@ -85,19 +106,23 @@ export class ExportGraph {
     return this.groups.reduce((n, g) => n + (g.synthesizer?.stats.packets ?? 0), 0);
   }
 
-  /** Per output, in the order given: packets and bytes it was handed. */
-  get outputs(): OutputCounters[] {
+  /** Per output, in the order given: what it was handed and what it exported, dropped or failed to send. */
+  get outputs(): OutputReport[] {
     return this.targets.map((target) => {
-      const total = { packets: 0, bytes: 0 };
+      let packets = 0;
+      let bytes = 0;
       for (const group of this.groups) {
         const i = group.targets.indexOf(target);
         const counter = i < 0 ? undefined : group.fanout?.counters[i];
         if (counter !== undefined) {
-          total.packets += counter.packets;
-          total.bytes += counter.bytes;
+          packets += counter.packets;
+          bytes += counter.bytes;
         }
       }
-      return total;
+      const sink = target.sink;
+      if (!isWireSink(sink)) return { packets, bytes, exportedPackets: packets, exportedBytes: bytes, droppedPackets: 0, sendErrorsByCode: {} };
+      const wire = sink.stats;
+      return { packets, bytes, exportedPackets: wire.packets, exportedBytes: wire.bytes, droppedPackets: wire.dropped, sendErrorsByCode: { ...wire.errorsByCode } };
     });
   }
 

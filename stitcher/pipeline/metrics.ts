@@ -3,6 +3,7 @@
  * reads them at scrape time, so counting costs nothing on the hot path.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { OutputReport } from './export-graph.js';
 import type { StitchStats } from './stitch.js';
 
 type Read = (stats: StitchStats) => number;
@@ -79,6 +80,7 @@ export function createMetrics(stats: () => StitchStats | undefined, context: Met
     });
   }
   outputMetrics(registry, stats, context.outputs ?? []);
+  gatewayMetrics(registry, stats);
   if (context.shard !== undefined) {
     const shard = context.shard;
     new Gauge({ name: 'cloudtap_shard_info', help: 'This stitcher\'s shard (index and count as labels)', labelNames: ['index', 'count'], registers: [registry] })
@@ -92,7 +94,7 @@ export function createMetrics(stats: () => StitchStats | undefined, context: Met
 }
 
 function outputMetrics(registry: Registry, stats: () => StitchStats | undefined, outputs: readonly string[]): void {
-  const per = (name: string, help: string, read: (c: StitchStats['outputs'][number]) => number): void => {
+  const per = (name: string, help: string, read: (c: OutputReport) => number): void => {
     new Counter({
       name, help, labelNames: ['output'], registers: [registry],
       collect() {
@@ -103,8 +105,42 @@ function outputMetrics(registry: Registry, stats: () => StitchStats | undefined,
       },
     });
   };
-  per('cloudtap_output_packets_total', 'Packets exported per output', (c) => c.packets);
-  per('cloudtap_output_bytes_total', 'Frame bytes exported per output', (c) => c.bytes);
+  per('cloudtap_output_packets_total', 'Packets handed to each output', (c) => c.packets);
+  per('cloudtap_output_bytes_total', 'Frame bytes handed to each output', (c) => c.bytes);
+  per('cloudtap_output_exported_packets_total', 'Packets each output wrote to its file or handed to the kernel', (c) => c.exportedPackets);
+  per('cloudtap_output_exported_bytes_total', 'Bytes each output wrote or sent (wire outputs: with tunnel or record headers)', (c) => c.exportedBytes);
+  per('cloudtap_output_dropped_packets_total', 'Packets a wire output did not send: no peer connected, queue full, client too slow', (c) => c.droppedPackets);
+  new Counter({
+    name: 'cloudtap_output_send_errors_total',
+    help: 'Sends the kernel refused per wire output, by error code (ECONNREFUSED, EHOSTUNREACH, ...)',
+    labelNames: ['output', 'code'], registers: [registry],
+    collect() {
+      const current = stats();
+      if (current === undefined) return;
+      this.reset();
+      current.outputs.forEach((counter, i) => {
+        const output = outputs[i] ?? String(i);
+        for (const [code, count] of Object.entries(counter.sendErrorsByCode)) this.inc({ output, code }, count);
+      });
+    },
+  });
+}
+
+/** What each gateway copied into the bucket, as read: the usage dashboard's per-gateway bytes. */
+function gatewayMetrics(registry: Registry, stats: () => StitchStats | undefined): void {
+  const per = (name: string, help: string, read: (c: { objects: number; bytes: number }) => number): void => {
+    new Counter({
+      name, help, labelNames: ['gateway'], registers: [registry],
+      collect() {
+        const current = stats();
+        if (current === undefined) return;
+        this.reset();
+        for (const [gateway, counts] of current.byGateway) this.inc({ gateway }, read(counts));
+      },
+    });
+  };
+  per('cloudtap_gateway_objects_read_total', 'CTAP traffic objects read per gateway (past 256 gateways, the rest under gateway="_other")', (c) => c.objects);
+  per('cloudtap_gateway_object_bytes_read_total', 'Bytes of CTAP traffic objects read per gateway (past 256 gateways, the rest under gateway="_other")', (c) => c.bytes);
 }
 
 function lagSeconds(newestNs: bigint): number {

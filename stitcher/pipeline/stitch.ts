@@ -17,13 +17,12 @@ import type { FlowSelection } from '../flow/selection.js';
 import type { ObjectStore } from '../store/store.js';
 import { appendFileSync, chmodSync } from 'node:fs';
 import { SECRETS_MODE } from '../export/pcapng.js';
-import { carriesSecrets, ExportGraph, type ExportTarget } from './export-graph.js';
+import { carriesSecrets, ExportGraph, type ExportTarget, type OutputReport } from './export-graph.js';
 import type { CleartextSide } from './cleartext.js';
 import { KeyGate } from './key-gate.js';
 import { KeyStore } from '../tls/key-store.js';
 import type { FlowConsumer } from '../flow/events.js';
 import { copiesOnWrite } from '../export/capture-file.js';
-import type { OutputCounters } from './fanout.js';
 import { KeyFeed } from './key-feed.js';
 import { ObjectFeed, type FeedObject, type HourWindow, type SeqGap } from './object-feed.js';
 import { PrefetchingStore } from './prefetch.js';
@@ -88,14 +87,21 @@ export interface StitchStats {
   readonly flows: FlowTable['stats'];
   /** Packets synthesised, every variant. */
   readonly packets: number;
-  readonly outputs: OutputCounters[];
+  /** Per output: handed, exported, dropped, failed. */
+  readonly outputs: OutputReport[];
   /** Capture time (ns) of the newest record exported. */
   readonly newestExportedNs: bigint;
   /** Gateways waiting for a missing <seq> now. */
   gatewaysWaiting: number;
   /** Resume, checkpoints, retired gateways, readiness. */
   readonly shard: ShardStats;
+  /** Traffic objects and their bytes read per gateway (at most MAX_GATEWAY_SERIES names, the rest under OTHER_GATEWAYS). */
+  readonly byGateway: Map<string, { objects: number; bytes: number }>;
 }
+
+/** Gateways are a fleet, not users: a few hundred names at most, the rest pooled so metrics stay bounded. */
+export const MAX_GATEWAY_SERIES = 256;
+export const OTHER_GATEWAYS = '_other';
 
 export async function stitch(options: StitchOptions): Promise<StitchStats> {
   const run = new StitchRun(options);
@@ -147,6 +153,7 @@ class StitchRun {
       get newestExportedNs() { return keeper.newestExportedNs; },
       gatewaysWaiting: 0,
       shard: keeper.stats,
+      byGateway: new Map(),
     };
   }
 
@@ -221,7 +228,17 @@ class StitchRun {
     this.stats.objects++;
     this.stats.bytesRead += result.bytesRead;
     if (result.damaged) this.stats.damaged++;
+    this.countGateway(object.gateway, result.bytesRead);
     this.options.onProgress?.(this.stats);
+  }
+
+  private countGateway(gateway: string, bytes: number): void {
+    const byGateway = this.stats.byGateway;
+    const name = byGateway.has(gateway) || byGateway.size < MAX_GATEWAY_SERIES ? gateway : OTHER_GATEWAYS;
+    const counts = byGateway.get(name) ?? { objects: 0, bytes: 0 };
+    counts.objects++;
+    counts.bytes += bytes;
+    byGateway.set(name, counts);
   }
 
   /** Outputs that carry secrets get new lines before the key store hears of them, so a held flow is written after its keys. */

@@ -118,6 +118,9 @@ export interface StoreIdentity {
  * which may quote signatures or request details.
  */
 export class StoreAccessError extends Error {
+  /** What the store answered (its status and code feed metrics); the kind is always access. */
+  readonly fault: Fault;
+
   constructor(identity: StoreIdentity, action: string, fault: Fault) {
     const credentials = identity.credentialsFile !== undefined
       ? `credentials from ${identity.credentialsFile}`
@@ -125,6 +128,7 @@ export class StoreAccessError extends Error {
     super(`while ${action} in ${identity.description} with ${credentials}: access refused (${codeAndStatus(fault)}); ` +
       'check the bucket or container name, that it exists, the credentials and the permission to list and read');
     this.name = 'StoreAccessError';
+    this.fault = { ...fault, kind: 'access' };
   }
 }
 
@@ -165,7 +169,7 @@ function describeKind(kind: FaultKind): string {
 
 /** The fault a wrapped error carries (see `storeError`), else its classification. */
 export function faultOf(error: unknown): Fault {
-  if (error instanceof StoreAccessError) return { kind: 'access' };
+  if (error instanceof StoreAccessError) return error.fault;
   const carried = (error as { fault?: Fault } | undefined)?.fault;
   return carried ?? classifyFault(error);
 }

@@ -152,7 +152,8 @@ export async function unionOf(files: readonly string[], into: string): Promise<s
   const parts = `${into}.parts`;
   await mkdir(parts, { recursive: true });
   for (const file of files) {
-    if (!existsSync(file)) continue;
+    // A file cut off before its header was written (kill -9 right after a rotation) holds nothing.
+    if (!existsSync(file) || (await stat(file)).size < 24) continue;
     const fixed = join(parts, `${whole.length}-${basename(file)}`);
     await wholeRecords(file, fixed);
     whole.push(fixed);

@@ -64,4 +64,9 @@ describe('export/wire-url', () => {
     const error = await openWireOutput('vxlan://no-such-host.invalid:4789?vni=1').then(() => undefined, (e: Error) => e);
     expect(error?.message).to.match(/^output vxlan:\/\/no-such-host\.invalid:4789\?vni=1: resolving no-such-host\.invalid: /);
   });
+
+  it('openWireOutput rejects a pcap-over-ip peer it cannot resolve instead of dropping every packet', async () => {
+    const error = await openWireOutput('pcap-over-ip://no-such-host.invalid:57012').then(() => undefined, (e: Error) => e);
+    expect(error?.message).to.match(/^output pcap-over-ip:\/\/no-such-host\.invalid:57012: resolving no-such-host\.invalid: /);
+  });
 });

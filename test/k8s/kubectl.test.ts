@@ -63,7 +63,7 @@ describe('test/k8s with the real kubectl', function () {
     );
     const listed = await kubectl('get', 'cloudtaps');
     const [header, ...rows] = listed.trim().split('\n');
-    expect(header!.split(/\s+/)).to.deep.equal(['NAME', 'PROVIDER', 'BUCKET', 'TARGETS', 'SHARDS', 'READY', 'LAG', 'AGE']);
+    expect(header!.split(/\s+/)).to.deep.equal(['NAME', 'PROVIDER', 'BUCKET', 'TARGETS', 'SHARDS', 'READY', 'DEGRADED', 'LAG', 'AGE']);
     const s3Row = rows.find((row) => row.startsWith('tap-s3'))!.split(/\s+/);
     expect(s3Row.slice(0, 6)).to.deep.equal(['tap-s3', 's3', 'corp-gateway-taps', 'sensor', '4', 'True']);
     expect(await kubectl('get', 'ctap', 'tap-azure', '-o', 'jsonpath={.spec.source.account}')).to.equal('corptaps');
@@ -101,6 +101,9 @@ describe('test/k8s with the real kubectl', function () {
     const [header, row] = listed.trim().split('\n');
     const lagColumn = header!.split(/\s+/).indexOf('LAG');
     expect(row!.split(/\s+/)[lagColumn]).to.equal('45');
+    // Degraded is a condition the operator always sets once it reconciled: the column shows it.
+    const degradedColumn = header!.split(/\s+/).indexOf('DEGRADED');
+    expect(row!.split(/\s+/)[degradedColumn]).to.match(/^(True|False)$/);
     const described = await kubectl('describe', 'ctap', 'tap-s3');
     expect(described).to.match(/Lag Seconds:\s+45\n/);
     expect(described).to.match(/Throughput Mbps:\s+730\n/);

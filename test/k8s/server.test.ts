@@ -112,7 +112,7 @@ describe('test/k8s server', () => {
     await call('POST', base, tap('a'));
     const table = await call('GET', base, undefined, 'application/json', 'application/json;as=Table;v=v1;g=meta.k8s.io');
     expect(table.body.kind).to.equal('Table');
-    expect((table.body.columnDefinitions as Json[]).map((column) => column.name)).to.deep.equal(['Name', 'Provider', 'Bucket', 'Targets', 'Shards', 'Ready', 'Lag', 'Age']);
+    expect((table.body.columnDefinitions as Json[]).map((column) => column.name)).to.deep.equal(['Name', 'Provider', 'Bucket', 'Targets', 'Shards', 'Ready', 'Degraded', 'Lag', 'Age']);
     expect(((table.body.rows as Json[])[0]!.cells as unknown[]).slice(0, 4)).to.deep.equal(['a', 'gcs', 'b', 't']);
   });
 

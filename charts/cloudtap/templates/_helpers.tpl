@@ -22,3 +22,35 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "cloudtap.serviceAccountName" -}}
 {{- default (include "cloudtap.fullname" .) .Values.serviceAccount.name -}}
 {{- end -}}
+
+{{/* Labels of every monitoring object: the chart's, and any the Prometheus or Grafana install selects by. */}}
+{{- define "cloudtap.monitoringLabels" -}}
+{{ include "cloudtap.labels" . }}
+{{- with .Values.monitoring.labels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* The stitcher pods and their metrics Services, as the operator labels them (operator/specs/names.ts). */}}
+{{- define "cloudtap.stitcherSelector" -}}
+app.kubernetes.io/name: cloudtap
+app.kubernetes.io/component: stitcher
+app.kubernetes.io/managed-by: cloudtap-operator
+{{- end -}}
+
+{{/* Where the shards run: the watched namespace, or any. */}}
+{{- define "cloudtap.stitcherNamespaces" -}}
+{{- if .Values.watchNamespace }}
+matchNames: [{{ .Values.watchNamespace | quote }}]
+{{- else }}
+any: true
+{{- end }}
+{{- end -}}
+
+{{/* Every shard series gets the CloudTap and shard it belongs to, as the dashboard and alerts group by them. */}}
+{{- define "cloudtap.stitcherRelabelings" -}}
+- sourceLabels: [__meta_kubernetes_pod_label_app_kubernetes_io_instance]
+  targetLabel: cloudtap
+- sourceLabels: [__meta_kubernetes_pod_label_cloudtap_io_shard]
+  targetLabel: shard
+{{- end -}}
