@@ -36,6 +36,8 @@ export interface StitcherConfigFile {
   readonly flowIdleTimeout?: string;
   /** Gateway time a flow's bytes wait for records that come out of order. */
   readonly reorderWindow?: string;
+  /** The memory budget (`--max-buffer`), e.g. `200M`: the operator sets a share of the shard's memory. */
+  readonly maxBuffer?: string;
   readonly leaseDuration?: string;
 }
 
@@ -48,7 +50,7 @@ const KEYS: Readonly<Record<keyof StitcherConfigFile, Kind>> = {
   source: 'string', keys: 'string', credentials: 'string', keysCredentials: 'string', outputs: 'strings',
   pollInterval: 'string', logLevel: 'string', metricsPort: 'number', lookBack: 'string', keyWait: 'string',
   cleartextPorts: 'string', select: 'select', checkpoint: 'string', checkpointInterval: 'string',
-  reorderWait: 'string', flowIdleTimeout: 'string', reorderWindow: 'string', leaseDuration: 'string',
+  reorderWait: 'string', flowIdleTimeout: 'string', reorderWindow: 'string', maxBuffer: 'string', leaseDuration: 'string',
 };
 
 /** Every key the file may hold. */

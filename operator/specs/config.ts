@@ -7,6 +7,7 @@ import type { CloudTap, Selection } from '../api/types.js';
 import { defaultStitcher, keysOf } from '../api/defaults.js';
 import { childMetadata, configKey, metricsPort, names } from './names.js';
 import { outputUrl, storeUrl } from './urls.js';
+import { sizeFor, stitcherBudget } from './sizing.js';
 import { configMapCheckpointUrl } from '../../contract/names.js';
 import type { OperatorStitcherConfig } from '../../contract/stitcher-config.js';
 
@@ -22,6 +23,7 @@ export function stitcherConfig(cloudTap: CloudTap): StitcherConfig {
   const stitcher = defaultStitcher(spec.stitcher);
   const keys = keysOf(spec);
   const keysCredentials = keysCredentialsPath(cloudTap);
+  const budget = stitcherBudget(sizeFor(spec.sizing));
   return {
     source: storeUrl(spec.source),
     ...(spec.keys ? { keys: storeUrl(keys) } : {}),
@@ -34,6 +36,7 @@ export function stitcherConfig(cloudTap: CloudTap): StitcherConfig {
     logLevel: stitcher.logLevel,
     checkpoint: configMapCheckpointUrl(cloudTap.metadata.namespace, cloudTap.metadata.name),
     metricsPort,
+    ...(budget !== undefined ? { maxBuffer: budget } : {}),
   };
 }
 

@@ -82,3 +82,29 @@ export function sizeFor(sizing: Sizing | undefined): ShardSize {
 function rowFor(mbps: number): SizingRow {
   return sizingTable.find((row) => mbps <= row.upToMbps) ?? sizingTable[sizingTable.length - 1]!;
 }
+
+/** The share of a shard's memory its stitcher's budget (`maxBuffer`, the CLI's --max-buffer) takes: as the stitcher's own cgroup default. */
+export const budgetShareOfMemory = 0.4;
+
+const QUANTITY_UNITS: Record<string, number> = {
+  '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4,
+};
+
+/** Bytes of a memory quantity (`512Mi`, `1G`, `268435456`), or undefined when it is not one. */
+export function quantityBytes(quantity: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(|k|M|G|T|Ki|Mi|Gi|Ti)$/.exec(quantity);
+  if (match === null) return undefined;
+  return Math.floor(Number(match[1]) * QUANTITY_UNITS[match[2]!]!);
+}
+
+/**
+ * The stitcher's memory budget for a shard of this size: a share of its memory
+ * limit (or request), in MiB as the CLI reads sizes; undefined when neither is
+ * a quantity the operator reads (the stitcher then takes its cgroup default).
+ */
+export function stitcherBudget(size: ShardSize): string | undefined {
+  const memory = size.resources.limits.memory ?? size.resources.requests.memory;
+  const bytes = memory === undefined ? undefined : quantityBytes(String(memory));
+  if (bytes === undefined) return undefined;
+  return `${Math.max(16, Math.floor((bytes * budgetShareOfMemory) / 1024 ** 2))}M`;
+}

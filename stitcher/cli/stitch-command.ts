@@ -9,7 +9,8 @@ import type { ExportTarget, OutputReport } from '../pipeline/export-graph.js';
 import { splitOutputOptions } from '../pipeline/output-options.js';
 import { isBucketOutputUrl, openBucketOutput, parseBucketOutputUrl } from '../export/bucket-output.js';
 import type { PacketSink } from '../export/sink.js';
-import type { FlowLimits } from '../flow/flow-table.js';
+import { DEFAULT_FLOW_LIMITS, type FlowLimits } from '../flow/flow-table.js';
+import { budgetShares, type BudgetShares } from './memory-budget.js';
 import { parseSelection, type FlowSelection } from '../flow/selection.js';
 import { CleartextSide, parsePortMap } from '../pipeline/cleartext.js';
 import { registerTlsMetrics } from '../pipeline/tls-metrics.js';
@@ -42,7 +43,10 @@ export const STITCH_USAGE = `usage: cloudtap stitch --source <url> [--keys <url>
   --look-back <dur>         list only the hour folders of this window (default 3h when polling; --once lists all)
   --from <time> --to <time> a backfill: list only the hours between these (ISO 8601, UTC)
   --max-flow-buffer <size>  out-of-order bytes held per flow before giving up on a hole (default 8M)
-  --max-buffer <size>       out-of-order bytes held in total (default 256M)
+  --max-buffer <size>       the memory budget for everything held: flows, their bytes, records waiting for their
+                            FLOW_OPEN, TLS flows waiting for keys, decryptor state (default: 40% of the container's
+                            memory limit, else 256M); past it the oldest state is given up, counted
+  --max-open-flows <n>      open flows at most; one more closes the one quiet the longest (default 1000000)
   --log-level <level>       error, warn, info (default) or debug; logs are JSON on stderr
   --config <file>           a JSON file with the same settings (flags win)
   --metrics-port <port>     serve Prometheus /metrics, /healthz and /readyz on this port
@@ -65,7 +69,7 @@ export async function stitchCommand(argv: readonly string[]): Promise<number> {
       source: { type: 'string' }, keys: { type: 'string' }, credentials: { type: 'string' },
       'keys-credentials': { type: 'string' }, output: { type: 'string', multiple: true },
       once: { type: 'boolean' }, 'poll-interval': { type: 'string' }, 'log-level': { type: 'string' },
-      'max-flow-buffer': { type: 'string' }, 'max-buffer': { type: 'string' }, config: { type: 'string' },
+      'max-flow-buffer': { type: 'string' }, 'max-buffer': { type: 'string' }, 'max-open-flows': { type: 'string' }, config: { type: 'string' },
       quiet: { type: 'boolean' }, 'metrics-port': { type: 'string' },
       'look-back': { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
       select: { type: 'string', multiple: true }, 'key-wait': { type: 'string' }, 'cleartext-ports': { type: 'string' },
@@ -113,14 +117,17 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
     lease?.onLost(() => stop.abort());
     const outputs = await openOutputs(config.outputs, config.credentials, storeCalls);
     const keyStore = new KeyStore();
+    const budget = budgetShares(config.maxTotalBufferBytes);
+    logger.info('memory budget', { bytes: budget.totalBytes, from: budget.source });
     const cleartext = outputs.some((o) => o.options.variant !== 'original')
-      ? new CleartextSide({ keys: keyStore, keyWaitMs: config.keyWaitMs, portMap: parsePortMap(config.cleartextPorts), logger })
+      ? new CleartextSide({ keys: keyStore, keyWaitMs: config.keyWaitMs, portMap: parsePortMap(config.cleartextPorts), logger, maxHeldBytes: budget.decryptorBytes })
       : undefined;
     if (cleartext !== undefined) registerTlsMetrics(registry, () => cleartext.stats);
     const stats = await stitch({
       source, keys, outputs, once: config.once, pollIntervalMs: config.pollIntervalMs, logger, signal: stop.signal,
       hours: config.hours,
-      flowLimits: flowLimits(config),
+      flowLimits: flowLimits(config, budget),
+      keyGateMaxHeldBytes: budget.keyGateBytes,
       selection,
       cleartext,
       keyStore,
@@ -187,11 +194,13 @@ async function openOne(url: string, credentialsFile: string | undefined, calls: 
   return openBucketOutput(url, spec, await openCountedStore(spec.storeUrl, { credentialsFile, role: 'output' }, calls));
 }
 
-function flowLimits(config: StitchConfig): Partial<FlowLimits> {
+function flowLimits(config: StitchConfig, budget: BudgetShares): Partial<FlowLimits> {
   return {
     reorderWindowNs: BigInt(config.reorderWindowMs) * 1_000_000n,
-    ...(config.maxFlowBufferBytes !== undefined ? { maxFlowBufferBytes: config.maxFlowBufferBytes } : {}),
-    ...(config.maxTotalBufferBytes !== undefined ? { maxTotalBufferBytes: config.maxTotalBufferBytes } : {}),
+    maxTotalBufferBytes: budget.flowTableBytes,
+    // One flow never takes more than the flow table's share can carry beside the others.
+    maxFlowBufferBytes: Math.min(config.maxFlowBufferBytes ?? DEFAULT_FLOW_LIMITS.maxFlowBufferBytes, Math.floor(budget.flowTableBytes / 4)),
+    ...(config.maxOpenFlows !== undefined ? { maxOpenFlows: config.maxOpenFlows } : {}),
   };
 }
 
@@ -210,6 +219,7 @@ function summary(stats: StitchStats, config: StitchConfig, seconds: number, sele
     `  holes     ${formatCount(f.holes)} (${formatCount(f.holeBytes)} bytes: ${formatCount(f.gapHoleBytes)} lost by the gateway, ${formatCount(f.missingHoleBytes)} never arrived)`,
     `  dropped   ${formatCount(f.orphanRecords)} records of flows never opened (${formatCount(f.orphanBytes)} bytes), ${formatCount(f.lateRecords)} after their flow closed (${formatCount(f.lateRecordBytes)} bytes), ${formatCount(f.invalidRecords)} invalid`,
     `  buffers   ${formatCount(f.forcedReleases)} early releases, ${formatCount(f.forcedFlushesFlowCap + f.forcedFlushesTotalCap)} forced flushes (a buffer cap gave up waiting)`,
+    `  memory    ${formatCount(f.flowsClosedForMemory)} flows closed and ${formatCount(f.earlyDroppedForMemory)} early records dropped for the budget, ${formatCount(f.flowsClosedForFlowCap)} flows closed for --max-open-flows`,
     `  packets   ${formatCount(stats.packets)} synthesised`,
     `  keys      ${formatCount(stats.keyLines)} key log lines`,
   ];

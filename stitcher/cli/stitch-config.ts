@@ -25,6 +25,7 @@ export interface StitchConfig {
   readonly logLevel: LogLevel;
   readonly maxFlowBufferBytes?: number;
   readonly maxTotalBufferBytes?: number;
+  readonly maxOpenFlows?: number;
   /** No progress line on stderr. */
   readonly quiet: boolean;
   readonly metricsPort?: number;
@@ -63,6 +64,7 @@ export interface StitchFlags {
   'log-level'?: string;
   'max-flow-buffer'?: string;
   'max-buffer'?: string;
+  'max-open-flows'?: string;
   config?: string;
   quiet?: boolean;
   'metrics-port'?: string;
@@ -106,7 +108,8 @@ export function resolveStitchConfig(flags: StitchFlags, env: NodeJS.ProcessEnv =
     pollIntervalMs: parseDuration(flags['poll-interval'] ?? file.pollInterval ?? '10s', '--poll-interval'),
     logLevel: logLevel as LogLevel,
     maxFlowBufferBytes: optionalSize(flags['max-flow-buffer'], '--max-flow-buffer'),
-    maxTotalBufferBytes: optionalSize(flags['max-buffer'], '--max-buffer'),
+    maxTotalBufferBytes: optionalSize(flags['max-buffer'] ?? file.maxBuffer, '--max-buffer'),
+    maxOpenFlows: flags['max-open-flows'] === undefined ? undefined : positiveCount(flags['max-open-flows'], '--max-open-flows'),
     quiet: flags.quiet === true,
     metricsPort: metricsPort(flags['metrics-port'] ?? file.metricsPort),
     hours: hourWindow(flags, file, flags.once === true),
@@ -218,4 +221,10 @@ function readConfigFile(path: string): ConfigFile {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+function positiveCount(text: string, what: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) throw new UsageError(`stitch: ${what} '${text}' is not a whole number of at least 1`);
+  return value;
 }

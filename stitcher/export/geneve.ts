@@ -105,6 +105,10 @@ class GeneveSink implements WireSink {
     return this.tunnel.send(hash, parts, length);
   }
 
+  open(): Promise<void> {
+    return this.tunnel.open();
+  }
+
   drain(): Promise<void> {
     return this.tunnel.drain();
   }

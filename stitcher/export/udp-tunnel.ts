@@ -40,6 +40,8 @@ export interface UdpTunnelOptions {
 interface Slot {
   socket: dgram.Socket;
   ready: boolean;
+  /** Settles once the socket is bound and connected, or failed to be. */
+  opening: Promise<void>;
   /** Datagrams that came while the socket was binding (bounded by queuePackets overall). */
   pending: Buffer[][];
 }
@@ -94,6 +96,16 @@ export class UdpTunnel {
     return this.inFlight + this.pendingCount < this.queuePackets;
   }
 
+  /**
+   * Opens the socket of every source port now, so that a burst of packets (a
+   * flow released whole at its close) never finds sockets still binding and
+   * queue-full drops. A port that cannot be bound is counted, as on first use.
+   */
+  async open(): Promise<void> {
+    for (let i = 0; i < this.sourcePorts; i++) if (this.slots[i] === undefined) this.openSlot(i);
+    await Promise.all(this.slots.map((slot) => slot?.opening));
+  }
+
   drain(): Promise<void> {
     if (this.inFlight + this.pendingCount <= this.queuePackets >> 1) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
@@ -119,10 +131,10 @@ export class UdpTunnel {
 
   private openSlot(slotIndex: number): Slot {
     const socket = dgram.createSocket({ type: this.options.family === 6 ? 'udp6' : 'udp4', reuseAddr: true });
-    const slot: Slot = { socket, ready: false, pending: [] };
+    const slot: Slot = { socket, ready: false, pending: [], opening: Promise.resolve() };
     this.slots[slotIndex] = slot;
     const firstPort = tunnelSourcePort(slotIndex, this.sourcePorts);
-    void this.bindAndConnect(slot, firstPort, Math.floor(tunnelPortCount / this.sourcePorts)).then(
+    slot.opening = this.bindAndConnect(slot, firstPort, Math.floor(tunnelPortCount / this.sourcePorts)).then(
       () => {
         // Errors after opening (few on a connected UDP socket) are counted, never thrown.
         socket.on('error', (error) => countSendError(this.stats, error));

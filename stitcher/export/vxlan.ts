@@ -52,6 +52,10 @@ class VxlanSink implements WireSink {
     return this.tunnel.send(innerFlowHash(packet.header), parts, length);
   }
 
+  open(): Promise<void> {
+    return this.tunnel.open();
+  }
+
   drain(): Promise<void> {
     return this.tunnel.drain();
   }

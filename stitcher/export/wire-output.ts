@@ -40,6 +40,7 @@ export async function openWireOutput(url: string): Promise<WireSink> {
     description,
   };
   const sink = wire.kind === 'vxlan' ? createVxlanSink(tunnel) : createGeneveSink({ ...tunnel, inner: wire.inner, options: wire.options });
+  await sink.open?.();
   // The rate counts outer bytes: what the tunnel adds, less the inner Ethernet header the frame already has.
   const overheadBytes = encapsulationOverhead(encapsulationOf(wire), family) - ethernetHeaderLength;
   return pacedSink(sink, { pace: wire.pace, rateMbps: wire.rateMbps, overheadBytes, queuePackets: wire.queuePackets });

@@ -26,6 +26,8 @@ export interface WireSink extends PacketSink {
    * sink sends exceeds its MTU (pass it as the synthesiser's `maxSegmentPayload`).
    */
   maxSegmentPayload(innerIpVersion: 4 | 6): number;
+  /** Sinks with sockets to set up do it here, before the first packet. */
+  open?(): Promise<void>;
 }
 
 /** Whether `sink` sends over the network and counts what it could not send. */

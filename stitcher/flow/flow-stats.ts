@@ -12,6 +12,11 @@ export interface FlowTableStats extends DirectionAccount {
   flowsClosedIdle: number;
   /** Flows open right now. */
   flowsOpen: number;
+  /** Flows closed to stay under --max-open-flows, and under the memory budget (the quietest first). */
+  flowsClosedForFlowCap: number;
+  flowsClosedForMemory: number;
+  /** Records waiting for their FLOW_OPEN dropped to stay under the memory budget (also counted as orphans). */
+  earlyDroppedForMemory: number;
   /** Hole bytes the gateway reported (GAP records) and hole bytes that never arrived. */
   gapHoleBytes: number;
   missingHoleBytes: number;
@@ -39,7 +44,7 @@ export interface FlowTableStats extends DirectionAccount {
 
 export function emptyFlowTableStats(): FlowTableStats {
   return {
-    flowsOpened: 0, flowsClosed: 0, flowsClosedIdle: 0, flowsOpen: 0,
+    flowsOpened: 0, flowsClosed: 0, flowsClosedIdle: 0, flowsOpen: 0, flowsClosedForFlowCap: 0, flowsClosedForMemory: 0, earlyDroppedForMemory: 0,
     tapped: 0, exported: 0, duplicate: 0, trimmed: 0, late: 0, holeBytes: 0, holes: 0,
     gapHoleBytes: 0, missingHoleBytes: 0,
     orphanRecords: 0, orphanBytes: 0, lateRecords: 0, lateRecordBytes: 0, invalidRecords: 0,

@@ -27,8 +27,19 @@ import { RecentKeys } from './recent-keys.js';
 export interface FlowLimits {
   /** Bytes one flow may hold before it must hand them on early. @default 8 MiB */
   readonly maxFlowBufferBytes: number;
-  /** Bytes all flows together may hold. @default 256 MiB */
+  /**
+   * The flow table's memory budget: held bytes, their bookkeeping, records
+   * waiting for their FLOW_OPEN and open flows all count (see memoryBytes).
+   * Past it the table gives up state in this order, each counted with its
+   * reason: (1) flows quiet the longest hand on what they hold, no longer
+   * waiting for the other direction; (2) they give up the bytes they miss as
+   * holes; (3) records waiting for a FLOW_OPEN are dropped as orphans; (4) the
+   * flows quiet the longest are closed.
+   * @default 256 MiB
+   */
   readonly maxTotalBufferBytes: number;
+  /** Open flows at most; opening one more closes the one quiet the longest (counted). @default 1,000,000 */
+  readonly maxOpenFlows: number;
   /**
    * Gateway time for which a flow's bytes wait for records that come out of
    * order, measured on the `created_ns` of the gateway's objects. A flow whose
@@ -41,8 +52,17 @@ export interface FlowLimits {
 export const DEFAULT_FLOW_LIMITS: FlowLimits = {
   maxFlowBufferBytes: 8 * 1024 * 1024,
   maxTotalBufferBytes: 256 * 1024 * 1024,
+  maxOpenFlows: 1_000_000,
   reorderWindowNs: 30_000_000_000n,
 };
+
+/**
+ * What the table's bookkeeping costs beside the bytes it holds, as measured
+ * with 100,000 flows (bench, "memory per open flow"): an open flow with its
+ * two directions, heaps and map entries; a held chunk, GAP mark or early record.
+ */
+export const OPEN_FLOW_COST_BYTES = 1536;
+export const HELD_ITEM_COST_BYTES = 160;
 
 /** An open flow as a checkpoint carries it over. */
 export interface ResumedFlow {
@@ -95,6 +115,8 @@ export class FlowTable {
   private readonly limits: FlowLimits;
   private readonly gateways = new Map<string, GatewayFlows>();
   private readonly touched = new Set<FlowState>();
+  /** Every open flow, the one quiet the longest first (a flow moves to the end when a record touches it). */
+  private readonly quietest = new Map<FlowState, GatewayFlows>();
   private readonly releasing = new MinHeap<Releasing>(releasingBefore);
 
   constructor(private readonly consumer: FlowConsumer, limits?: Partial<FlowLimits>) {
@@ -118,10 +140,17 @@ export class FlowTable {
     flows.newestRecordTs = newest;
     for (const flow of this.touched) {
       for (const direction of flow.directions) direction.keepViews();
+      if (this.quietest.delete(flow)) this.quietest.set(flow, flows);
       if (flow.bufferedBytes > this.limits.maxFlowBufferBytes) this.relieveFlow(flows, flow);
     }
     this.touched.clear();
-    if (this.stats.bufferedBytes > this.limits.maxTotalBufferBytes) this.relieveTotal();
+    if (this.memoryBytes > this.limits.maxTotalBufferBytes) this.relieveTotal();
+  }
+
+  /** What the table holds, by the costs above: bytes, held items and open flows. */
+  get memoryBytes(): number {
+    const s = this.stats;
+    return s.bufferedBytes + s.heldItems * HELD_ITEM_COST_BYTES + s.flowsOpen * OPEN_FLOW_COST_BYTES;
   }
 
   /**
@@ -145,7 +174,10 @@ export class FlowTable {
 
   /** End of a run: every flow is released (missing bytes as holes) and closed. */
   closeAll(): void {
-    for (const flows of this.gateways.values()) this.closeFlows(flows, [...flows.flows.values()]);
+    for (const flows of this.gateways.values()) {
+      this.dropEarly(flows);
+      this.closeFlows(flows, [...flows.flows.values()]);
+    }
   }
 
   /**
@@ -170,6 +202,7 @@ export class FlowTable {
     const flows = this.gateways.get(gateway);
     if (flows === undefined) return 0;
     const open = [...flows.flows.values()];
+    this.dropEarly(flows);
     this.closeFlows(flows, open);
     this.stats.flowsClosedIdle += open.length;
     return open.length;
@@ -206,6 +239,7 @@ export class FlowTable {
     const flow = new FlowState({ key, gateway, open: resumed.open }, this.stats);
     flow.resumeAt(resumed.exported, resumed.lastTs, resumed.lastRecordTs);
     flows.flows.set(key, flow);
+    this.quietest.set(flow, flows);
     this.stats.flowsOpen++;
     flow.announce(this.consumer);
     return flow.identity;
@@ -228,8 +262,10 @@ export class FlowTable {
     if (flows.flows.has(key) || flows.closed.has(key)) return;
     // The record's buffers may be views into the block: the flow outlives it.
     const kept = { ...record, flowId: Buffer.from(record.flowId), clientIp: Buffer.from(record.clientIp), serverIp: Buffer.from(record.serverIp) };
+    if (this.stats.flowsOpen >= this.limits.maxOpenFlows) this.closeQuietest(1, 'flowCap');
     const flow = new FlowState({ key, gateway, open: kept }, this.stats);
     flows.flows.set(key, flow);
+    this.quietest.set(flow, flows);
     flows.pending.add(flow);
     this.stats.flowsOpened++;
     this.stats.flowsOpen++;
@@ -295,7 +331,6 @@ export class FlowTable {
 
   /** Closes flows now: each released in full, missing bytes as holes, then its close. */
   private closeFlows(flows: GatewayFlows, closing: readonly FlowState[]): void {
-    this.dropEarly(flows);
     this.release(flows, closing.map((flow) => ({ flow, mode: 'final', ts: 0n })), 0n);
     for (const flow of closing) flows.closing.delete(flow);
   }
@@ -329,6 +364,7 @@ export class FlowTable {
   }
 
   private filed(flows: GatewayFlows, flow: FlowState): void {
+    this.quietest.delete(flow);
     flows.flows.delete(flow.identity.key);
     flows.pending.delete(flow);
     flows.closed.add(flow.identity.key);
@@ -358,23 +394,44 @@ export class FlowTable {
     this.stats.forcedFlushesFlowCap++;
   }
 
-  /**
-   * Over the total cap: the flows quiet the longest hand on what is contiguous,
-   * then, if that was not enough, give up what they miss, until under the cap.
-   */
+  /** Over the budget: gives up state in the order FlowLimits.maxTotalBufferBytes states, until under it. */
   private relieveTotal(): void {
-    const holding: [GatewayFlows, FlowState][] = [];
-    for (const flows of this.gateways.values()) {
-      for (const flow of flows.pending) if (flow.bufferedBytes > 0) holding.push([flows, flow]);
-    }
-    holding.sort(([, a], [, b]) => (a.lastRecordTs < b.lastRecordTs ? -1 : a.lastRecordTs > b.lastRecordTs ? 1 : 0));
+    const limit = this.limits.maxTotalBufferBytes;
+    const holding = [...this.quietest].filter(([flow]) => flow.pending && flow.heldItems > 0);
     for (const mode of ['all', 'flush'] as const) {
-      for (const [flows, flow] of holding) {
-        if (this.stats.bufferedBytes <= this.limits.maxTotalBufferBytes) return;
+      for (const [flow, flows] of holding) {
+        if (this.memoryBytes <= limit) return;
+        if (flow.finished || flow.heldItems === 0) continue;
         this.releaseEarly(flows, flow, mode);
         if (mode === 'flush') this.stats.forcedFlushesTotalCap++;
       }
     }
+    for (const flows of this.gateways.values()) {
+      if (this.memoryBytes <= limit) return;
+      if (flows.early.size === 0) continue;
+      for (const records of flows.early.values()) this.stats.earlyDroppedForMemory += records.length;
+      this.dropEarly(flows);
+    }
+    if (this.memoryBytes > limit) {
+      const over = this.memoryBytes - limit;
+      this.closeQuietest(Math.ceil(over / OPEN_FLOW_COST_BYTES), 'memory');
+    }
+  }
+
+  /** Closes the `count` flows quiet the longest (their missing bytes as holes), counted by why. */
+  private closeQuietest(count: number, why: 'flowCap' | 'memory'): void {
+    const chosen = new Map<GatewayFlows, FlowState[]>();
+    let n = 0;
+    for (const [flow, flows] of this.quietest) {
+      if (n++ >= count) break;
+      const list = chosen.get(flows);
+      if (list === undefined) chosen.set(flows, [flow]);
+      else list.push(flow);
+    }
+    for (const [flows, list] of chosen) this.closeFlows(flows, list);
+    const closed = Math.min(n, count);
+    if (why === 'flowCap') this.stats.flowsClosedForFlowCap += closed;
+    else this.stats.flowsClosedForMemory += closed;
   }
 
   private releaseEarly(flows: GatewayFlows, flow: FlowState, mode: 'all' | 'flush'): void {

@@ -17,6 +17,8 @@ export interface CleartextOptions {
   readonly keyWaitMs?: number;
   /** Server ports of decrypted flows, mapped. @default 443 -> 80 */
   readonly portMap?: ReadonlyMap<number, number>;
+  /** Bytes each decryptor may hold (its share of the memory budget). @default the decryptor's own */
+  readonly maxHeldBytes?: number;
   readonly logger: Logger;
 }
 
@@ -39,6 +41,7 @@ export class CleartextSide {
       downstream: new PortMappedFlows(this.options.portMap ?? DEFAULT_PORT_MAP, downstream),
       undecryptable: 'original',
       ...(this.options.keyWaitMs !== undefined ? { keyWaitMs: this.options.keyWaitMs } : {}),
+      ...(this.options.maxHeldBytes !== undefined ? { maxHeldBytes: this.options.maxHeldBytes } : {}),
       onOutcome: this.logOutcome,
     });
     this.decryptors.push(decryptor);

@@ -55,6 +55,8 @@ export interface StitchOptions {
   /** Which hour folders each poll lists. @default every hour in the store */
   readonly hours?: HourWindow;
   readonly flowLimits?: Partial<FlowLimits>;
+  /** Bytes the key gates of pcapng outputs may hold (their share of the memory budget). @default the gate's own */
+  readonly keyGateMaxHeldBytes?: number;
   readonly logger: Logger;
   /** Stops a polling run (SIGTERM). */
   readonly signal?: AbortSignal;
@@ -224,6 +226,8 @@ class StitchRun {
     });
     this.flows.endOfObject(object.gateway, createdNs);
     this.flows.closeIdle(object.gateway, this.flowIdleNs);
+    // Flows released whole at the end of their object: the outputs catch up before the next is read.
+    if (this.graph.mustWait) await this.graph.drained();
     this.keeper.afterObject(object.gateway);
     this.stats.objects++;
     this.stats.bytesRead += result.bytesRead;
@@ -251,7 +255,10 @@ class StitchRun {
 
   /** pcapng outputs wait for a TLS flow's keys (see KeyGate). */
   private readonly gateFor = (next: FlowConsumer): FlowConsumer => {
-    const gate = new KeyGate(this.keyStore, next, { keyWaitMs: this.options.keyWaitMs ?? 30_000 });
+    const gate = new KeyGate(this.keyStore, next, {
+      keyWaitMs: this.options.keyWaitMs ?? 30_000,
+      ...(this.options.keyGateMaxHeldBytes !== undefined ? { maxHeldBytes: this.options.keyGateMaxHeldBytes } : {}),
+    });
     this.gates.push(gate);
     return gate;
   };

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { FlowTable } from '../../stitcher/flow/flow-table.js';
+import { FlowTable, HELD_ITEM_COST_BYTES, OPEN_FLOW_COST_BYTES } from '../../stitcher/flow/flow-table.js';
 import { RecordType, type CtapRecord } from '../../stitcher/format/records.js';
 import { CloseReason, Direction, RecordingConsumer, close, data, flowId, gap, open } from './records.js';
 
@@ -202,17 +202,42 @@ describe('flow/flow-table', () => {
     expect(table.stats).to.include({ late: 10, duplicate: 10, bufferedBytes: 0 });
   });
 
-  it('releases the flows quiet longest when all flows together hold more than the total cap', () => {
+  it('keeps the table under its memory budget: the flows quiet the longest release first, then give up what they miss', () => {
     const consumer = new RecordingConsumer();
-    const table = new FlowTable(consumer, { maxTotalBufferBytes: 1000 });
+    // Three open flows and three held chunks cost their bookkeeping beside 1000 bytes.
+    const table = new FlowTable(consumer, { maxTotalBufferBytes: 1000 + 3 * OPEN_FLOW_COST_BYTES + 3 * HELD_ITEM_COST_BYTES });
     const [a, b, c] = [flowId(6), flowId(7), flowId(8)];
-    table.ingestBlock(GW, [open(a, { tsNs: 1n }), open(b, { tsNs: 1n }), open(c, { tsNs: 1n }), data(a, C2S, 5, Buffer.alloc(300), 3n), data(b, C2S, 5, Buffer.alloc(500), 2n)]);
+    table.ingestBlock(GW, [open(a, { tsNs: 1n }), open(b, { tsNs: 1n }), open(c, { tsNs: 1n }), data(b, C2S, 5, Buffer.alloc(500), 2n)]);
+    table.ingestBlock(GW, [data(a, C2S, 5, Buffer.alloc(300), 3n)]);
     expect(table.stats.forcedFlushesTotalCap).to.equal(0);
     table.ingestBlock(GW, [data(c, S2C, 5, Buffer.alloc(400), 4n)]);
     expect(table.stats.forcedFlushesTotalCap).to.equal(1);
     expect(consumer.stream(b, C2S).holes, 'b was quiet longest').to.have.length(1);
     expect(consumer.stream(a, C2S).bytes.length).to.equal(0);
     expect(table.stats.bufferedBytes).to.equal(700);
+  });
+
+  it('closes the flow quiet the longest to open one more past --max-open-flows, and counts it', () => {
+    const consumer = new RecordingConsumer();
+    const table = new FlowTable(consumer, { maxOpenFlows: 2 });
+    const [a, b, c] = [flowId(0x30), flowId(0x31), flowId(0x32)];
+    table.ingestBlock(GW, [open(a, { tsNs: 1n }), open(b, { tsNs: 1n })]);
+    table.ingestBlock(GW, [data(a, C2S, 0, Buffer.from('a'), 2n)]);
+    table.ingestBlock(GW, [open(c, { tsNs: 3n })]);
+    expect(closeOf(consumer, b)).to.deep.equal({ kind: 'close', tsNs: 1n, reason: undefined });
+    expect(table.stats).to.include({ flowsOpen: 2, flowsClosedForFlowCap: 1 });
+  });
+
+  it('drops records waiting for their FLOW_OPEN, then closes the quietest flows, when nothing else brings it under its budget', () => {
+    const consumer = new RecordingConsumer();
+    const table = new FlowTable(consumer, { maxTotalBufferBytes: 2 * OPEN_FLOW_COST_BYTES + 50 + HELD_ITEM_COST_BYTES + 40 });
+    const flows = [flowId(0x40), flowId(0x41), flowId(0x42)];
+    table.ingestBlock(GW, [open(flows[0]!), open(flows[1]!), data(flowId(0x4f), C2S, 0, Buffer.alloc(50), 2n)]);
+    expect(table.stats).to.include({ earlyDroppedForMemory: 0, flowsOpen: 2 });
+    table.ingestBlock(GW, [open(flows[2]!), data(flowId(0x4e), C2S, 0, Buffer.alloc(50), 3n)]);
+    expect(table.stats.earlyDroppedForMemory).to.equal(2);
+    expect(table.stats).to.include({ flowsClosedForMemory: 1, flowsOpen: 2, orphanRecords: 2 });
+    expect(table.memoryBytes).to.be.at.most(2 * OPEN_FLOW_COST_BYTES + 50 + HELD_ITEM_COST_BYTES + 40);
   });
 
   it('holds DATA that comes before its FLOW_OPEN in the same object, and orphans DATA of flows never opened', () => {

@@ -3,7 +3,7 @@ import { buildConfigMap, stitcherConfig } from '../../../operator/specs/config.j
 import { outputUrl, storeUrl } from '../../../operator/specs/urls.js';
 import { cloudTapWith } from '../support.js';
 
-const allowedKeys = ['source', 'keys', 'credentials', 'keysCredentials', 'outputs', 'select', 'pollInterval', 'keyWait', 'logLevel', 'checkpoint', 'metricsPort'];
+const allowedKeys = ['source', 'keys', 'credentials', 'keysCredentials', 'outputs', 'select', 'pollInterval', 'keyWait', 'logLevel', 'checkpoint', 'metricsPort', 'maxBuffer'];
 
 describe('operator/specs/config', () => {
   it('writes only the keys the stitcher CLI reads', () => {
