@@ -4,7 +4,7 @@
  * consumer can subscribe to hear when secrets for a client random arrive.
  */
 import { parseKeyLog } from './keylog.js';
-import type { KeyLogEntry, KeyLogError, KeyLogLabel } from './keylog.js';
+import type { KeyLogEntry, KeyLogLabel, KeyLogTally } from './keylog.js';
 
 export interface KeyStoreOptions {
   /**
@@ -78,13 +78,13 @@ export class KeyStore {
   }
 
   /**
-   * Parses key log text (the lines of a TLS_KEYS record, a key file) and adds what is
-   * valid. Returns the malformed lines, each naming `objectName` and its line number.
+   * Parses key log text (a small key file, a test's lines) and adds what is valid.
+   * Returns the tally of what was dropped (counts and the first line number only).
    */
-  addKeyLog(text: string, objectName: string): readonly KeyLogError[] {
-    const { entries, errors } = parseKeyLog(text, objectName);
+  addKeyLog(text: string): KeyLogTally {
+    const { entries, tally } = parseKeyLog(text);
     this.add(entries);
-    return errors;
+    return tally;
   }
 
   /** The secrets for a client random (any hex case), or undefined when none or expired. */
