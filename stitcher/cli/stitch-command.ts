@@ -189,7 +189,7 @@ function summary(stats: StitchStats, config: StitchConfig, seconds: number, sele
     `  bytes     ${formatCount(f.bytesOut)} tapped bytes, ${formatCount(f.holes)} holes (${formatCount(f.gapHoleBytes + f.missingHoleBytes)} bytes), ${formatCount(f.duplicateBytes)} duplicate bytes dropped`,
     `  buffers   ${formatCount(f.forcedFlushesFlowCap + f.forcedFlushesTotalCap)} forced flushes (a buffer cap gave up on missing bytes)`,
     `  packets   ${formatCount(stats.packets)} synthesised`,
-    `  keys      ${formatCount(stats.keyLines)} key log lines, ${formatCount(stats.keyLinesInvalid)} invalid dropped, ${formatBytes(stats.keyBytesSkipped)} over the per-object limit skipped`,
+    `  keys      ${formatCount(stats.keyLines)} key log lines, ${formatCount(stats.keyLinesInvalid)} invalid dropped, ${formatCount(stats.keyObjectsCut)} objects cut at the per-object limit`,
   ];
   if (config.shard.count > 1) lines.push(`  shard     ${config.shard.index} of ${config.shard.count}`);
   if (stats.shard.checkpoint !== undefined) {

@@ -7,7 +7,7 @@
  * A key object is someone else's writing and may be hostile: every line is
  * validated (see keylog.ts) and only the validated form is passed on; the text is
  * walked line by line, never split into an array; an object gives at most
- * `maxBytesPerObject` of key log text, the rest is skipped and counted; and what
+ * `maxBytesPerObject` of key log text, and is not read past it (counted); and what
  * was dropped is told once per object, as counts.
  */
 import { ObjectKind, RecordType } from '../format/records.js';
@@ -27,13 +27,13 @@ export interface KeyFeedStats {
   duplicates: number;
   /** Lines dropped as invalid. */
   invalid: number;
-  /** Bytes of key log text skipped because their object was over `maxBytesPerObject`. */
+  /** Bytes of key log text skipped because their object was over `maxBytesPerObject` (the record that went over). */
   bytesSkipped: number;
-  /** Objects cut short by that limit. */
+  /** Objects cut short by that limit: the rest of such an object is not read at all. */
   objectsCut: number;
 }
 
-/** What one TLS_KEYS record gave: its new lines and every valid entry. */
+/** Valid lines of a TLS_KEYS record (all of them, or the next batch of a large record). */
 export interface KeyLogBatch {
   /** The lines not passed on before, in their validated form, newline-terminated ('' when none). */
   readonly fresh: string;
@@ -49,26 +49,35 @@ export interface KeyObjectReport {
   readonly invalid: number;
   readonly firstInvalidLine: number | undefined;
   readonly problems: Partial<Record<KeyLineProblem, number>>;
-  /** Key log bytes past the object's limit, not read. */
+  /** Key log bytes of the record that went over the object's limit (the object is not read past it). */
   readonly bytesSkipped: number;
+  /** Whether the object was cut short by its limit. */
+  readonly cut: boolean;
 }
 
 export interface KeyFeedOptions extends FeedOptions {
-  /** Bytes of key log text taken from one object; past them its records are skipped and counted. @default 64 MiB */
+  /** Bytes of key log text taken from one object; the record that would go past them and the rest of the object are skipped, and counted. @default 32 MiB */
   readonly maxBytesPerObject?: number;
   /** Bounds of the memory of lines already passed on. */
   readonly seen?: SeenKeyLinesOptions;
 }
 
-/** 64 MiB of key log is about 400,000 lines: the secrets of 80,000 TLS 1.3 sessions in one object. */
-const DEFAULT_MAX_BYTES_PER_OBJECT = 64 * 1024 * 1024;
+/**
+ * 32 MiB of key log is about 190,000 lines: the secrets of 38,000 TLS 1.3 sessions in one
+ * object. Every line read costs about a kilobyte of short-lived memory, so this also
+ * bounds what one hostile object can make the process grow by (about 250 MB measured).
+ */
+const DEFAULT_MAX_BYTES_PER_OBJECT = 32 * 1024 * 1024;
+
+/** Valid lines handed on at a time. */
+const BATCH_LINES = 4096;
 
 export class KeyFeed {
   readonly stats: KeyFeedStats = { objects: 0, damaged: 0, lines: 0, duplicates: 0, invalid: 0, bytesSkipped: 0, objectsCut: 0 };
   private readonly feed: ObjectFeed;
   private readonly seen: SeenKeyLines;
   private readonly maxBytesPerObject: number;
-  /** Told every TLS_KEYS record with at least one valid line. */
+  /** Told the valid lines of every TLS_KEYS record, a batch of at most 4096 at a time. */
   onKeyLog?: (batch: KeyLogBatch) => void;
   /** Told once per object that had invalid lines or was cut short. */
   onDropped?: (report: KeyObjectReport) => void;
@@ -97,6 +106,10 @@ export class KeyFeed {
           }
         },
         onDamage,
+        // Past its allowance an object is not read further: no inflating, no decoding.
+        stop: () => reader.cut,
+        // Nothing here keeps a view of a block (the lines are a string of their own): one window for all blocks.
+        reuseBuffers: true,
       });
       this.stats.objects++;
       if (result.damaged) this.stats.damaged++;
@@ -105,33 +118,42 @@ export class KeyFeed {
     return this.stats.lines - before;
   }
 
+  /**
+   * Hands a record's valid lines on in batches of BATCH_LINES: what a batch holds
+   * dies young (cheap for the collector) instead of living as long as an 8 MiB record.
+   */
   private take(reader: ObjectLines, text: string): void {
     if (!reader.admit(text.length)) return;
-    const fresh: string[] = [];
-    const entries: KeyLogEntry[] = [];
+    let fresh: string[] = [];
+    let entries: KeyLogEntry[] = [];
     let valid = 0;
+    const flush = (): void => {
+      this.stats.lines += fresh.length;
+      this.onKeyLog?.({ fresh: fresh.length === 0 ? '' : `${fresh.join('\n')}\n`, entries, objectKey: reader.objectKey });
+      fresh = [];
+      entries = [];
+      valid = 0;
+    };
     reader.scan(text, (entry) => {
       valid++;
       if (isSessionEntry(entry)) entries.push(entry);
       const line = formatKeyLogLine(entry);
       if (this.seen.firstSighting(line)) fresh.push(line);
       else this.stats.duplicates++;
+      if (valid === BATCH_LINES) flush();
     });
-    this.stats.lines += fresh.length;
-    if (valid > 0) {
-      this.onKeyLog?.({ fresh: fresh.length === 0 ? '' : `${fresh.join('\n')}\n`, entries, objectKey: reader.objectKey });
-    }
+    if (valid > 0) flush();
   }
 
   private finish(reader: ObjectLines): void {
     const { tally } = reader;
     this.stats.invalid += tally.invalid;
     this.stats.bytesSkipped += reader.bytesSkipped;
-    if (reader.bytesSkipped > 0) this.stats.objectsCut++;
-    if (tally.invalid === 0 && reader.bytesSkipped === 0) return;
+    if (reader.cut) this.stats.objectsCut++;
+    if (tally.invalid === 0 && !reader.cut) return;
     this.onDropped?.({
       objectKey: reader.objectKey, valid: tally.valid, invalid: tally.invalid, firstInvalidLine: tally.firstInvalidLine,
-      problems: tally.problems(), bytesSkipped: reader.bytesSkipped,
+      problems: tally.problems(), bytesSkipped: reader.bytesSkipped, cut: reader.cut,
     });
   }
 }
@@ -140,15 +162,17 @@ export class KeyFeed {
 class ObjectLines {
   readonly tally = new KeyLogTally();
   bytesSkipped = 0;
+  cut = false;
   private bytesTaken = 0;
   private nextLine = 1;
 
   constructor(readonly objectKey: string, private readonly maxBytes: number) {}
 
-  /** Whether a record of `bytes` fits the object's allowance; a record that does not is skipped whole. */
+  /** Whether a record of `bytes` fits the object's allowance; one that does not is skipped whole and cuts the object there. */
   admit(bytes: number): boolean {
-    if (this.bytesSkipped > 0 || this.bytesTaken + bytes > this.maxBytes) {
+    if (this.cut || this.bytesTaken + bytes > this.maxBytes) {
       this.bytesSkipped += bytes;
+      this.cut = true;
       return false;
     }
     this.bytesTaken += bytes;

@@ -85,8 +85,8 @@ export interface StitchStats {
   keyLines: number;
   /** Key log lines dropped as invalid (never exported). */
   keyLinesInvalid: number;
-  /** Key log bytes skipped because their object was over its limit. */
-  keyBytesSkipped: number;
+  /** Key objects cut short by the per-object limit of key log text (not read past it). */
+  keyObjectsCut: number;
   /** The flow table's own counters (flows, tapped bytes, holes, forced flushes...). */
   readonly flows: FlowTable['stats'];
   /** Packets synthesised, every variant. */
@@ -144,7 +144,7 @@ class StitchRun {
     });
     const keeper = this.keeper;
     this.stats = {
-      objects: 0, objectsKnown: 0, damaged: 0, bytesRead: 0, seqGaps: 0, keyLines: 0, keyLinesInvalid: 0, keyBytesSkipped: 0, flows: this.flows.stats,
+      objects: 0, objectsKnown: 0, damaged: 0, bytesRead: 0, seqGaps: 0, keyLines: 0, keyLinesInvalid: 0, keyObjectsCut: 0, flows: this.flows.stats,
       get packets() { return graph.packets; },
       get outputs() { return graph.outputs; },
       get newestExportedNs() { return keeper.newestExportedNs; },
@@ -232,10 +232,10 @@ class StitchRun {
   /** One warning per key object, with counts and the first line number: a line's text may be a secret. */
   private readonly onKeysDropped = (report: KeyObjectReport): void => {
     this.stats.keyLinesInvalid += report.invalid;
-    this.stats.keyBytesSkipped += report.bytesSkipped;
+    if (report.cut) this.stats.keyObjectsCut++;
     this.log.warn('key log lines dropped', {
       object: report.objectKey, valid: report.valid, invalid: report.invalid, firstInvalidLine: report.firstInvalidLine,
-      problems: report.problems, ...(report.bytesSkipped > 0 ? { bytesSkippedOverObjectLimit: report.bytesSkipped } : {}),
+      problems: report.problems, ...(report.cut ? { cutAtObjectLimit: true } : {}),
     });
   };
 

@@ -102,14 +102,24 @@ export function parseKeyLogLine(line: string): AnyKeyLogEntry | KeyLineProblem {
   if (random.length !== 64 || !HEX.test(random)) return 'client-random';
   if (secret.length % 2 !== 0 || !HEX.test(secret)) return 'secret-hex';
   if (!allowed.includes(secret.length / 2)) return 'secret-length';
-  return { label: label as KeyLogLabel, clientRandom: random.toLowerCase(), secret: Buffer.from(secret, 'hex') };
+  return { label: label as KeyLogLabel, clientRandom: ownCopyOfHex(random), secret: Buffer.from(secret, 'hex') };
 }
 
 function parseRsaLine(prefix: string, secret: string): RsaKeyLogEntry | KeyLineProblem {
   if (prefix.length !== 16 || !HEX.test(prefix)) return 'client-random';
   if (secret.length % 2 !== 0 || !HEX.test(secret)) return 'secret-hex';
   if (secret.length !== 96) return 'secret-length';
-  return { label: 'RSA', encryptedPreMasterPrefix: prefix.toLowerCase(), secret: Buffer.from(secret, 'hex') };
+  return { label: 'RSA', encryptedPreMasterPrefix: ownCopyOfHex(prefix), secret: Buffer.from(secret, 'hex') };
+}
+
+/**
+ * Lowercase hex in a string of its own. A field split from a line is a slice of the
+ * whole record's text (up to 8 MiB), and V8 keeps that text alive for as long as
+ * any slice of it lives: a client random kept in the key store would pin every
+ * record it came from.
+ */
+function ownCopyOfHex(hex: string): string {
+  return Buffer.from(hex, 'hex').toString('hex');
 }
 
 /** Whether an entry names a session by its client random (what the key store keeps). */

@@ -50,7 +50,7 @@ describe('KeyFeed', () => {
     expect(exported).to.equal(`CLIENT_RANDOM ${RANDOM.toLowerCase()} ${SECRET}\n`);
     expect(batches.flatMap((b) => b.entries).length, 'the repeat refreshes the key store').to.equal(2);
     expect(reports).to.have.length(1);
-    expect(reports[0]).to.deep.include({ objectKey: key, valid: 2, invalid: 3, firstInvalidLine: 3, bytesSkipped: 0 });
+    expect(reports[0]).to.deep.include({ objectKey: key, valid: 2, invalid: 3, firstInvalidLine: 3, bytesSkipped: 0, cut: false });
     expect(reports[0]!.problems).to.deep.equal({ 'secret-hex': 1, 'unknown-label': 1, 'secret-length': 1 });
     expect(JSON.stringify(reports)).not.to.include(secretOfBadLine.slice(0, 12));
     expect(feed.stats).to.deep.include({ objects: 1, lines: 1, duplicates: 1, invalid: 3 });
@@ -69,19 +69,21 @@ describe('KeyFeed', () => {
     expect(reports[0]).to.deep.include({ objectKey: hostile.key, valid: 0, invalid: 4_000_000, firstInvalidLine: 1 });
   });
 
-  it('takes at most maxBytesPerObject of key log from one object and counts the rest as skipped', async () => {
+  it('takes at most maxBytesPerObject of key log from one object, reads no further and counts it', async () => {
     const store = await bucket();
     const flood = keyFlood({ gateway: 'gw-flood', createdNs: NOW_NS }, 120_000); // three records of about 8 MiB
     await store.write(flood.key, flood.bytes);
     const feed = new KeyFeed(store, undefined, { maxBytesPerObject: 10 * 1024 * 1024 });
     const { batches, reports } = listen(feed);
     const passed = await poll(feed);
-    const perRecord = batches[0]!.entries.length;
+    const perRecord = Math.floor((8 * 1024 * 1024 - 29) / floodLine(0).length); // record and TLS_KEYS headers: 29 bytes
     expect(passed, 'the first record fits, the rest does not').to.equal(perRecord);
+    expect(batches.every((b) => b.entries.length <= 4096), 'handed on in batches').to.equal(true);
     expect(batches.map((b) => b.fresh).join('').startsWith(floodLine(0))).to.equal(true);
     expect(reports).to.have.length(1);
     expect(reports[0]!.invalid).to.equal(0);
-    expect(reports[0]!.bytesSkipped).to.equal((120_000 - perRecord) * floodLine(0).length);
+    expect(reports[0]!.cut).to.equal(true);
+    expect(reports[0]!.bytesSkipped, 'the record that went over').to.equal(perRecord * floodLine(0).length);
     expect(feed.stats.objectsCut).to.equal(1);
   });
 

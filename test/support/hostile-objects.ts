@@ -48,16 +48,17 @@ export function malformedKeyLines(place: CraftedPlace, lines: number): CraftedOb
 /**
  * A key flood: `lines` valid, distinct TLS 1.2 lines (`CLIENT_RANDOM`, each its own
  * client random, a 48-byte master secret), in TLS_KEYS records that fill the
- * largest blocks. Client randoms count up, so the object deflates well.
+ * largest blocks. Client randoms count up from `firstIndex`, so the object
+ * deflates well and several floods can be told apart.
  */
-export function keyFlood(place: CraftedPlace, lines: number): CraftedObject {
+export function keyFlood(place: CraftedPlace, lines: number, firstIndex = 0): CraftedObject {
   const writer = new CtapObjectWriter(header(place), { codec: BlockCodec.Deflate, blockBytes: MAX_RAW_BYTES });
   const secret = 'ab'.repeat(48);
   const lineBytes = floodLine(0, secret).length;
   const perRecord = Math.floor((MAX_RAW_BYTES - TLS_KEYS_OVERHEAD) / lineBytes);
-  for (let first = 0; first < lines; first += perRecord) {
+  for (let first = firstIndex; first < firstIndex + lines; first += perRecord) {
     const parts: string[] = [];
-    for (let i = first; i < Math.min(lines, first + perRecord); i++) parts.push(floodLine(i, secret));
+    for (let i = first; i < Math.min(firstIndex + lines, first + perRecord); i++) parts.push(floodLine(i, secret));
     writer.add(keysRecord(place.createdNs, parts.join('')));
   }
   return { key: keyOf(place), bytes: writer.finish(), lines };
