@@ -108,8 +108,6 @@ export class KeyFeed {
         onDamage,
         // Past its allowance an object is not read further: no inflating, no decoding.
         stop: () => reader.cut,
-        // Nothing here keeps a view of a block (the lines are a string of their own): one window for all blocks.
-        reuseBuffers: true,
       });
       this.stats.objects++;
       if (result.damaged) this.stats.damaged++;
