@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 DEMO_DIR ?= $(CURDIR)/demo-output
 DEMO_FLOWS ?= 60
 
-.PHONY: all deps tools peers build lint test unit demo bench clean golden
+.PHONY: all deps tools peers build lint test unit demo bench fuzz clean golden
 
 all: build
 
@@ -41,6 +41,11 @@ demo: build
 
 bench: build
 	node --expose-gc dist/bench/run.js
+
+# Each fuzz target (CTAP reader, key log parser, flow table) for FUZZ_SECONDS after its corpus; see test/fuzz/README.md.
+FUZZ_SECONDS ?= 60
+fuzz: build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) node dist/test/fuzz/run.js
 
 clean:
 	rm -rf dist .build demo-output

@@ -221,7 +221,7 @@ function summary(stats: StitchStats, config: StitchConfig, seconds: number, sele
     `  buffers   ${formatCount(f.forcedReleases)} early releases, ${formatCount(f.forcedFlushesFlowCap + f.forcedFlushesTotalCap)} forced flushes (a buffer cap gave up waiting)`,
     `  memory    ${formatCount(f.flowsClosedForMemory)} flows closed and ${formatCount(f.earlyDroppedForMemory)} early records dropped for the budget, ${formatCount(f.flowsClosedForFlowCap)} flows closed for --max-open-flows`,
     `  packets   ${formatCount(stats.packets)} synthesised`,
-    `  keys      ${formatCount(stats.keyLines)} key log lines`,
+    `  keys      ${formatCount(stats.keyLines)} key log lines, ${formatCount(stats.keyLinesInvalid)} invalid dropped, ${formatCount(stats.keyObjectsCut)} objects cut at the per-object limit`,
   ];
   if (config.shard.count > 1) lines.push(`  shard     ${config.shard.index} of ${config.shard.count}`);
   if (stats.shard.checkpoint !== undefined) {

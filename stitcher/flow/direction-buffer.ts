@@ -251,7 +251,7 @@ export class DirectionBuffer {
       this.active.pop();
       this.drop(chunk);
     }
-    for (let gap = this.gaps.peek(); gap !== undefined && (gap.end <= this.next || gap.offset >= final); gap = this.gaps.peek()) {
+    for (let gap = this.gaps.peek(); gap !== undefined && (Math.min(gap.end, final) <= this.next || gap.offset >= final); gap = this.gaps.peek()) {
       this.dropGap();
     }
     return undefined;

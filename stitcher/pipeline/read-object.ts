@@ -24,6 +24,8 @@ export interface ObjectReadHandlers {
    * @default false
    */
   readonly reuseBuffers?: boolean;
+  /** Asked after each block's records: true ends the read there, the rest of the object unread. */
+  readonly stop?: () => boolean;
 }
 
 export interface ObjectReadResult {
@@ -54,6 +56,7 @@ export async function readObject(store: ObjectStore, key: string, kind: ObjectKi
     } else if (event.kind === 'records') {
       const wait = handlers.onRecords(event.records);
       if (wait !== undefined) await wait;
+      if (handlers.stop?.() === true) break;
     } else if (event.kind === 'damage') {
       damaged = true;
       handlers.onDamage(event.damage);

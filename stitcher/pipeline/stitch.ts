@@ -23,7 +23,7 @@ import { KeyGate } from './key-gate.js';
 import { KeyStore } from '../tls/key-store.js';
 import type { FlowConsumer } from '../flow/events.js';
 import { copiesOnWrite } from '../export/capture-file.js';
-import { KeyFeed } from './key-feed.js';
+import { KeyFeed, type KeyLogBatch, type KeyObjectReport } from './key-feed.js';
 import { ObjectFeed, type FeedObject, type HourWindow, type SeqGap } from './object-feed.js';
 import { PrefetchingStore } from './prefetch.js';
 import { readObject } from './read-object.js';
@@ -85,6 +85,10 @@ export interface StitchStats {
   bytesRead: number;
   seqGaps: number;
   keyLines: number;
+  /** Key log lines dropped as invalid (never exported). */
+  keyLinesInvalid: number;
+  /** Key objects cut short by the per-object limit of key log text (not read past it). */
+  keyObjectsCut: number;
   /** The flow table's own counters (flows, tapped bytes, holes, forced flushes...). */
   readonly flows: FlowTable['stats'];
   /** Packets synthesised, every variant. */
@@ -142,6 +146,7 @@ class StitchRun {
     this.traffic = new ObjectFeed(options.source, ObjectKind.Traffic, options.hours, feedOptions);
     this.keys = new KeyFeed(options.keys ?? options.source, options.hours, feedOptions);
     this.keys.onKeyLog = this.onKeyLog;
+    this.keys.onDropped = this.onKeysDropped;
     const graph = this.graph;
     this.keeper.attach({
       feed: this.traffic, table: this.flows, synthesizers: graph.synthesizers, drained: () => graph.drained(),
@@ -149,7 +154,7 @@ class StitchRun {
     });
     const keeper = this.keeper;
     this.stats = {
-      objects: 0, objectsKnown: 0, damaged: 0, bytesRead: 0, seqGaps: 0, keyLines: 0, flows: this.flows.stats,
+      objects: 0, objectsKnown: 0, damaged: 0, bytesRead: 0, seqGaps: 0, keyLines: 0, keyLinesInvalid: 0, keyObjectsCut: 0, flows: this.flows.stats,
       get packets() { return graph.packets; },
       get outputs() { return graph.outputs; },
       get newestExportedNs() { return keeper.newestExportedNs; },
@@ -246,11 +251,19 @@ class StitchRun {
   }
 
   /** Outputs that carry secrets get new lines before the key store hears of them, so a held flow is written after its keys. */
-  private readonly onKeyLog = (fresh: string, lines: string, objectKey: string): void => {
-    if (fresh !== '') this.shareSecrets(fresh);
-    for (const error of this.keyStore.addKeyLog(lines, objectKey)) {
-      this.log.warn('malformed key log line', { object: objectKey, line: error.line, problem: error.message });
-    }
+  private readonly onKeyLog = (batch: KeyLogBatch): void => {
+    if (batch.fresh !== '') this.shareSecrets(batch.fresh);
+    this.keyStore.add(batch.entries);
+  };
+
+  /** One warning per key object, with counts and the first line number: a line's text may be a secret. */
+  private readonly onKeysDropped = (report: KeyObjectReport): void => {
+    this.stats.keyLinesInvalid += report.invalid;
+    if (report.cut) this.stats.keyObjectsCut++;
+    this.log.warn('key log lines dropped', {
+      object: report.objectKey, valid: report.valid, invalid: report.invalid, firstInvalidLine: report.firstInvalidLine,
+      problems: report.problems, ...(report.cut ? { cutAtObjectLimit: true } : {}),
+    });
   };
 
   /** pcapng outputs wait for a TLS flow's keys (see KeyGate). */

@@ -164,8 +164,11 @@ export async function unionOf(files: readonly string[], into: string): Promise<s
 
 /** Every key log line in the bucket, as a file for tshark. */
 export async function keyLogOf(bucket: ObjectStore, path: string): Promise<string> {
-  const lines = await new KeyFeed(bucket).poll(true, () => undefined, () => undefined);
-  await writeFile(path, lines);
+  const feed = new KeyFeed(bucket);
+  const lines: string[] = [];
+  feed.onKeyLog = (batch) => lines.push(batch.fresh);
+  await feed.poll(true, () => undefined, () => undefined);
+  await writeFile(path, lines.join(''));
   return path;
 }
 

@@ -342,6 +342,18 @@ describe('flow/flow-table', () => {
     expect(table.stats).to.include({ orphanRecords: 1, flowsOpen: 1 });
   });
 
+  it('reports no empty hole for a GAP that runs past the final length the stream has reached (fuzz finding)', () => {
+    const id = flowId(0x24);
+    const consumer = new RecordingConsumer();
+    const table = new FlowTable(consumer);
+    table.ingestBlock(GW, [
+      open(id), data(id, S2C, 0, Buffer.alloc(10, 1), 2n), gap(id, S2C, 5, 20, 3n), close(id, CloseReason.FinFromServer, 0, 10, 4n),
+    ]);
+    table.endOfObject(GW);
+    expect(consumer.stream(id, S2C)).to.deep.equal({ bytes: Buffer.alloc(10, 1), holes: [] });
+    expect(table.stats).to.include({ holes: 0, heldItems: 0 });
+  });
+
   it('refuses offsets and lengths past 2^53 as invalid records, keeping the rest of the flow', () => {
     const id = flowId(0x23);
     const consumer = new RecordingConsumer();

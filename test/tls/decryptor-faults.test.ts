@@ -37,7 +37,7 @@ describe('TlsDecryptor: late and missing keys, damage, splits', () => {
     feed(run.decryptor, flow, tls13.events);
     expect(run.downstream.opened).to.deep.equal([]);
     expect(run.outcomes.size).to.equal(0);
-    run.keys.add(parseKeyLog(tls13.keylog, 'late.keys').entries);
+    run.keys.add(parseKeyLog(tls13.keylog).entries);
     expect(run.outcomes.get(flow.key)).to.include({ decrypted: true });
     expect(run.clientToServer(flow).equals(request)).to.equal(true);
     expect(run.serverToClient(flow).equals(response)).to.equal(true);
@@ -50,7 +50,7 @@ describe('TlsDecryptor: late and missing keys, damage, splits', () => {
     run.decryptor.openFlow(flow);
     const half = Math.floor(tls12.events.length / 2);
     for (const event of tls12.events.slice(0, half)) run.decryptor.flowEvent(flow, event);
-    run.keys.add(parseKeyLog(tls12.keylog, 'mid.keys').entries);
+    run.keys.add(parseKeyLog(tls12.keylog).entries);
     for (const event of tls12.events.slice(half)) run.decryptor.flowEvent(flow, event);
     expect(run.outcomes.get(flow.key)).to.include({ decrypted: true, version: 'TLS 1.2' });
     expect(run.serverToClient(flow).equals(response)).to.equal(true);
@@ -68,7 +68,7 @@ describe('TlsDecryptor: late and missing keys, damage, splits', () => {
     expect(run.outcomes.get(flow.key)).to.include({ decrypted: false, reason: 'no-keys' });
     expect(run.decryptor.stats.undecryptable['no-keys']).to.equal(1);
     expect(run.downstream.opened).to.deep.equal([later.key]);
-    run.keys.add(parseKeyLog(tls13.keylog, 'too-late.keys').entries);
+    run.keys.add(parseKeyLog(tls13.keylog).entries);
     expect(run.downstream.opened).to.deep.equal([later.key]);
   });
 
@@ -107,7 +107,7 @@ describe('TlsDecryptor: late and missing keys, damage, splits', () => {
     feed(run.decryptor, second, tls13b.events);
     expect(run.outcomes.get(first.key)).to.include({ decrypted: false, reason: 'no-keys' });
     expect(run.outcomes.has(second.key)).to.equal(false);
-    run.keys.add(parseKeyLog(tls13b.keylog, 'b.keys').entries);
+    run.keys.add(parseKeyLog(tls13b.keylog).entries);
     expect(run.outcomes.get(second.key)).to.include({ decrypted: true });
     expect(run.serverToClient(second).equals(response)).to.equal(true);
   });

@@ -45,11 +45,12 @@ describe('KeyStore', () => {
     expect(store.size).to.equal(0);
   });
 
-  it('adds the valid lines of a key log and returns the malformed ones', () => {
+  it('adds the valid lines of a key log and tallies the malformed ones', () => {
     const store = new KeyStore();
     const random = 'Ab'.repeat(32);
-    const errors = store.addKeyLog(`CLIENT_RANDOM ${random} ${'11'.repeat(48)}\r\nCLIENT_RANDOM nonsense\r\n`, 'gw/7.keys');
+    const tally = store.addKeyLog(`CLIENT_RANDOM ${random} ${'11'.repeat(48)}\r\nCLIENT_RANDOM nonsense\r\n`);
     expect(store.get(random)?.get('CLIENT_RANDOM')?.length).to.equal(48);
-    expect(errors.map((error) => error.line)).to.deep.equal([2]);
+    expect(tally.invalid).to.equal(1);
+    expect(tally.firstInvalidLine).to.equal(2);
   });
 });

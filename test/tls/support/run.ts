@@ -50,7 +50,7 @@ export interface DecryptRun {
 /** A decryptor with a fresh key store (holding `keylog` when given) and a collecting downstream. */
 export function decryptorRun(keylog: string | undefined, options: Partial<TlsDecryptorOptions> = {}): DecryptRun {
   const keys = new KeyStore();
-  if (keylog !== undefined) keys.add(parseKeyLog(keylog, 'test.keys').entries);
+  if (keylog !== undefined) keys.add(parseKeyLog(keylog).entries);
   const downstream = new CollectingConsumer();
   const outcomes = new Map<string, TlsFlowOutcome>();
   const decryptor = new TlsDecryptor({
