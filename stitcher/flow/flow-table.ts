@@ -270,6 +270,8 @@ export class FlowTable {
     this.stats.flowsOpened++;
     this.stats.flowsOpen++;
     this.touched.add(flow);
+    // A block can open a hundred thousand flows: the budget is kept as they come, not only after the block.
+    if (this.memoryBytes > this.limits.maxTotalBufferBytes) this.relieveTotal();
     const early = flows.early.get(key);
     if (early === undefined) return;
     flows.early.delete(key);
@@ -413,7 +415,8 @@ export class FlowTable {
       this.dropEarly(flows);
     }
     if (this.memoryBytes > limit) {
-      const over = this.memoryBytes - limit;
+      // Down to 90%, so that a flood of opens does not come back here at every flow.
+      const over = this.memoryBytes - Math.floor(limit * 0.9);
       this.closeQuietest(Math.ceil(over / OPEN_FLOW_COST_BYTES), 'memory');
     }
   }

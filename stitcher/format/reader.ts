@@ -33,6 +33,9 @@ export interface ReaderOptions extends BaseReaderOptions {
 
 const MAGICS = [BLOCK_MAGIC, END_MAGIC];
 
+/** Records handed on in one `records` event at most: a block of tiny records comes in parts. */
+const RECORDS_PER_EVENT = 8192;
+
 /** What to do after a block or an end was looked at. */
 type Step = 'next' | 'resync' | 'stop';
 
@@ -212,15 +215,22 @@ class ObjectReader {
     return 'next';
   }
 
+  /** The block's records, in parts of at most RECORDS_PER_EVENT (see decodeRecords). */
   private *handOn(at: number, raw: Buffer): Generator<CtapReadEvent> {
-    const { records, framed, problems } = decodeRecords(raw);
     this.blocks++;
-    this.framed += framed;
-    this.records += records.length;
-    yield { kind: 'records', offset: at, records };
-    for (const { index, at: byte, problem } of problems) {
-      yield this.damage(at, `record ${index} at byte ${byte} of the decoded block: ${problem}`);
-    }
+    let from = 0;
+    let index = 0;
+    do {
+      const { records, next, framed, problems } = decodeRecords(raw, from, RECORDS_PER_EVENT, index);
+      this.framed += framed;
+      this.records += records.length;
+      if (records.length > 0 || from === 0) yield { kind: 'records', offset: at, records };
+      for (const { index: number, at: byte, problem } of problems) {
+        yield this.damage(at, `record ${number} at byte ${byte} of the decoded block: ${problem}`);
+      }
+      from = next;
+      index += framed;
+    } while (from < raw.length);
   }
 
   private async *readEnd(at: number): AsyncGenerator<CtapReadEvent, Step> {

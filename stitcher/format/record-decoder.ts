@@ -17,6 +17,8 @@ export interface RecordProblem {
 
 export interface DecodedRecords {
   readonly records: CtapRecord[];
+  /** Byte offset in the block where decoding stopped: the block's length when it is done. */
+  readonly next: number;
   /** Records whose framing held, known or not: what the end's record_count counts. */
   readonly framed: number;
   /** Empty for a sound block. */
@@ -27,19 +29,23 @@ const TYPE_NAMES: Record<number, string> = { 1: 'FLOW_OPEN', 2: 'DATA', 3: 'FLOW
 const MIN_BODY: Record<number, number> = { 1: 38, 2: 33, 3: 41, 4: 41, 5: 24 };
 
 /**
- * Decodes every record of a block. A body_len that runs past the block ends
- * the block (nothing after it can be framed); a body that is malformed for
- * its type loses that record only. Unknown types are skipped.
+ * Decodes the records of a block from byte `from` (record number `firstIndex`),
+ * at most `maxRecords` of them: a block of a hundred thousand tiny records is
+ * handed on in parts, so that its record objects never all live at once. A
+ * body_len that runs past the block ends the block (nothing after it can be
+ * framed); a body that is malformed for its type loses that record only.
+ * Unknown types are skipped.
  */
-export function decodeRecords(raw: Buffer): DecodedRecords {
+export function decodeRecords(raw: Buffer, from = 0, maxRecords = Infinity, firstIndex = 0): DecodedRecords {
   const records: CtapRecord[] = [];
   const problems: RecordProblem[] = [];
   const end = raw.length;
-  let at = 0;
-  let index = 0;
-  while (at < end) {
+  let at = from;
+  let index = firstIndex;
+  while (at < end && index - firstIndex < maxRecords) {
     if (end - at < RECORD_HEADER_BYTES) {
       problems.push({ index, at, problem: `${end - at} stray bytes after the last record (a record header takes ${RECORD_HEADER_BYTES})` });
+      at = end;
       break;
     }
     const type = raw[at];
@@ -47,6 +53,7 @@ export function decodeRecords(raw: Buffer): DecodedRecords {
     const bodyEnd = bodyAt + raw.readUInt32LE(at + 1);
     if (bodyEnd > end) {
       problems.push({ index, at, problem: `type ${type} body_len ${bodyEnd - bodyAt} runs past the end of the block (${end - bodyAt} bytes left)` });
+      at = end;
       break;
     }
     const decoded = decodeBody(type, raw, bodyAt, bodyEnd);
@@ -55,7 +62,7 @@ export function decodeRecords(raw: Buffer): DecodedRecords {
     at = bodyEnd;
     index++;
   }
-  return { records, framed: index, problems };
+  return { records, next: at, framed: index - firstIndex, problems };
 }
 
 /** The record, the problem with its body, or undefined for a type this reader does not know. */

@@ -10,7 +10,7 @@
  */
 import { Direction } from '../format/records.js';
 import type { FlowConsumer, FlowEvent, FlowIdentity } from '../flow/events.js';
-import { classifyFlow } from '../tls/classify.js';
+import { classifyFlow, MAX_CLASSIFY_EVENTS } from '../tls/classify.js';
 import type { KeyStore } from '../tls/key-store.js';
 import { WaitingFlows } from '../tls/waiting-flows.js';
 import type { ResumableStage, StageJson, StagePoint } from '../flow/resumable.js';
@@ -119,7 +119,7 @@ export class KeyGate implements FlowConsumer, ResumableStage {
     const closed = held.events.at(-1)?.kind === 'close';
     if (kind === 'plain' || kind === 'tls-without-client-hello') return this.release(held);
     if (kind === 'unknown') {
-      if (closed || held.bytes > this.keyWaitBytes) this.release(held);
+      if (closed || held.bytes > this.keyWaitBytes || held.events.length > MAX_CLASSIFY_EVENTS) this.release(held);
       return;
     }
     const random = clientRandom(held.events);

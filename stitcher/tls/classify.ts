@@ -13,6 +13,13 @@ export type FlowKind = 'tls' | 'tls-without-client-hello' | 'plain' | 'unknown';
 const PREFIX = 6;
 
 /** Looks at the events buffered so far (in order); 'unknown' asks for more. */
+/**
+ * Events a flow may show before it is taken as undecidable (plain): a ClientHello
+ * is in the first few, and every further event would be looked at again (a flow
+ * of nothing but holes, say, never decides).
+ */
+export const MAX_CLASSIFY_EVENTS = 64;
+
 export function classifyFlow(events: readonly FlowEvent[]): FlowKind {
   const client = streamStart(events, Direction.ClientToServer);
   if (client === 'hole') {

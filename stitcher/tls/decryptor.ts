@@ -28,7 +28,7 @@
  */
 import type { FlowConsumer, FlowEvent, FlowIdentity } from '../flow/events.js';
 import type { Direction } from '../format/records.js';
-import { classifyFlow } from './classify.js';
+import { classifyFlow, MAX_CLASSIFY_EVENTS } from './classify.js';
 import type { KeyStore } from './key-store.js';
 import { TlsFramingError, TlsRecordReader } from './record-reader.js';
 import { TlsSession } from './session.js';
@@ -262,7 +262,7 @@ export class TlsDecryptor implements FlowConsumer, ResumableStage {
     state.buffered.push(event);
     if (event.kind === 'data') state.bufferedBytes += event.payload.length;
     let kind = classifyFlow(state.buffered);
-    if (kind === 'unknown' && (event.kind === 'close' || state.bufferedBytes > MAX_CLASSIFY_BYTES)) kind = 'plain';
+    if (kind === 'unknown' && (event.kind === 'close' || state.bufferedBytes > MAX_CLASSIFY_BYTES || state.buffered.length > MAX_CLASSIFY_EVENTS)) kind = 'plain';
     if (kind === 'unknown') {
       // Held beyond this call: the payload may be a view into a buffer its owner reuses.
       if (event.kind === 'data') state.buffered[state.buffered.length - 1] = { ...event, payload: Buffer.from(event.payload) };

@@ -15,8 +15,26 @@ function flowOpenWithTlvs(tlvs: number[]): Buffer {
 describe('format/record-decoder', () => {
   it('decodes records back to back and counts every framed one', () => {
     const records = everyRecord();
-    const decoded = decodeRecords(Buffer.concat(records.map(encodeRecord)));
-    expect(decoded).to.deep.equal({ records, framed: records.length, problems: [] });
+    const block = Buffer.concat(records.map(encodeRecord));
+    const decoded = decodeRecords(block);
+    expect(decoded).to.deep.equal({ records, next: block.length, framed: records.length, problems: [] });
+  });
+
+  it('decodes a block in parts: each from where the last stopped, numbering records on', () => {
+    const records = everyRecord();
+    const block = Buffer.concat(records.map(encodeRecord));
+    const parts: CtapRecord[][] = [];
+    let from = 0;
+    let index = 0;
+    while (from < block.length) {
+      const part = decodeRecords(block, from, 2, index);
+      expect(part.records.length).to.be.at.most(2);
+      parts.push(part.records);
+      from = part.next;
+      index += part.framed;
+    }
+    expect(parts.flat()).to.deep.equal(records);
+    expect(index).to.equal(records.length);
   });
 
   it('refuses TLVs that break their framing, keeping the records around them', () => {
