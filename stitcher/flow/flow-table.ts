@@ -34,11 +34,11 @@ export interface FlowLimits {
    * reason: (1) flows quiet the longest hand on what they hold, no longer
    * waiting for the other direction; (2) they give up the bytes they miss as
    * holes; (3) records waiting for a FLOW_OPEN are dropped as orphans; (4) the
-   * flows quiet the longest are closed.
+   * gateway with the most open flows has its quietest flows closed.
    * @default 256 MiB
    */
   readonly maxTotalBufferBytes: number;
-  /** Open flows at most; opening one more closes the one quiet the longest (counted). @default 1,000,000 */
+  /** Open flows at most; opening one more closes the quietest flow of the gateway with the most (counted). @default 1,000,000 */
   readonly maxOpenFlows: number;
   /**
    * Gateway time for which a flow's bytes wait for records that come out of
@@ -421,20 +421,23 @@ export class FlowTable {
     }
   }
 
-  /** Closes the `count` flows quiet the longest (their missing bytes as holes), counted by why. */
+  /**
+   * Closes `count` flows (their missing bytes as holes), counted by why: those of
+   * the gateway with the most open flows, quietest first, so that a gateway that
+   * floods the table with opens pays for it and the others' flows go on.
+   */
   private closeQuietest(count: number, why: 'flowCap' | 'memory'): void {
-    const chosen = new Map<GatewayFlows, FlowState[]>();
-    let n = 0;
+    let heaviest: GatewayFlows | undefined;
+    for (const flows of this.gateways.values()) if (heaviest === undefined || flows.flows.size > heaviest.flows.size) heaviest = flows;
+    if (heaviest === undefined) return;
+    const chosen: FlowState[] = [];
     for (const [flow, flows] of this.quietest) {
-      if (n++ >= count) break;
-      const list = chosen.get(flows);
-      if (list === undefined) chosen.set(flows, [flow]);
-      else list.push(flow);
+      if (chosen.length >= count) break;
+      if (flows === heaviest) chosen.push(flow);
     }
-    for (const [flows, list] of chosen) this.closeFlows(flows, list);
-    const closed = Math.min(n, count);
-    if (why === 'flowCap') this.stats.flowsClosedForFlowCap += closed;
-    else this.stats.flowsClosedForMemory += closed;
+    this.closeFlows(heaviest, chosen);
+    if (why === 'flowCap') this.stats.flowsClosedForFlowCap += chosen.length;
+    else this.stats.flowsClosedForMemory += chosen.length;
   }
 
   private releaseEarly(flows: GatewayFlows, flow: FlowState, mode: 'all' | 'flush'): void {
