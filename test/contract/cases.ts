@@ -5,7 +5,7 @@
  * hosts and CIDRs, a separate key store, a selection, several shards).
  */
 import type { CloudTap, CloudTapSpec, Target } from '../../operator/api/types.js';
-import { loadExamples } from '../operator/support.js';
+import { cloudTapWith, loadExamples } from '../operator/support.js';
 
 export interface ContractCase {
   readonly name: string;
@@ -13,15 +13,7 @@ export interface ContractCase {
 }
 
 function cloudTap(name: string, spec: Partial<CloudTapSpec> & Pick<CloudTapSpec, 'targets'>): CloudTap {
-  return {
-    apiVersion: 'cloudtap.io/v1alpha1',
-    kind: 'CloudTap',
-    metadata: { name, namespace: 'contract', uid: '11111111-2222-4333-8444-555555555555' },
-    spec: {
-      source: { provider: 's3', bucket: 'taps', prefix: 'ctap/', region: 'eu-west-1', credentialsSecretRef: { name: 'creds' } },
-      ...spec,
-    },
-  };
+  return cloudTapWith(spec, name, 'contract');
 }
 
 const wireTargets: readonly Target[] = [

@@ -76,7 +76,8 @@ describe('e2e: shards with file checkpoints', function () {
       afterCheckpoint = await payloadBytes(killedFiles, await packetsAtCheckpoint(checkpoints, 1, first[1]!.output));
       expect(afterCheckpoint, 'bytes the killed shard exported after its last checkpoint').to.be.below(await payloadBytes(killedFiles));
       const a1 = start('a1-run2', 1, 3);
-      await waitForBytes(a1.output, 0);
+      // The restart writes beside the killed run's files: wait until it has added bytes of its own.
+      await waitForBytes(a1.output, killedSizes.reduce((n, size) => n + size, 0));
       await sleep(1000);
       // re-shard: the three stop, two take over from their checkpoints while the generator goes on
       for (const stitcher of [a0, a1, first[2]!]) expect(await stopStitcher(stitcher), stitcher.stderr()).to.equal(0);

@@ -57,11 +57,11 @@ export function secretData(secret: Json): Record<string, string> {
   return data;
 }
 
-export function cloudTapWith(spec: Partial<CloudTapSpec>, name = 'tap'): CloudTap {
+export function cloudTapWith(spec: Partial<CloudTapSpec>, name = 'tap', namespace = 'ns1'): CloudTap {
   return {
     apiVersion: 'cloudtap.io/v1alpha1',
     kind: 'CloudTap',
-    metadata: { name, namespace: 'ns1', uid: '11111111-2222-4333-8444-555555555555' },
+    metadata: { name, namespace, uid: '11111111-2222-4333-8444-555555555555' },
     spec: {
       source: { provider: 's3', bucket: 'taps', prefix: 'ctap/', region: 'eu-west-1', credentialsSecretRef: { name: 'creds' } },
       targets: [{ name: 'sensor', type: 'vxlan', host: '10.0.0.9', vni: 5 }],
