@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 DEMO_DIR ?= $(CURDIR)/demo-output
 DEMO_FLOWS ?= 60
 
-.PHONY: all deps tools peers build lint test unit demo bench fuzz clean golden
+.PHONY: all deps tools peers build lint test unit demo bench bench-smoke fuzz clean golden
 
 all: build
 
@@ -39,13 +39,18 @@ golden: build
 demo: build
 	@bin/demo "$(DEMO_DIR)" "$(DEMO_FLOWS)"
 
-bench: build
+# BENCH_BYTES (default 1G) and the other BENCH_* knobs: see bench/run.ts. Needs root for the veth pair (else that row says skipped).
+bench: build peers
 	node --expose-gc dist/bench/run.js
 
 # Each fuzz target (CTAP reader, key log parser, flow table) for FUZZ_SECONDS after its corpus; see test/fuzz/README.md.
 FUZZ_SECONDS ?= 60
 fuzz: build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) node dist/test/fuzz/run.js
+
+# Every row of the bench at small sizes (about a minute): checks the harness, not the numbers.
+bench-smoke: build peers
+	BENCH_BYTES=8M BENCH_RUNS=1 BENCH_LATENCY_OBJECTS=20 BENCH_FLOWS=10000 BENCH_CHECKPOINTS=0 node --expose-gc dist/bench/run.js
 
 clean:
 	rm -rf dist .build demo-output

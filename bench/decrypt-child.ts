@@ -23,6 +23,8 @@ export interface DecryptChildResult {
   readonly bytes: number;
   /** TLS flows decrypted (cleartext) or records decrypted (raw). */
   readonly count: number;
+  /** raw: record sizes (header and tag included) by the bytes they carry, largest share first. */
+  readonly recordSizes?: readonly { readonly size: number; readonly bytes: number }[];
 }
 
 const TAG_BYTES = 16;
@@ -92,6 +94,12 @@ async function measureRaw(bucket: string): Promise<DecryptChildResult> {
   const records: SealedRecord[] = [];
   for (const stream of await tappedStreams(bucket)) sealRecords(stream, key, records);
   let bytes = 0;
+  const bySize = new Map<number, number>();
+  for (const record of records) {
+    const size = HEADER_BYTES + record.body.length + TAG_BYTES;
+    bySize.set(size, (bySize.get(size) ?? 0) + size);
+  }
+  const recordSizes = [...bySize].sort((a, b) => b[1] - a[1]).map(([size, sizeBytes]) => ({ size, bytes: sizeBytes }));
   const started = process.hrtime.bigint();
   for (const record of records) {
     const decipher = createDecipheriv('aes-128-gcm', key, record.nonce).setAAD(record.header).setAuthTag(record.tag);
@@ -100,7 +108,7 @@ async function measureRaw(bucket: string): Promise<DecryptChildResult> {
     bytes += HEADER_BYTES + record.body.length + TAG_BYTES;
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, bytes, count: records.length };
+  return { seconds, bytes, count: records.length, recordSizes };
 }
 
 const [mode, bucket, keys, output] = process.argv.slice(2);

@@ -3,7 +3,8 @@
  * | stored bytes. Every length is checked against the limits before
  * anything is allocated, and the CRC after decompression.
  */
-import { constants, crc32, deflateRawSync, gunzipSync, gzipSync, inflateRawSync, type ZlibOptions } from 'node:zlib';
+import { constants, deflateRawSync, gunzipSync, gzipSync, inflateRawSync, type ZlibOptions } from 'node:zlib';
+import { crc32 } from './crc32.js';
 import { BLOCK_HEADER_BYTES, BLOCK_MAGIC, MAX_RAW_BYTES, codecName, isBlockCodec, maxStoredBytes } from './layout.js';
 import { failure, hex32, success, type Outcome } from './outcome.js';
 import { BlockCodec } from './records.js';

@@ -1,5 +1,5 @@
 /** The end of an object: "END1", block_count, record_count, first_ns, last_ns, end_crc. */
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.js';
 import { checkU64, checkUnsigned } from './integers.js';
 import { END_BYTES, END_MAGIC } from './layout.js';
 import { failure, hex32, success, type Outcome } from './outcome.js';

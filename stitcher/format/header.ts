@@ -1,5 +1,5 @@
 /** The object header: magic "CTAP", version, kind, gateway, seq, created_ns, header_crc. */
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.js';
 import { HEADER_FIXED_BYTES, HEADER_MAGIC, HEADER_PREFIX_BYTES, isValidGateway } from './layout.js';
 import { failure, hex32, showMagic, success, type Outcome } from './outcome.js';
 import { checkU64 } from './integers.js';

@@ -1,0 +1,181 @@
+/**
+ * Scale, in a process of its own (run with --expose-gc):
+ *
+ * `memory <flows> open|closed`: a polling stitcher reads <flows> flows (open,
+ * a request and a response each), then a later object moves the gateway's
+ * clock 60 s on, past the reorder window, so nothing is held any more; the
+ * flows stay open (idle) or, for the baseline, were closed. Prints the heap
+ * and off-heap memory after a full GC; the difference over <flows> is the
+ * memory per idle open flow.
+ *
+ * `requests <gateways> <active>`: <gateways> gateways each have an object in
+ * the current hour, <active> of them add one object per poll; a polling
+ * stitcher (poll 300 ms, look-back 3 h as the CLI polls) over a local folder
+ * counts its store calls. Prints calls per poll in steady state.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { hourPrefix } from '../stitcher/store/discovery.js';
+import { objectKey } from '../stitcher/format/object-key.js';
+import { CloseReason, Direction, ObjectKind, RecordType, type CtapRecord } from '../stitcher/format/records.js';
+import { encodeCtapObject } from '../stitcher/format/writer.js';
+import type { PacketSink } from '../stitcher/export/sink.js';
+import { silentLogger } from '../stitcher/pipeline/log.js';
+import { stitch } from '../stitcher/pipeline/stitch.js';
+import { LocalFolderStore } from '../stitcher/store/local.js';
+import type { ListOptions, ListPage, ObjectStore } from '../stitcher/store/store.js';
+import type { Readable } from 'node:stream';
+
+export interface MemoryResult {
+  readonly flows: number;
+  readonly openFlows: number;
+  /** Payload bytes the flow table still held (0 once the reorder window has passed). */
+  readonly heldBytes: number;
+  /** heapUsed + external (array buffers included) after a full GC. */
+  readonly bytes: number;
+}
+
+export interface RequestsResult {
+  readonly gateways: number;
+  readonly active: number;
+  readonly polls: number;
+  readonly listsPerPoll: number;
+  readonly readsPerPoll: number;
+}
+
+const discard: PacketSink = {
+  description: 'bench://discard',
+  write: () => true,
+  drain: async () => {},
+  flush: async () => {},
+  close: async () => {},
+};
+
+function flowRecords(index: number, tsNs: bigint, close: boolean): CtapRecord[] {
+  const flowId = randomBytes(16);
+  const request = Buffer.from('GET / HTTP/1.1\r\nHost: idle.example\r\n\r\n');
+  const response = Buffer.from('HTTP/1.1 204 No Content\r\n\r\n');
+  const records: CtapRecord[] = [
+    {
+      type: RecordType.FlowOpen, flowId, tsNs, ipVersion: 4, l4: 6,
+      clientIp: Buffer.from([10, (index >> 16) & 0xff, (index >> 8) & 0xff, index & 0xff]), clientPort: 1024 + (index % 60000),
+      serverIp: Buffer.from([198, 51, 100, 10]), serverPort: 443, tags: {},
+    },
+    { type: RecordType.Data, flowId, tsNs: tsNs + 1000n, dir: Direction.ClientToServer, offset: 0n, payload: request },
+    { type: RecordType.Data, flowId, tsNs: tsNs + 2000n, dir: Direction.ServerToClient, offset: 0n, payload: response },
+  ];
+  if (close) records.push({ type: RecordType.FlowClose, flowId, tsNs: tsNs + 3000n, reason: CloseReason.FinFromClient, bytesC2s: BigInt(request.length), bytesS2c: BigInt(response.length) });
+  return records;
+}
+
+function collectGarbage(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('scale-child: run with node --expose-gc');
+  gc();
+  gc();
+}
+
+async function memory(flows: number, open: boolean, folder: string): Promise<MemoryResult> {
+  const store = new LocalFolderStore(join(folder, 'bucket'));
+  const perObject = 5000;
+  const startNs = BigInt(Date.now() - 10 * 60_000) * 1_000_000n;
+  let seq = 0n;
+  for (let first = 0; first < flows; first += perObject) {
+    const records = [];
+    for (let i = first; i < Math.min(flows, first + perObject); i++) records.push(...flowRecords(i, startNs + BigInt(i) * 1000n, !open));
+    await store.write(objectKey('', ObjectKind.Traffic, 'gw-idle', seq, startNs), encodeCtapObject({ kind: ObjectKind.Traffic, gateway: 'gw-idle', seq, createdNs: startNs }, records));
+    seq++;
+  }
+  // The clock object: 60 s later, one closed flow of its own, so the gateway's clock passes the reorder window.
+  const laterNs = startNs + 60_000_000_000n;
+  await store.write(objectKey('', ObjectKind.Traffic, 'gw-idle', seq, laterNs), encodeCtapObject({ kind: ObjectKind.Traffic, gateway: 'gw-idle', seq, createdNs: laterNs }, flowRecords(flows, laterNs, true)));
+  const objects = Number(seq) + 1;
+  const abort = new AbortController();
+  let read = 0;
+  let openFlows = 0;
+  let heldBytes = 0;
+  const running = stitch({
+    source: store, once: false, pollIntervalMs: 200, logger: silentLogger(), signal: abort.signal,
+    outputs: [{ sink: discard, options: { url: discard.description, variant: 'original', remap: [] } }],
+    onProgress: (stats) => {
+      read = stats.objects;
+      openFlows = stats.flows.flowsOpen;
+      heldBytes = stats.flows.bufferedBytes;
+    },
+  });
+  while (read < objects) await sleep(50);
+  await sleep(500); // one more poll: nothing new, everything settled
+  collectGarbage();
+  const usage = process.memoryUsage();
+  abort.abort();
+  await running.catch(() => undefined);
+  return { flows, openFlows, heldBytes, bytes: usage.heapUsed + usage.external };
+}
+
+/** A store that counts its calls, and the polls by the listing of the current hour (once per poll and feed). */
+class CallCounter implements ObjectStore {
+  lists = 0;
+  reads = 0;
+  hourListings = 0;
+  constructor(private readonly inner: ObjectStore, private readonly hour: string) {}
+  get description(): string {
+    return this.inner.description;
+  }
+  list(options: ListOptions): Promise<ListPage> {
+    this.lists++;
+    if (options.prefix === this.hour && options.delimiter === '/') this.hourListings++;
+    return this.inner.list(options);
+  }
+  read(key: string): Promise<Readable> {
+    this.reads++;
+    return this.inner.read(key);
+  }
+  write(key: string, data: Buffer): Promise<void> {
+    return this.inner.write(key, data);
+  }
+}
+
+async function requests(gateways: number, active: number, folder: string): Promise<RequestsResult> {
+  const local = new LocalFolderStore(join(folder, 'bucket'));
+  const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+  const name = (i: number): string => `gw-${String(i).padStart(4, '0')}`;
+  const put = async (gateway: string, seq: bigint): Promise<void> => {
+    const createdNs = nowNs();
+    await local.write(objectKey('', ObjectKind.Traffic, gateway, seq, createdNs), encodeCtapObject({ kind: ObjectKind.Traffic, gateway, seq, createdNs }, flowRecords(Number(seq), createdNs, true)));
+  };
+  for (let i = 0; i < gateways; i++) await put(name(i), 0n);
+  const counter = new CallCounter(local, hourPrefix(new Date()));
+  const abort = new AbortController();
+  let objects = 0;
+  const running = stitch({
+    source: counter, once: false, pollIntervalMs: 300, hours: { kind: 'look-back', ms: 3 * 3600_000 }, logger: silentLogger(), signal: abort.signal,
+    outputs: [{ sink: discard, options: { url: discard.description, variant: 'original', remap: [] } }],
+    onProgress: (stats) => { objects = stats.objects; },
+  });
+  while (objects < gateways) await sleep(50);
+  // Steady state: the catch-up is over; count from here while the active gateways write.
+  const start = { lists: counter.lists, reads: counter.reads, polls: counter.hourListings };
+  for (let seq = 1n; seq <= 10n; seq++) {
+    for (let i = 0; i < active; i++) await put(name(i), seq);
+    await sleep(300);
+  }
+  await sleep(600);
+  abort.abort();
+  await running.catch(() => undefined);
+  const polls = (counter.hourListings - start.polls) / 2; // the traffic feed and the key feed each list the hour once a poll
+  return { gateways, active, polls, listsPerPoll: (counter.lists - start.lists) / polls, readsPerPoll: (counter.reads - start.reads) / polls };
+}
+
+const [mode, first, second] = process.argv.slice(2);
+const folder = await mkdtemp(join(tmpdir(), 'cloudtap-scale-'));
+try {
+  const result = mode === 'memory'
+    ? await memory(Number(first), second === 'open', folder)
+    : await requests(Number(first), Number(second), folder);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} finally {
+  await rm(folder, { recursive: true, force: true });
+}
