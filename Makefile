@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 DEMO_DIR ?= $(CURDIR)/demo-output
 DEMO_FLOWS ?= 60
 
-.PHONY: all deps tools build lint test unit demo bench clean
+.PHONY: all deps tools k8s-tools build lint test unit demo bench clean e2e-cluster
 
 all: build
 
@@ -19,14 +19,23 @@ deps: node_modules/.package-lock.json
 tools:
 	@bin/install-test-tools
 
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd and Helm, built from their Go
+# modules at pinned versions into ~/.cache/cloudtap/k8s/ (once; reused while the versions are unchanged).
+k8s-tools:
+	@bin/install-k8s-tools
+
 build: deps
 	tsc -p tsconfig.json
 
 lint: deps
 	eslint .
 
-test: tools build lint
+test: tools k8s-tools build lint
 	mocha
+
+# The operator, the chart and the stitcher end to end on a real control plane, alone.
+e2e-cluster: tools k8s-tools build
+	mocha --no-config --require dist/test/cluster/hooks.js --timeout 600000 --enable-source-maps --exit 'dist/test/cluster/**/*.test.js'
 
 demo: build
 	@bin/demo "$(DEMO_DIR)" "$(DEMO_FLOWS)"
