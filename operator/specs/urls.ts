@@ -28,16 +28,16 @@ export function outputUrl(target: Target): string {
     case 'geneve':
     case 'pcapOverIp': {
       if (full.vni !== undefined) query.set('vni', String(full.vni));
-      addPacketOptions(query, full);
+      addPacketOptions(query, full, true);
       const scheme = full.type === 'pcapOverIp' ? 'pcap-over-ip' : full.type;
       return withQuery(`${scheme}://${hostPort(full.host ?? '', full.port)}`, query);
     }
     case 'pcapVolume':
-      addPacketOptions(query, full);
+      addPacketOptions(query, full, false);
       query.set('rotate-size', full.rotateSize ?? '100M');
       return withQuery(`pcapng://${pcapMountRoot}/${full.name}/`, query);
     case 'pcapBucket': {
-      addPacketOptions(query, full);
+      addPacketOptions(query, full, false);
       query.set('rotate-size', full.rotateSize ?? '100M');
       // The store URL may carry its own query (region, endpoint): merge them.
       const store = new URL(storeUrl(full.store!));
@@ -47,12 +47,12 @@ export function outputUrl(target: Target): string {
   }
 }
 
-function addPacketOptions(query: URLSearchParams, target: Target): void {
-  query.set('mtu', String(target.mtu));
-  if (target.rate !== undefined) query.set('rate', String(target.rate));
+/** mtu= and rate= only for wire outputs (files take neither); one remap= per side, as the stitcher reads them. */
+function addPacketOptions(query: URLSearchParams, target: Target, wire: boolean): void {
+  if (wire) query.set('mtu', String(target.mtu));
+  if (wire && target.rate !== undefined) query.set('rate', String(target.rate));
   query.set('variant', target.variant ?? 'original');
-  const remap = Object.entries(target.remap ?? {}).map(([side, cidr]) => `${side}:${cidr}`);
-  if (remap.length > 0) query.set('remap', remap.join(','));
+  for (const [side, cidr] of Object.entries(target.remap ?? {})) query.append('remap', `${side}:${cidr}`);
 }
 
 function hostPort(host: string, port: number | undefined): string {
