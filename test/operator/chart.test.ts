@@ -1,22 +1,23 @@
 /**
  * The Helm chart, judged by helm itself: lint, template, the values schema,
  * and the promises it makes (CRDs identical to crds/, a pod as hardened as
- * the stitcher's, RBAC covering what the controller does).
+ * the stitcher's, RBAC covering what the controller does). The install
+ * itself runs against the real apiserver in test/cluster/operator-e2e.test.ts.
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { restrictedContainer, restrictedPod } from '../../operator/specs/security.js';
 import { projectRoot } from '../support/paths.js';
 import { crdPath, type Json } from './support.js';
-import { startCluster } from './controller/harness.js';
+import { toolPath } from '../cluster/tools.js';
 
 const run = promisify(execFile);
-const helm = join(projectRoot, 'node_modules', '.bin', 'helm');
+// Helm built from helm.sh/helm/v4 by bin/install-k8s-tools; `helm install` is in test/cluster/operator-e2e.test.ts.
+const helm = toolPath('helm');
 const chart = join(projectRoot, 'charts', 'cloudtap');
 
 async function template(...args: string[]): Promise<Json[]> {
@@ -84,30 +85,5 @@ describe('charts/cloudtap', function () {
       (error: { stderr: string }) => error.stderr,
     );
     expect(typo).to.include('logLevl');
-  });
-
-  it('installs into the test API server, tells the next command, and keeps the CRD on uninstall', async () => {
-    const cluster = await startCluster(false);
-    const folder = mkdtempSync(join(tmpdir(), 'cloudtap-helm-'));
-    try {
-      const kubeconfig = join(folder, 'kubeconfig');
-      cluster.kubeConfigFile(kubeconfig);
-      chmodSync(kubeconfig, 0o600);
-      const env = { ...process.env, KUBECONFIG: kubeconfig, HELM_CACHE_HOME: folder, HELM_CONFIG_HOME: folder, HELM_DATA_HOME: folder };
-      // The test server serves no OpenAPI document, which helm would validate against.
-      const { stdout } = await run(helm, ['install', 'ct', chart, '--namespace', 'default', '--disable-openapi-validation'], { env });
-      expect(stdout).to.include('STATUS: deployed').and.include('kubectl get cloudtaps');
-      const { storage } = cluster.server.resources;
-      const crds = cluster.type('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
-      const deployments = cluster.type('apps', 'v1', 'deployments');
-      expect(storage.get(crds, undefined, 'cloudtaps.cloudtap.io')).to.not.equal(undefined);
-      expect(storage.get(deployments, 'default', 'ct-cloudtap')).to.not.equal(undefined);
-      await run(helm, ['uninstall', 'ct', '--namespace', 'default'], { env });
-      expect(storage.get(deployments, 'default', 'ct-cloudtap')).to.equal(undefined);
-      expect(storage.get(crds, undefined, 'cloudtaps.cloudtap.io')).to.not.equal(undefined);
-    } finally {
-      await cluster.close();
-      rmSync(folder, { recursive: true, force: true });
-    }
   });
 });
