@@ -71,7 +71,15 @@ export async function reconcile(api: KubeApi, state: ClusterState, events: Event
     try {
       outcome = await applyChild(api, cloudTap, object, live);
     } catch (error) {
-      throw new Error(`while writing ${object.kind} ${namespace}/${object.metadata!.name}: ${describeError(error)}`, { cause: error });
+      // The apiserver's refusal (quota, admission, a name it rejects) is what the user must fix:
+      // say it where they look (status, describe), then fail so the queue retries with backoff.
+      const message = `could not write ${object.kind} ${namespace}/${object.metadata!.name}: ${describeError(error)}`;
+      await events.record(cloudTap, 'Warning', 'ChildWriteFailed', message);
+      await statusOnly(api, cloudTap, [
+        { type: 'Reconciled', status: 'False', reason: 'ChildWriteFailed', message },
+        { type: 'Ready', status: 'False', reason: 'ChildWriteFailed', message: 'a child object could not be written, see Reconciled' },
+      ]).catch(() => undefined);
+      throw new Error(message, { cause: error });
     }
     if (outcome === 'notOwned') {
       const message = `${object.kind} ${namespace}/${object.metadata!.name} exists and is not owned by this CloudTap; delete or rename it`;
@@ -87,7 +95,14 @@ export async function reconcile(api: KubeApi, state: ClusterState, events: Event
 
   const deployments = state.deployments(namespace, name).filter((deployment) => isOwnedBy(deployment, cloudTap));
   for (const surplus of deployments.filter((deployment) => Number(deployment.metadata?.labels?.[shardLabel]) >= desired.shards)) {
-    await deleteChild(api, surplus);
+    try {
+      await deleteChild(api, surplus);
+    } catch (error) {
+      const message = `could not delete surplus Deployment ${namespace}/${surplus.metadata?.name}: ${describeError(error)}`;
+      await events.record(cloudTap, 'Warning', 'ChildWriteFailed', message);
+      await statusOnly(api, cloudTap, [{ type: 'Reconciled', status: 'False', reason: 'ChildWriteFailed', message }]).catch(() => undefined);
+      throw new Error(message, { cause: error });
+    }
     writes++;
     await events.record(cloudTap, 'Normal', 'ScaledIn', `deleted ${surplus.metadata?.name}: ${desired.shards} shards wanted`);
   }

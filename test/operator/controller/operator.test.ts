@@ -234,12 +234,15 @@ describe('operator/controller against the test API server', function () {
     expect(missing.reason).to.equal('SecretNotFound');
     expect(missing.message).to.include('nosecret-creds');
     resources.create(types().secrets, 'default', secret('badsubnet-creds', awsCredentials));
-    resources.create(types().cloudTaps, 'default', cloudTap('badsubnet', { selection: { subnets: ['not-a-cidr'] } }));
+    expect(() => resources.create(types().cloudTaps, 'default', cloudTap('badsubnet', { selection: { subnets: ['not-a-cidr'] } })))
+      .to.throw(/spec\.selection\.subnets\[0\].*must be a CIDR/);
+    // The schema cannot say that a capture-file target takes no send rate: the operator does.
+    resources.create(types().cloudTaps, 'default', cloudTap('badsubnet', { targets: [{ name: 'files', type: 'pcapVolume', claimName: 'pcaps', rate: 10 }] }));
     const invalid = await waitFor('Reconciled False', () => {
       const condition = conditionOf(get(types().cloudTaps, 'badsubnet'), 'Reconciled');
       return condition?.status === 'False' && condition;
     });
-    expect(invalid.message).to.include('spec.selection.subnets[0]');
+    expect(invalid.message).to.include('spec.targets[0].rate');
     expect(shardDeployments('badsubnet')).to.have.length(0);
     resources.create(types().secrets, 'default', secret('leaky-creds', { access_key_id: 'AKIAFAKE', secret_access_key: 42 }));
     resources.create(types().cloudTaps, 'default', cloudTap('leaky'));
