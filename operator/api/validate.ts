@@ -33,6 +33,7 @@ export function validateSpec(spec: CloudTapSpec): FieldProblem[] {
     ...validateSelection(spec),
     ...validateSizing(spec),
     ...validateDurations(spec),
+    ...validateSecurityContext(spec),
   ];
 }
 
@@ -135,6 +136,22 @@ function validateDurations(spec: CloudTapSpec): FieldProblem[] {
       problems.push({ field: `spec.stitcher.${field}`, message: `"${value}" is not a duration like 10s or 1m30s` });
     }
   }
+  return problems;
+}
+
+/** The hardening a CloudTap may not lower (the CRD's CEL says the same). */
+function validateSecurityContext(spec: CloudTapSpec): FieldProblem[] {
+  const context = spec.stitcher?.securityContext;
+  if (!context) return [];
+  const path = 'spec.stitcher.securityContext';
+  const problems: FieldProblem[] = [];
+  if (context.privileged === true) problems.push({ field: `${path}.privileged`, message: 'must not be true (stitchers never run privileged)' });
+  if (context.runAsUser === 0) problems.push({ field: `${path}.runAsUser`, message: 'must not be 0 (root); remove it to run as the image\'s user 10001' });
+  if (context.runAsNonRoot === false) problems.push({ field: `${path}.runAsNonRoot`, message: 'must not be false' });
+  if (context.allowPrivilegeEscalation === true) problems.push({ field: `${path}.allowPrivilegeEscalation`, message: 'must not be true' });
+  if (context.readOnlyRootFilesystem === false) problems.push({ field: `${path}.readOnlyRootFilesystem`, message: 'must not be false' });
+  if ((context.capabilities?.add ?? []).length > 0) problems.push({ field: `${path}.capabilities.add`, message: 'must be empty (stitchers need no capability)' });
+  if (context.seccompProfile?.type === 'Unconfined') problems.push({ field: `${path}.seccompProfile.type`, message: 'must not be Unconfined' });
   return problems;
 }
 

@@ -78,6 +78,22 @@ describe('cluster: the CRD refuses what users get wrong, with a message that say
     ['an endpoint that is no URL', tap('endpoint', (spec) => ((spec.source as Json).endpoint = 'minio:9000')), 'endpoint must be an http or https URL'],
     ['a Secret name that no Secret can have', tap('secret', (spec) => ((spec.source as Json).credentialsSecretRef = { name: 'My Creds' })), 'credentialsSecretRef.name must be a Secret name'],
   ];
+  const hardening = (securityContext: Json) => tap('hardening', (spec) => (spec.stitcher = { securityContext }));
+  refused.push(
+    ['a privileged stitcher', hardening({ privileged: true }), 'securityContext.privileged must not be true'],
+    ['a stitcher running as root', hardening({ runAsUser: 0 }), 'securityContext.runAsUser must not be 0 (root)'],
+    ['runAsNonRoot false', hardening({ runAsNonRoot: false }), 'securityContext.runAsNonRoot must not be false'],
+    ['privilege escalation', hardening({ allowPrivilegeEscalation: true }), 'securityContext.allowPrivilegeEscalation must not be true'],
+    ['a writable root filesystem', hardening({ readOnlyRootFilesystem: false }), 'securityContext.readOnlyRootFilesystem must not be false'],
+    ['added capabilities', hardening({ capabilities: { add: ['NET_ADMIN'] } }), 'securityContext.capabilities.add must be empty'],
+    ['an Unconfined seccomp profile', hardening({ seccompProfile: { type: 'Unconfined' } }), 'securityContext.seccompProfile.type must not be Unconfined'],
+  );
+
+  it('accepts a securityContext that keeps the hardening (another non-root user, a Localhost profile)', async () => {
+    const result = await dryRun(hardening({ runAsUser: 20000, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'Localhost', localhostProfile: 'cloudtap.json' } }));
+    expect(result.stderr).to.equal('');
+  });
+
   for (const [what, object, message] of refused) {
     it(`refuses ${what}`, async () => {
       const result = await dryRun(object);

@@ -25,6 +25,14 @@ const rules: Readonly<Record<string, Rule>> = {
     !['vxlan', 'geneve', 'pcapOverIp'].includes(String(obj(self).type)) || has(self, 'host'),
   "self.type != 'pcapVolume' || has(self.claimName)": (self) => obj(self).type !== 'pcapVolume' || has(self, 'claimName'),
   "self.type != 'pcapBucket' || has(self.store)": (self) => obj(self).type !== 'pcapBucket' || has(self, 'store'),
+  '!has(self.privileged) || !self.privileged': (self) => obj(self).privileged !== true,
+  '!has(self.runAsUser) || self.runAsUser != 0': (self) => obj(self).runAsUser !== 0,
+  '!has(self.runAsNonRoot) || self.runAsNonRoot': (self) => obj(self).runAsNonRoot !== false,
+  '!has(self.allowPrivilegeEscalation) || !self.allowPrivilegeEscalation': (self) => obj(self).allowPrivilegeEscalation !== true,
+  '!has(self.readOnlyRootFilesystem) || self.readOnlyRootFilesystem': (self) => obj(self).readOnlyRootFilesystem !== false,
+  '!has(self.capabilities) || !has(self.capabilities.add) || size(self.capabilities.add) == 0': (self) =>
+    ((obj(obj(self).capabilities).add as unknown[] | undefined) ?? []).length === 0,
+  "!has(self.seccompProfile) || self.seccompProfile.type != 'Unconfined'": (self) => obj(obj(self).seccompProfile).type !== 'Unconfined',
   // Kubernetes' CEL libraries (cidr, ip, url, quantity); the real apiserver judges them in test/cluster/crd-validation.test.ts.
   'isCIDR(self)': (self) => {
     const [address = '', prefix = '', extra] = String(self).split('/');

@@ -75,3 +75,16 @@ describe('operator/api/validate: the formats the CRD checks with CEL, checked ag
     expect(fields({ targets: [{ name: 'f', type: 'pcapVolume', claimName: 'c', rotateSize: 'big' }] })).to.deep.equal(['spec.targets[0].rotateSize: "big" is not a size like 100M']);
   });
 });
+
+describe('operator/api/validate: hardening a CloudTap cannot lower', () => {
+  it('names each lowering field, as the CRD does', () => {
+    const spec = cloudTapWith({
+      targets: [{ name: 't', type: 'pcapOverIp', host: 'h' }],
+      stitcher: { securityContext: { privileged: true, runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: true, readOnlyRootFilesystem: false, capabilities: { add: ['NET_ADMIN'] }, seccompProfile: { type: 'Unconfined' } } },
+    }).spec;
+    expect(validateSpec(spec).map((problem) => problem.field.replace('spec.stitcher.securityContext.', ''))).to.deep.equal([
+      'privileged', 'runAsUser', 'runAsNonRoot', 'allowPrivilegeEscalation', 'readOnlyRootFilesystem', 'capabilities.add', 'seccompProfile.type',
+    ]);
+    expect(validateSpec(cloudTapWith({ targets: [{ name: 't', type: 'pcapOverIp', host: 'h' }], stitcher: { securityContext: { runAsUser: 20000 } } }).spec)).to.deep.equal([]);
+  });
+});

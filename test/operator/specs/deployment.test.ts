@@ -1,3 +1,4 @@
+import { restrictedContainer } from '../../../operator/specs/security.js';
 import { expect } from 'chai';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { desiredState } from '../../../operator/specs/desired.js';
@@ -39,13 +40,15 @@ describe('operator/specs/deployment', () => {
     expect(container?.seccompProfile?.type).to.equal('RuntimeDefault');
   });
 
-  it('merges a user securityContext field by field, keeping the restricted fields not named', () => {
-    const cloudTap = cloudTapWith({ stitcher: { securityContext: { runAsUser: 2000, capabilities: { add: ['NET_RAW'] } } } });
+  it('takes the user\'s user and seccomp profile, and never what would lower the hardening', () => {
+    const cloudTap = cloudTapWith({ stitcher: { securityContext: { runAsUser: 2000, seccompProfile: { type: 'Localhost', localhostProfile: 'p.json' }, capabilities: { add: ['NET_RAW'], drop: ['NET_RAW'] } } } });
     const container = buildShardDeployment(cloudTap, { shard: 0, configHash: 'h' }).spec?.template.spec?.containers[0]?.securityContext;
     expect(container?.runAsUser).to.equal(2000);
-    expect(container?.capabilities).to.deep.equal({ drop: ['ALL'], add: ['NET_RAW'] });
-    expect(container?.readOnlyRootFilesystem).to.equal(true);
-    expect(container?.allowPrivilegeEscalation).to.equal(false);
+    expect(container?.seccompProfile).to.deep.equal({ type: 'Localhost', localhostProfile: 'p.json' });
+    expect(container?.capabilities).to.deep.equal({ drop: ['ALL', 'NET_RAW'] });
+    const lowered = cloudTapWith({ stitcher: { securityContext: { privileged: true, runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: true, readOnlyRootFilesystem: false, seccompProfile: { type: 'Unconfined' } } } });
+    const kept = buildShardDeployment(lowered, { shard: 0, configHash: 'h' }).spec?.template.spec?.containers[0]?.securityContext;
+    expect(kept).to.deep.equal(restrictedContainer);
   });
 
   it('mounts the credentials Secret read-only where the config says', () => {
