@@ -13,12 +13,15 @@
  *   METRICS_PORT      port for /metrics, /healthz, /readyz (default: 8080)
  *   RESYNC_SECONDS    periodic relist (default: 300)
  *   LOG_LEVEL         debug, info, warn, error (default: info)
+ *   STITCHER_IMAGE    the image stitchers run (the chart's stitcher.image; default: the built-in one)
+ *   ALLOW_IMAGE_OVERRIDE  "true" lets a CloudTap name its own image (default: false)
  */
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import winston from 'winston';
 import { Operator } from './controller/controller.js';
+import { defaultImage } from './api/defaults.js';
 import type { Logger } from './controller/logger.js';
 
 function winstonLogger(level: string): Logger {
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
         : { namespace: env.POD_NAMESPACE ?? 'default', identity, leaseDurationSeconds: Number(env.LEASE_DURATION ?? 15) },
     resyncMs: Number(env.RESYNC_SECONDS ?? 300) * 1000,
     log,
+    images: { defaultImage: env.STITCHER_IMAGE || defaultImage, allowOverride: env.ALLOW_IMAGE_OVERRIDE === 'true' },
   });
   const probes = serveProbes(operator, Number(env.METRICS_PORT ?? 8080), log);
   operator.start();

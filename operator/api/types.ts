@@ -108,7 +108,7 @@ export interface ContainerSecurityContext {
 }
 
 export interface StitcherOptions {
-  /** @default "ghcr.io/cloudtap/cloudtap:0.1.0" */
+  /** Another image than the operator's; honoured only when the operator allows overrides. */
   readonly image?: string;
   /** @default "IfNotPresent" */
   readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';

@@ -14,6 +14,7 @@ import { OperatorMetrics } from './metrics.js';
 import { WorkQueue, type WorkQueueOptions } from './queue.js';
 import { reconcile, type ClusterState } from './reconcile.js';
 import { Reflector } from './reflector.js';
+import type { ImagePolicy } from '../specs/image.js';
 import { checkpointSelector, reportOnly } from './shard-reports.js';
 
 export interface OperatorOptions {
@@ -31,6 +32,8 @@ export interface OperatorOptions {
   readonly reportIntervalMs?: number;
   readonly log?: Logger;
   readonly metrics?: OperatorMetrics;
+  /** The stitcher image and whether a CloudTap may name another. @default builtInImagePolicy (no overrides) */
+  readonly images?: ImagePolicy;
 }
 
 const childKinds = [
@@ -199,7 +202,7 @@ export class Operator {
     }
     const timer = this.metrics.duration.startTimer();
     try {
-      const result = await reconcile(this.api, this.state(), this.events, key, { reportIntervalMs: this.options.reportIntervalMs });
+      const result = await reconcile(this.api, this.state(), this.events, key, { reportIntervalMs: this.options.reportIntervalMs }, this.options.images);
       queue.forget(key);
       this.metrics.reconciled(key, 'success');
       this.metrics.writes.inc(result.writes);

@@ -9,6 +9,7 @@ import type { CloudTap } from '../api/types.js';
 import { describeProblems, validateName, validateSpec } from '../api/validate.js';
 import { keysOf } from '../api/defaults.js';
 import { desiredState, type SecretContents } from '../specs/desired.js';
+import { builtInImagePolicy, imageProblem, type ImagePolicy } from '../specs/image.js';
 import { selectorString, shardLabel } from '../specs/names.js';
 import { applyChild, deleteChild, isOwnedBy } from './children.js';
 import { checkCredentials, type CredentialsProblem } from './credentials.js';
@@ -37,7 +38,10 @@ export interface ReconcileResult {
 const done: ReconcileResult = { writes: 0 };
 
 /** @param reports how the shards' throughput and lag reports are judged */
-export async function reconcile(api: KubeApi, state: ClusterState, events: EventRecorder, key: string, reports: ReportOptions = {}): Promise<ReconcileResult> {
+/** @param images the operator's stitcher image and whether a CloudTap may name another */
+export async function reconcile(
+  api: KubeApi, state: ClusterState, events: EventRecorder, key: string, reports: ReportOptions = {}, images: ImagePolicy = builtInImagePolicy,
+): Promise<ReconcileResult> {
   const [namespace, name] = key.split('/') as [string, string];
   const cloudTap = state.cloudTap(namespace, name);
   if (!cloudTap || cloudTap.metadata.deletionTimestamp) return done; // children go with it (ownerReferences)
@@ -52,6 +56,15 @@ export async function reconcile(api: KubeApi, state: ClusterState, events: Event
     ]);
   }
 
+  const refusedImage = imageProblem(cloudTap, images);
+  if (refusedImage) {
+    await events.record(cloudTap, 'Warning', 'ImageOverrideNotAllowed', refusedImage);
+    return statusOnly(api, cloudTap, [
+      { type: 'Reconciled', status: 'False', reason: 'ImageOverrideNotAllowed', message: refusedImage },
+      { type: 'Ready', status: 'False', reason: 'ImageOverrideNotAllowed', message: 'the spec names an image this operator may not run, see Reconciled' },
+    ]);
+  }
+
   const credentials = readCredentials(state, cloudTap);
   if ('problem' in credentials) {
     const { reason, message } = credentials.problem;
@@ -62,7 +75,7 @@ export async function reconcile(api: KubeApi, state: ClusterState, events: Event
     ]);
   }
 
-  const desired = desiredState(cloudTap, credentials.secrets);
+  const desired = desiredState(cloudTap, credentials.secrets, images);
   let writes = 0;
   const written: string[] = [];
   for (const object of desired.objects) {

@@ -25,6 +25,8 @@ export interface DeploymentInputs {
   readonly shard: number;
   /** Hash of the config text and the referenced Secret contents (see inputs.ts). */
   readonly configHash: string;
+  /** The image in effect (operator/specs/image.ts). */
+  readonly image: string;
 }
 
 /** For Prometheus setups that discover pods by annotation (the chart's PodMonitor selects by label instead). */
@@ -49,7 +51,7 @@ export function buildShardDeployment(cloudTap: CloudTap, inputs: DeploymentInput
           securityContext: structuredClone(restrictedPod),
           terminationGracePeriodSeconds: 30,
           ...(cloudTap.spec.stitcher?.nodeSelector ? { nodeSelector: { ...cloudTap.spec.stitcher.nodeSelector } } : {}),
-          containers: [stitcherContainer(cloudTap, inputs.shard)],
+          containers: [stitcherContainer(cloudTap, inputs.shard, inputs.image)],
           volumes: volumesOf(cloudTap),
         },
       },
@@ -57,13 +59,13 @@ export function buildShardDeployment(cloudTap: CloudTap, inputs: DeploymentInput
   };
 }
 
-function stitcherContainer(cloudTap: CloudTap, shard: number): V1Container {
+function stitcherContainer(cloudTap: CloudTap, shard: number, image: string): V1Container {
   const stitcher = defaultStitcher(cloudTap.spec.stitcher);
   const size = sizeFor(cloudTap.spec.sizing);
   const probe = (path: string) => ({ httpGet: { path, port: 'metrics' }, periodSeconds: 10, timeoutSeconds: 2 });
   return {
     name: 'stitcher',
-    image: stitcher.image,
+    image,
     imagePullPolicy: stitcher.imagePullPolicy,
     command: [...SHARD_COMMAND],
     args: [...SHARD_ARGS],

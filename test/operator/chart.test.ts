@@ -51,6 +51,21 @@ describe('charts/cloudtap', function () {
     expect(container.command).to.deep.equal(['node', '/app/dist/operator/main.js']);
   });
 
+  it('tells the operator its stitcher image, and allows no image override unless asked', async () => {
+    const envOf = async (...args: string[]) => {
+      const deployment = (await template(...args)).find((object) => object.kind === 'Deployment')!;
+      const container = ((((deployment.spec as Json).template as Json).spec as Json).containers as Json[])[0]!;
+      return Object.fromEntries((container.env as { name: string; value?: string }[]).map((entry) => [entry.name, entry.value]));
+    };
+    const appVersion = /appVersion: "?([^"\n]+)/.exec(readFileSync(join(chart, 'Chart.yaml'), 'utf8'))![1];
+    const plain = await envOf();
+    expect(plain.STITCHER_IMAGE).to.equal(`ghcr.io/cloudtap/cloudtap:${appVersion}`);
+    expect(plain.ALLOW_IMAGE_OVERRIDE).to.equal('false');
+    const custom = await envOf('--set', 'image.tag=1.2.3', '--set', 'stitcher.image.repository=registry.example/stitcher', '--set', 'stitcher.allowImageOverride=true');
+    expect(custom.STITCHER_IMAGE).to.equal('registry.example/stitcher:1.2.3');
+    expect(custom.ALLOW_IMAGE_OVERRIDE).to.equal('true');
+  });
+
   it('grants the verbs the controller uses on each kind it writes, cluster-wide by default', async () => {
     const objects = await template();
     const role = objects.find((object) => object.kind === 'ClusterRole')!;

@@ -54,3 +54,10 @@ any: true
 - sourceLabels: [__meta_kubernetes_pod_label_cloudtap_io_shard]
   targetLabel: shard
 {{- end -}}
+
+{{/* The stitcher image: stitcher.image, else the operator's repository and tag, else the appVersion. */}}
+{{- define "cloudtap.stitcherImage" -}}
+{{- $repository := .Values.stitcher.image.repository | default .Values.image.repository -}}
+{{- $tag := .Values.stitcher.image.tag | default .Values.image.tag | default .Chart.AppVersion -}}
+{{- printf "%s:%s" $repository $tag -}}
+{{- end -}}

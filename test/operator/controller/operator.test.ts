@@ -246,7 +246,11 @@ describe('operator/controller against the test API server', function () {
     expect(shardDeployments('badsubnet')).to.have.length(0);
     resources.create(types().secrets, 'default', secret('leaky-creds', { access_key_id: 'AKIAFAKE', secret_access_key: 42 }));
     resources.create(types().cloudTaps, 'default', cloudTap('leaky'));
-    const wrong = await waitFor('credentials judged', () => conditionOf(get(types().cloudTaps, 'leaky'), 'CredentialsValid'));
+    // The Secret's watch event may come after the CloudTap's: wait until the Secret was read.
+    const wrong = await waitFor('credentials judged', () => {
+      const condition = conditionOf(get(types().cloudTaps, 'leaky'), 'CredentialsValid');
+      return condition?.reason !== 'SecretNotFound' && condition;
+    });
     expect(wrong.message).to.include('secret_access_key').and.not.include('AKIAFAKE');
   });
 

@@ -29,7 +29,7 @@ describe('operator/specs/deployment', () => {
   });
 
   it('is restricted by default: non-root, read-only root, no escalation, no capabilities, RuntimeDefault seccomp', () => {
-    const deployment = buildShardDeployment(cloudTapWith({}), { shard: 0, configHash: 'h' });
+    const deployment = buildShardDeployment(cloudTapWith({}), { shard: 0, configHash: 'h', image: 'i' });
     const pod = deployment.spec?.template.spec;
     const container = pod?.containers[0]?.securityContext;
     expect(pod?.securityContext?.runAsNonRoot).to.equal(true);
@@ -42,17 +42,17 @@ describe('operator/specs/deployment', () => {
 
   it('takes the user\'s user and seccomp profile, and never what would lower the hardening', () => {
     const cloudTap = cloudTapWith({ stitcher: { securityContext: { runAsUser: 2000, seccompProfile: { type: 'Localhost', localhostProfile: 'p.json' }, capabilities: { add: ['NET_RAW'], drop: ['NET_RAW'] } } } });
-    const container = buildShardDeployment(cloudTap, { shard: 0, configHash: 'h' }).spec?.template.spec?.containers[0]?.securityContext;
+    const container = buildShardDeployment(cloudTap, { shard: 0, configHash: 'h', image: 'i' }).spec?.template.spec?.containers[0]?.securityContext;
     expect(container?.runAsUser).to.equal(2000);
     expect(container?.seccompProfile).to.deep.equal({ type: 'Localhost', localhostProfile: 'p.json' });
     expect(container?.capabilities).to.deep.equal({ drop: ['ALL', 'NET_RAW'] });
     const lowered = cloudTapWith({ stitcher: { securityContext: { privileged: true, runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: true, readOnlyRootFilesystem: false, seccompProfile: { type: 'Unconfined' } } } });
-    const kept = buildShardDeployment(lowered, { shard: 0, configHash: 'h' }).spec?.template.spec?.containers[0]?.securityContext;
+    const kept = buildShardDeployment(lowered, { shard: 0, configHash: 'h', image: 'i' }).spec?.template.spec?.containers[0]?.securityContext;
     expect(kept).to.deep.equal(restrictedContainer);
   });
 
   it('mounts the credentials Secret read-only where the config says', () => {
-    const deployment = buildShardDeployment(cloudTapWith({}), { shard: 0, configHash: 'h' });
+    const deployment = buildShardDeployment(cloudTapWith({}), { shard: 0, configHash: 'h', image: 'i' });
     const pod = deployment.spec?.template.spec;
     const mount = pod?.containers[0]?.volumeMounts?.find((volumeMount) => volumeMount.name === 'source-credentials');
     expect(mount).to.include({ mountPath: '/var/run/cloudtap/source', readOnly: true });
@@ -64,7 +64,7 @@ describe('operator/specs/deployment', () => {
   it('gives each shard its own folder of a pcapVolume claim', () => {
     const cloudTap = cloudTapWith({ sizing: { shards: 2 }, targets: [{ name: 'archive', type: 'pcapVolume', claimName: 'pcaps' }] });
     const mounts = [0, 1].map((shard) =>
-      buildShardDeployment(cloudTap, { shard, configHash: 'h' }).spec?.template.spec?.containers[0]?.volumeMounts?.find((mount) => mount.name === 'pcap-archive'),
+      buildShardDeployment(cloudTap, { shard, configHash: 'h', image: 'i' }).spec?.template.spec?.containers[0]?.volumeMounts?.find((mount) => mount.name === 'pcap-archive'),
     );
     expect(mounts.map((mount) => mount?.mountPath)).to.deep.equal(['/var/lib/cloudtap/pcap/archive', '/var/lib/cloudtap/pcap/archive']);
     expect(new Set(mounts.map((mount) => mount?.subPath)).size).to.equal(2);
@@ -72,7 +72,7 @@ describe('operator/specs/deployment', () => {
 
   it('mounts nothing for ambient identity', () => {
     const cloudTap = cloudTapWith({ source: { provider: 'gcs', bucket: 'b' } });
-    const pod = buildShardDeployment(cloudTap, { shard: 0, configHash: 'h' }).spec?.template.spec;
+    const pod = buildShardDeployment(cloudTap, { shard: 0, configHash: 'h', image: 'i' }).spec?.template.spec;
     expect(pod?.volumes?.map((volume) => volume.name)).to.deep.equal(['config', 'tmp']);
   });
 
@@ -89,5 +89,20 @@ describe('operator/specs/deployment', () => {
     const hashOf = (logLevel: 'info' | 'debug') =>
       deployments(desiredState(cloudTapWith({ stitcher: { logLevel } }), secrets))[0]?.spec?.template.metadata?.annotations?.[configHashAnnotation];
     expect(hashOf('debug')).to.not.equal(hashOf('info'));
+  });
+});
+
+describe('operator/specs/image', () => {
+  it('runs the operator\'s image unless the operator allows an override', async () => {
+    const { imageFor, imageProblem } = await import('../../../operator/specs/image.js');
+    const plain = cloudTapWith({});
+    const custom = cloudTapWith({ stitcher: { image: 'other/image:1' } });
+    const strict = { defaultImage: 'cloudtap:2', allowOverride: false };
+    expect(imageFor(plain, strict)).to.equal('cloudtap:2');
+    expect(imageFor(custom, strict)).to.equal('cloudtap:2');
+    expect(imageProblem(custom, strict)).to.include('remove spec.stitcher.image');
+    expect(imageProblem(plain, strict)).to.equal(undefined);
+    expect(imageFor(custom, { ...strict, allowOverride: true })).to.equal('other/image:1');
+    expect(imageProblem(custom, { ...strict, allowOverride: true })).to.equal(undefined);
   });
 });
