@@ -5,7 +5,7 @@
  * /readyz, and stops cleanly on SIGTERM (releasing the Lease).
  *
  * Environment:
- *   WATCH_NAMESPACE   only this namespace (default: all)
+ *   WATCH_NAMESPACE   only these namespaces, comma-separated (default: all)
  *   POD_NAMESPACE     where the leader Lease lives (default: "default")
  *   POD_NAME          this candidate's identity (default: hostname + pid)
  *   LEADER_ELECT      "false" to run without election (default: true)
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   const identity = env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const operator = new Operator({
     kubeConfig,
-    ...(env.WATCH_NAMESPACE ? { namespace: env.WATCH_NAMESPACE } : {}),
+    ...(env.WATCH_NAMESPACE ? { namespaces: env.WATCH_NAMESPACE.split(',').map((name) => name.trim()).filter(Boolean) } : {}),
     leaderElection:
       env.LEADER_ELECT === 'false'
         ? false

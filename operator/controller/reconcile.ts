@@ -21,7 +21,8 @@ import { degradedCondition, nextStatus, readyCondition, shardReadiness, writeSta
 /** What reconcile reads: caches filled by the watches. */
 export interface ClusterState {
   cloudTap(namespace: string, name: string): CloudTap | undefined;
-  secret(namespace: string, name: string): Readonly<Record<string, string>> | undefined;
+  /** A Secret's data, read by name when a CloudTap names it (never listed or watched); undefined when absent. */
+  secret(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined>;
   child(kind: string, namespace: string, name: string): KubernetesObject | undefined;
   deployments(namespace: string, instance: string): V1Deployment[];
   /** A shard's checkpoint ConfigMap (written by the stitcher, not owned by the CloudTap). */
@@ -65,7 +66,7 @@ export async function reconcile(
     ]);
   }
 
-  const credentials = readCredentials(state, cloudTap);
+  const credentials = await readCredentials(state, cloudTap);
   if ('problem' in credentials) {
     const { reason, message } = credentials.problem;
     await events.record(cloudTap, 'Warning', reason, message);
@@ -149,7 +150,7 @@ async function statusOnly(api: KubeApi, cloudTap: CloudTap, updates: ConditionUp
 type CredentialsResult = { readonly secrets: SecretContents; readonly condition: ConditionUpdate } | { readonly problem: CredentialsProblem };
 
 /** The referenced Secrets, read only from the CloudTap's own namespace. */
-function readCredentials(state: ClusterState, cloudTap: CloudTap): CredentialsResult {
+async function readCredentials(state: ClusterState, cloudTap: CloudTap): Promise<CredentialsResult> {
   const { namespace } = cloudTap.metadata;
   const secrets: Record<string, Readonly<Record<string, string>>> = {};
   const stores = [
@@ -161,7 +162,7 @@ function readCredentials(state: ClusterState, cloudTap: CloudTap): CredentialsRe
     const ref = store.credentialsSecretRef;
     if (!ref) continue;
     referenced++;
-    const data = state.secret(namespace, ref.name);
+    const data = await state.secret(namespace, ref.name);
     const problem = checkCredentials(store.provider, ref, data, field);
     if (problem) return { problem };
     secrets[ref.name] = data!;

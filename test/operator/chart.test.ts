@@ -77,8 +77,9 @@ describe('charts/cloudtap', function () {
     }
     expect(allowed('cloudtap.io', 'cloudtaps/status', 'patch')).to.equal(true);
     expect(allowed('cloudtap.io', 'cloudtaps/finalizers', 'update')).to.equal(true);
-    expect(allowed('', 'secrets', 'watch')).to.equal(true);
-    expect(allowed('', 'secrets', 'update')).to.equal(false);
+    // Secrets: get by name only, never listed, watched or written.
+    expect(allowed('', 'secrets', 'get')).to.equal(true);
+    for (const verb of ['list', 'watch', 'update', 'create']) expect(allowed('', 'secrets', verb), `${verb} secrets`).to.equal(false);
     expect(allowed('coordination.k8s.io', 'leases', 'update')).to.equal(true);
   });
 
@@ -87,6 +88,17 @@ describe('charts/cloudtap', function () {
     expect(objects.filter((object) => object.kind === 'ClusterRole')).to.have.length(0);
     const role = objects.find((object) => object.kind === 'Role' && (object.metadata as Json).namespace === 'taps');
     expect(role).to.not.equal(undefined);
+  });
+
+  it('grants a Role in each of a list of namespaces, nothing cluster-wide, and tells the operator the list', async () => {
+    const objects = await template('--set', 'watchNamespaces={team-a,team-b}');
+    expect(objects.filter((object) => object.kind === 'ClusterRole' || object.kind === 'ClusterRoleBinding')).to.have.length(0);
+    const scoped = (kind: string) => objects.filter((object) => object.kind === kind && (object.metadata as Json).name === 'ct-cloudtap').map((object) => (object.metadata as Json).namespace);
+    expect(scoped('Role')).to.have.members(['team-a', 'team-b']);
+    expect(scoped('RoleBinding')).to.have.members(['team-a', 'team-b']);
+    const deployment = objects.find((object) => object.kind === 'Deployment')!;
+    const env = (((((deployment.spec as Json).template as Json).spec as Json).containers as Json[])[0]!.env as { name: string; value?: string }[]);
+    expect(env.find((entry) => entry.name === 'WATCH_NAMESPACE')?.value).to.equal('team-a,team-b');
   });
 
   it('refuses values its schema does not allow', async () => {

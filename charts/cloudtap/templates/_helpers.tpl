@@ -38,10 +38,18 @@ app.kubernetes.io/component: stitcher
 app.kubernetes.io/managed-by: cloudtap-operator
 {{- end -}}
 
-{{/* Where the shards run: the watched namespace, or any. */}}
+{{/* The watched namespaces, comma-separated (watchNamespaces and the older single watchNamespace); empty: all. */}}
+{{- define "cloudtap.watchNamespaces" -}}
+{{- $list := .Values.watchNamespaces | default list -}}
+{{- if .Values.watchNamespace }}{{ $list = append $list .Values.watchNamespace }}{{ end -}}
+{{- $list | uniq | join "," -}}
+{{- end -}}
+
+{{/* Where the shards run: the watched namespaces, or any. */}}
 {{- define "cloudtap.stitcherNamespaces" -}}
-{{- if .Values.watchNamespace }}
-matchNames: [{{ .Values.watchNamespace | quote }}]
+{{- $namespaces := include "cloudtap.watchNamespaces" . }}
+{{- if $namespaces }}
+matchNames: {{ splitList "," $namespaces | toJson }}
 {{- else }}
 any: true
 {{- end }}
