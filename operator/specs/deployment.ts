@@ -74,6 +74,8 @@ function stitcherContainer(cloudTap: CloudTap, shard: number, image: string): V1
       { name: SHARD_ENV.count, value: String(size.shards) },
       { name: SHARD_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: SHARD_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      // The shard names its CloudTap as the owner of the checkpoint and Lease it creates (garbage collection).
+      ...(cloudTap.metadata.uid ? [{ name: SHARD_ENV.ownerUid, value: cloudTap.metadata.uid }] : []),
     ],
     ports: [{ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' }],
     livenessProbe: { ...probe(LIVENESS_PATH), failureThreshold: 3 },
