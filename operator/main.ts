@@ -11,7 +11,7 @@
  *   LEADER_ELECT      "false" to run without election (default: true)
  *   LEASE_DURATION    seconds (default: 15)
  *   METRICS_PORT      port for /metrics, /healthz, /readyz (default: 8080)
- *   RESYNC_SECONDS    periodic relist (default: 300)
+ *   RESYNC_SECONDS    replay the caches to the handlers, and re-read named Secrets (no LIST; default: 300)
  *   LOG_LEVEL         debug, info, warn, error (default: info)
  *   STITCHER_IMAGE    the image stitchers run (the chart's stitcher.image; default: the built-in one)
  *   ALLOW_IMAGE_OVERRIDE  "true" lets a CloudTap name its own image (default: false)

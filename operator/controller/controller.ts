@@ -28,8 +28,10 @@ export interface OperatorOptions {
   readonly secretRecheckMs?: number;
   /** Campaign for a Lease before working; false runs at once (one replica only). @default false */
   readonly leaderElection?: LeaderElectionOptions | false;
-  /** Relist every watch this often. @default 300000 */
+  /** Replay every cache to the handlers this often (no LIST). @default 300000 */
   readonly resyncMs?: number;
+  /** Each watch is ended by the apiserver after this long and resumed from its resourceVersion. @default 300 */
+  readonly watchTimeoutSeconds?: number;
   /** Reconciles running at once (never two for the same CloudTap). @default 2 */
   readonly workers?: number;
   readonly queue?: WorkQueueOptions;
@@ -112,7 +114,7 @@ export class Operator {
     if (this.running) return;
     this.running = true;
     const queue = (this.queue = new WorkQueue(this.options.queue));
-    const common = { resyncMs: this.options.resyncMs };
+    const common = { resyncMs: this.options.resyncMs, watchTimeoutSeconds: this.options.watchTimeoutSeconds };
     const namespaces = this.options.namespaces ?? (this.options.namespace ? [this.options.namespace] : undefined);
     this.cloudTaps = new ReflectorSet(
       this.api,
