@@ -134,7 +134,7 @@ export async function reconcile(
   const status = nextStatus(cloudTap, fields, [
     { type: 'Reconciled', status: 'True', reason: 'ReconcileSucceeded', message: `${desired.objects.length} objects up to date` },
     credentials.condition,
-    readyCondition(readiness),
+    readyCondition(readiness, load.stalled),
     degradedCondition(readiness, load.stalled),
   ]);
   if (await writeStatus(api, cloudTap, status)) writes++;

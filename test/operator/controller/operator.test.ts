@@ -186,7 +186,9 @@ describe('operator/controller against the test API server', function () {
       expect(degraded.message).to.match(/^shard 1: no status report since \d{4}-/);
       const status = get(types().cloudTaps, 'tap')!.status as Json;
       expect([status.throughputMbps, status.lagSeconds]).to.deep.equal([750, 15]);
-      expect(conditionOf(get(types().cloudTaps, 'tap'), 'Ready')?.status).to.equal('True');
+      // A shard that does not report is not ready, even with its pod up.
+      const ready = conditionOf(get(types().cloudTaps, 'tap'), 'Ready');
+      expect([ready?.status, ready?.reason]).to.deep.equal(['False', 'ShardNotReporting']);
 
       // No shard reports: no numbers at all rather than old ones.
       live.clear();
