@@ -16,6 +16,8 @@ export const maxNameLength = 40;
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const cidr = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/;
 const duration = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
+/** The apiserver's resource.Quantity syntax: the Deployment would be refused with anything else. */
+const quantity = /^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?$/;
 
 export function validateName(name: string): FieldProblem[] {
   if (name.length > maxNameLength || !dnsLabel.test(name)) {
@@ -90,11 +92,19 @@ function validateSelection(spec: CloudTapSpec): FieldProblem[] {
 }
 
 function validateSizing(spec: CloudTapSpec): FieldProblem[] {
+  const problems: FieldProblem[] = [];
   const shards = spec.sizing?.shards;
   if (shards !== undefined && (!Number.isInteger(shards) || shards < 1 || shards > 64)) {
-    return [{ field: 'spec.sizing.shards', message: 'must be an integer from 1 to 64' }];
+    problems.push({ field: 'spec.sizing.shards', message: 'must be an integer from 1 to 64' });
   }
-  return [];
+  for (const kind of ['requests', 'limits'] as const) {
+    for (const [resource, value] of Object.entries(spec.sizing?.resources?.[kind] ?? {})) {
+      if (!quantity.test(String(value))) {
+        problems.push({ field: `spec.sizing.resources.${kind}.${resource}`, message: `"${value}" is not a quantity like 500m, 2 or 1Gi` });
+      }
+    }
+  }
+  return problems;
 }
 
 function validateDurations(spec: CloudTapSpec): FieldProblem[] {
