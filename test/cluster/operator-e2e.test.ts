@@ -81,6 +81,13 @@ describe('cluster e2e: helm, kubectl, the operator and the shards on a real cont
     return pods.length === count && pods.every(podReady);
   }
 
+  /** Waits for `count` Ready shard pods; a timeout shows the pods as kubectl does. */
+  async function waitForShards(count: number, timeoutMs: number, check: () => Promise<boolean> = () => allShardsReady(count)): Promise<void> {
+    await waitFor(`${count} shard pods Ready`, check, timeoutMs).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await kubectl('get', 'pods', '-n', namespace, '-o', 'wide').catch(() => '')}`);
+    });
+  }
+
   before(async function () {
     const why = clusterUnavailable() ?? (haveTshark() && onPath('mergecap') ? undefined : 'tshark and mergecap are needed');
     if (why) {
@@ -165,7 +172,7 @@ describe('cluster e2e: helm, kubectl, the operator and the shards on a real cont
   });
 
   it('the operator reconciles: shard Deployments owned by the CloudTap, ReplicaSets and pods through the real controllers', async () => {
-    await waitFor('2 shard pods Ready', () => allShardsReady(2), 120_000);
+    await waitForShards(2, 120_000);
     const cloudTap = await getJson('cloudtap', '-n', namespace, tap);
     const uid = (cloudTap.metadata as { uid: string }).uid;
     const deployments = await items('deployments', '-n', namespace, '-l', `app.kubernetes.io/instance=${tap}`);
@@ -270,7 +277,7 @@ describe('cluster e2e: helm, kubectl, the operator and the shards on a real cont
 
   it('kubectl scale --replicas=3 adds a shard Deployment and its pod', async () => {
     expect(await kubectl('scale', 'cloudtap', tap, '-n', namespace, '--replicas=3')).to.include('scaled');
-    await waitFor('3 shard pods Ready', () => allShardsReady(3), 120_000);
+    await waitForShards(3, 120_000);
     expect((await items('deployments', '-n', namespace, '-l', `app.kubernetes.io/instance=${tap}`)).map(nameOf).sort())
       .to.deep.equal([0, 1, 2].map((shard) => `${tap}-shard-${shard}`));
     await kubectl('wait', '--for=condition=Ready', `cloudtap/${tap}`, '-n', namespace, '--timeout=60s');
@@ -280,10 +287,10 @@ describe('cluster e2e: helm, kubectl, the operator and the shards on a real cont
     const before = new Set((await shardPods()).map((pod) => (pod.metadata as { uid: string }).uid));
     const patch = JSON.stringify({ stringData: { 'credentials.json': JSON.stringify({ access_key: AZURITE_KEY, note: 'rotated' }) } });
     await kubectl('patch', 'secret', `${tap}-credentials`, '-n', namespace, '--type=merge', '-p', patch);
-    await waitFor('3 new shard pods Ready', async () => {
+    await waitForShards(3, 150_000, async () => {
       const pods = await shardPods();
       return pods.length === 3 && pods.every((pod) => !before.has((pod.metadata as { uid: string }).uid) && podReady(pod));
-    }, 150_000);
+    });
   });
 
   it('two operators: one leader holds the Lease, the other takes over when it goes', async () => {
