@@ -115,11 +115,11 @@ function validateSelection(spec: CloudTapSpec): FieldProblem[] {
 }
 
 function validateSizing(spec: CloudTapSpec): FieldProblem[] {
+  const problems: FieldProblem[] = [];
   const shards = spec.sizing?.shards;
   if (shards !== undefined && (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS)) {
-    return [{ field: 'spec.sizing.shards', message: `must be an integer from 1 to ${MAX_SHARDS}` }];
+    problems.push({ field: 'spec.sizing.shards', message: `must be an integer from 1 to ${MAX_SHARDS}` });
   }
-  const problems: FieldProblem[] = [];
   for (const kind of ['requests', 'limits'] as const) {
     for (const [resource, value] of Object.entries(spec.sizing?.resources?.[kind] ?? {})) {
       if (!isQuantity(value)) problems.push({ field: `spec.sizing.resources.${kind}.${resource}`, message: `"${value}" is not a quantity like 500m, 2, 512Mi or 1Gi` });

@@ -2,8 +2,8 @@
  * Addresses for the node and its pods. The apiserver and the node's peers
  * (Azurite) listen on the node address, a /32 on the loopback interface (a dummy link needs a kernel module that may be missing); each pod
  * gets a network namespace of its own joined to the host by a veth pair, a
- * /32 and a default route to the node address (so two pods can listen on
- * the same port, as in a cluster). Addresses are in 198.19.0.0/16
+ * /32 and a route to the node address only (so two pods can listen on the
+ * same port, as in a cluster, and none can send off this machine). Addresses are in 198.19.0.0/16
  * (benchmarking range, this machine only), one /24 per test process.
  */
 import { execFileSync } from 'node:child_process';
@@ -56,8 +56,8 @@ export function addPodNetwork(id: string): PodNetwork {
   inPod('link', 'set', peer, 'name', 'eth0');
   inPod('addr', 'add', `${address}/32`, 'dev', 'eth0');
   inPod('link', 'set', 'eth0', 'up');
+  // The node address and nothing else: no default route, so a pod can reach no address off this machine.
   inPod('route', 'add', `${nodeAddress}/32`, 'dev', 'eth0', 'scope', 'link');
-  inPod('route', 'add', 'default', 'via', nodeAddress, 'dev', 'eth0');
   const network: PodNetwork = {
     namespace,
     address,

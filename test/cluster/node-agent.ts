@@ -58,6 +58,7 @@ export class NodeAgent {
   private readonly api: ApiClient;
   private readonly pods = new Map<string, PodRun>();
   private readonly starting = new Set<string>();
+  private readonly deletedWhileStarting = new Set<string>();
   private stopWatch?: () => void;
   private heartbeat?: NodeJS.Timeout;
   private probes?: NodeJS.Timeout;
@@ -140,22 +141,37 @@ export class NodeAgent {
     const uid = pod.metadata!.uid!;
     const run = this.pods.get(uid);
     if (type === 'DELETED' || pod.metadata!.deletionTimestamp) {
+      if (this.starting.has(uid)) this.deletedWhileStarting.add(uid);
       if (run) await this.kill(run, pod.metadata!.deletionGracePeriodSeconds ?? 30);
       if (type !== 'DELETED') {
         // The kubelet's last word: the pod is gone from this node, the apiserver may forget it.
         const deleted = await this.api.call('DELETE', `/api/v1/namespaces/${pod.metadata!.namespace}/pods/${pod.metadata!.name}?gracePeriodSeconds=0`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid } });
-        if (deleted.status >= 300 && deleted.status !== 404) console.error(`node agent: deleting pod ${pod.metadata!.name}: ${deleted.status} ${deleted.body}`);
+        if (deleted.status >= 300 && deleted.status !== 404 && deleted.status !== 409) console.error(`node agent: deleting pod ${pod.metadata!.name}: ${deleted.status} ${deleted.body}`);
       }
       return;
     }
     if (run || this.starting.has(uid) || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
     this.starting.add(uid);
     try {
-      await this.startPod(pod);
+      // As a kubelet does: retry while the Node authorizer has not yet learnt that the pod's Secrets and
+      // ConfigMaps are this node's to read (its graph follows the bind a moment later).
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.startPod(pod);
+          break;
+        } catch (error) {
+          if (attempt >= 20 || this.deletedWhileStarting.has(uid)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+      const started = this.pods.get(uid);
+      if (started && this.deletedWhileStarting.has(uid)) await this.kill(started, 2);
     } catch (error) {
+      console.error(`node agent: pod ${pod.metadata!.name} failed to start: ${(error as Error).message}`);
       await this.patchStatus(pod, { phase: 'Failed', reason: 'NodeAgentError', message: (error as Error).message });
     } finally {
       this.starting.delete(uid);
+      this.deletedWhileStarting.delete(uid);
     }
   }
 

@@ -35,6 +35,16 @@ describe('operator/api/validate', () => {
     expect(validateSpec(spec)).to.deep.equal([{ field: 'spec.targets[0].rate', message: 'applies only to vxlan, geneve and pcapOverIp targets, not pcapVolume' }]);
   });
 
+  it('refuses resource quantities the apiserver would refuse in the Deployment', () => {
+    const spec = (requests: Record<string, string>) => cloudTapWith({
+      source: { provider: 'gcs', bucket: 'b' }, targets: [{ name: 't', type: 'pcapOverIp', host: 'h' }], sizing: { resources: { requests } },
+    }).spec;
+    expect(validateSpec(spec({ cpu: '500m', memory: '1Gi' }))).to.deep.equal([]);
+    expect(validateSpec(spec({ cpu: '1.5', memory: '1e9' }))).to.deep.equal([]);
+    expect(validateSpec(spec({ cpu: 'lots' })).map((problem) => problem.field)).to.deep.equal(['spec.sizing.resources.requests.cpu']);
+    expect(validateSpec(spec({ memory: '1GB' })).map((problem) => problem.field)).to.deep.equal(['spec.sizing.resources.requests.memory']);
+  });
+
   it('limits names so that child names stay valid', () => {
     expect(validateName('a'.repeat(40))).to.deep.equal([]);
     expect(validateName('a'.repeat(41))).to.have.length(1);
