@@ -18,8 +18,8 @@ export const defaultPorts: Readonly<Record<TargetType, number | undefined>> = {
 };
 
 // No image: its default is the operator's (operator/specs/image.ts), not the CloudTap's.
-export type DefaultedStitcher = Required<Omit<StitcherOptions, 'securityContext' | 'nodeSelector' | 'image'>> &
-  Pick<StitcherOptions, 'securityContext' | 'nodeSelector' | 'image'>;
+export type DefaultedStitcher = Required<Omit<StitcherOptions, 'securityContext' | 'nodeSelector' | 'image' | 'podTemplate'>> &
+  Pick<StitcherOptions, 'securityContext' | 'nodeSelector' | 'image' | 'podTemplate'>;
 
 export function defaultStitcher(options: StitcherOptions | undefined): DefaultedStitcher {
   return {

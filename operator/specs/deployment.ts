@@ -18,6 +18,7 @@ import {
 } from './names.js';
 import { credentialsFile, keysCredentialsDir, sourceCredentialsDir } from './config.js';
 import { containerSecurityContext, restrictedPod } from './security.js';
+import { caBundleMount, caBundleVolume, extraEnv, mergedMetadata, podSpecFields } from './pod-template.js';
 import { sizeFor } from './sizing.js';
 import { pcapMountRoot } from './urls.js';
 
@@ -35,6 +36,7 @@ const scrapeAnnotations = { 'prometheus.io/scrape': 'true', 'prometheus.io/port'
 export function buildShardDeployment(cloudTap: CloudTap, inputs: DeploymentInputs): V1Deployment {
   const name = cloudTap.metadata.name;
   const shardLabels = { ...selectorOf(cloudTap), [shardLabel]: String(inputs.shard) };
+  const podTemplate = cloudTap.spec.stitcher?.podTemplate;
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -45,8 +47,12 @@ export function buildShardDeployment(cloudTap: CloudTap, inputs: DeploymentInput
       revisionHistoryLimit: 3,
       selector: { matchLabels: { ...shardLabels } },
       template: {
-        metadata: { labels: shardLabels, annotations: { [configHashAnnotation]: inputs.configHash, ...scrapeAnnotations } },
+        metadata: {
+          labels: mergedMetadata(podTemplate?.labels, shardLabels),
+          annotations: mergedMetadata(podTemplate?.annotations, { [configHashAnnotation]: inputs.configHash, ...scrapeAnnotations }),
+        },
         spec: {
+          ...podSpecFields(podTemplate),
           serviceAccountName: names.serviceAccount(name),
           securityContext: structuredClone(restrictedPod),
           terminationGracePeriodSeconds: 30,
@@ -76,6 +82,7 @@ function stitcherContainer(cloudTap: CloudTap, shard: number, image: string): V1
       { name: SHARD_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       // The shard names its CloudTap as the owner of the checkpoint and Lease it creates (garbage collection).
       ...(cloudTap.metadata.uid ? [{ name: SHARD_ENV.ownerUid, value: cloudTap.metadata.uid }] : []),
+      ...extraEnv(cloudTap.spec.stitcher?.podTemplate),
     ],
     ports: [{ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' }],
     livenessProbe: { ...probe(LIVENESS_PATH), failureThreshold: 3 },
@@ -91,6 +98,7 @@ function volumesOf(cloudTap: CloudTap): V1Volume[] {
   const volumes: V1Volume[] = [
     { name: 'config', configMap: { name: names.config(cloudTap.metadata.name) } },
     { name: 'tmp', emptyDir: {} },
+    ...caBundleVolume(spec.stitcher?.podTemplate),
   ];
   const secretVolume = (name: string, ref: { name: string; key?: string }): V1Volume => ({
     name,
@@ -111,6 +119,7 @@ function volumeMountsOf(cloudTap: CloudTap, shard: number): V1VolumeMount[] {
   const mounts: V1VolumeMount[] = [
     { name: 'config', mountPath: configDir, readOnly: true },
     { name: 'tmp', mountPath: '/tmp' },
+    ...caBundleMount(spec.stitcher?.podTemplate),
   ];
   if (spec.source.credentialsSecretRef) {
     mounts.push({ name: 'source-credentials', mountPath: sourceCredentialsDir, readOnly: true });

@@ -18,7 +18,7 @@ const target: Required<Target> = {
 };
 const selection: Required<Selection> = { users: [], ports: [], subnets: [] };
 const sizing: Required<Sizing> = { expectedThroughputMbps: 1, shards: 1, resources: {} };
-const stitcher: Required<StitcherOptions> = { image: 'i', imagePullPolicy: 'Always', pollInterval: '1s', keyWait: '1s', logLevel: 'info', securityContext: {}, nodeSelector: {} };
+const stitcher: Required<StitcherOptions> = { image: 'i', imagePullPolicy: 'Always', pollInterval: '1s', keyWait: '1s', logLevel: 'info', securityContext: {}, nodeSelector: {}, podTemplate: {} };
 const spec: Required<CloudTapSpec> = { source, keys: source, targets: [target], selection, sizing, stitcher };
 const status: Required<CloudTapStatus> = { conditions: [], observedGeneration: 1, shards: 1, readyShards: 1, selector: '', throughputMbps: 1, lagSeconds: 1 };
 

@@ -106,3 +106,36 @@ describe('operator/specs/image', () => {
     expect(imageProblem(custom, { ...strict, allowOverride: true })).to.equal(undefined);
   });
 });
+
+describe('operator/specs/pod-template', () => {
+  it('merges the podTemplate into the pod without replacing the operator\'s labels, annotations, env or hardening', () => {
+    const cloudTap = cloudTapWith({
+      stitcher: {
+        podTemplate: {
+          labels: { team: 'soc', 'app.kubernetes.io/instance': 'hijack' },
+          annotations: { 'azure.workload.identity/use': 'true', 'cloudtap.io/config-hash': 'forged' },
+          tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'ndr', effect: 'NoSchedule' }],
+          priorityClassName: 'ndr-high',
+          imagePullSecrets: [{ name: 'registry' }],
+          env: [{ name: 'HTTPS_PROXY', value: 'http://proxy:3128' }, { name: 'SHARD_INDEX', value: '7' }],
+          caBundle: { configMapName: 'corp-ca' },
+        },
+      },
+    });
+    const pod = buildShardDeployment(cloudTap, { shard: 0, configHash: 'h', image: 'i' }).spec!.template;
+    expect(pod.metadata?.labels?.team).to.equal('soc');
+    expect(pod.metadata?.labels?.['app.kubernetes.io/instance']).to.equal(cloudTap.metadata.name);
+    expect(pod.metadata?.annotations?.['azure.workload.identity/use']).to.equal('true');
+    expect(pod.metadata?.annotations?.['cloudtap.io/config-hash']).to.equal('h');
+    expect(pod.spec?.tolerations).to.deep.equal([{ key: 'dedicated', operator: 'Equal', value: 'ndr', effect: 'NoSchedule' }]);
+    expect(pod.spec?.priorityClassName).to.equal('ndr-high');
+    expect(pod.spec?.imagePullSecrets).to.deep.equal([{ name: 'registry' }]);
+    const container = pod.spec!.containers[0]!;
+    expect(container.env?.filter((entry) => entry.name === 'SHARD_INDEX').map((entry) => entry.value)).to.deep.equal(['0']);
+    expect(container.env?.find((entry) => entry.name === 'HTTPS_PROXY')?.value).to.equal('http://proxy:3128');
+    expect(container.env?.find((entry) => entry.name === 'NODE_EXTRA_CA_CERTS')?.value).to.equal('/etc/cloudtap/ca/ca.crt');
+    expect(container.volumeMounts?.find((mount) => mount.name === 'ca-bundle')).to.deep.equal({ name: 'ca-bundle', mountPath: '/etc/cloudtap/ca', readOnly: true });
+    expect(pod.spec?.volumes?.find((volume) => volume.name === 'ca-bundle')?.configMap).to.deep.equal({ name: 'corp-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] });
+    expect(container.securityContext).to.deep.equal(restrictedContainer);
+  });
+});
