@@ -50,7 +50,8 @@ export function addPodNetwork(id: string): PodNetwork {
   run('link', 'add', host, 'type', 'veth', 'peer', 'name', peer);
   run('link', 'set', peer, 'netns', namespace);
   run('link', 'set', host, 'up');
-  run('route', 'add', `${address}/32`, 'dev', host);
+  // src: the node address, else the kernel may pick another global address on lo (another test run's), which the pod cannot answer.
+  run('route', 'add', `${address}/32`, 'dev', host, 'src', nodeAddress);
   const inPod = (...args: string[]) => run('-n', namespace, ...args);
   inPod('link', 'set', 'lo', 'up');
   inPod('link', 'set', peer, 'name', 'eth0');

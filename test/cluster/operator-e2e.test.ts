@@ -331,6 +331,13 @@ describe('cluster e2e: helm, kubectl, the operator and the shards on a real cont
     const bound = traffic!.flows.filter((flow) => killedGateways.has(flow.gateway)).reduce((n, flow) => n + flow.bytesC2s + flow.bytesS2c, 0);
     await judgeUnion(union, traffic!, keylog, killedGateways, bound);
   });
+
+  it('helm uninstall removes the operator and keeps the CRD (and so every CloudTap)', async () => {
+    const { stdout } = await run(toolPath('helm'), ['uninstall', 'cloudtap', '--namespace', operatorNamespace, '--wait', '--timeout', '60s'], { env: env(), cwd: projectRoot });
+    expect(stdout).to.include('uninstalled');
+    expect(await items('deployments', '-n', operatorNamespace)).to.have.length(0);
+    expect(nameOf(await getJson('crd', 'cloudtaps.cloudtap.io'))).to.equal('cloudtaps.cloudtap.io');
+  });
 });
 
 function writeCredentials(dir: string): string {
