@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 DEMO_DIR ?= $(CURDIR)/demo-output
 DEMO_FLOWS ?= 60
 
-.PHONY: all deps tools peers build lint test unit demo bench bench-smoke fuzz clean golden
+.PHONY: all deps tools peers k8s-tools build lint test unit demo bench bench-smoke fuzz clean golden e2e-cluster
 
 all: build
 
@@ -23,18 +23,27 @@ tools:
 peers:
 	@bin/install-store-peers
 
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd and Helm, built from their Go
+# modules at pinned versions into ~/.cache/cloudtap/k8s/ (once; reused while the versions are unchanged).
+k8s-tools:
+	@bin/install-k8s-tools
+
 build: deps
 	tsc -p tsconfig.json
 
 lint: deps
 	eslint .
 
-test: tools peers build lint
+test: tools peers k8s-tools build lint
 	mocha
 
 # Rewrites test/golden/ from the operator's output after an intended change (tests only read them).
 golden: build
 	node dist/test/operator/specs/golden-update.js
+
+# The operator, the chart and the stitcher end to end on a real control plane, alone.
+e2e-cluster: tools k8s-tools build
+	mocha --no-config --require dist/test/cluster/hooks.js --timeout 600000 --enable-source-maps --exit 'dist/test/cluster/**/*.test.js'
 
 demo: build
 	@bin/demo "$(DEMO_DIR)" "$(DEMO_FLOWS)"

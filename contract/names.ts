@@ -39,7 +39,23 @@ export const CONFIG_KEY = 'config.json';
 export const CONFIG_PATH = `${CONFIG_DIR}/${CONFIG_KEY}`;
 
 /** The environment the operator sets on every shard container. */
-export const SHARD_ENV = { index: 'SHARD_INDEX', count: 'SHARD_COUNT', podName: 'POD_NAME', podNamespace: 'POD_NAMESPACE' } as const;
+export const SHARD_ENV = { index: 'SHARD_INDEX', count: 'SHARD_COUNT', podName: 'POD_NAME', podNamespace: 'POD_NAMESPACE', ownerUid: 'CLOUDTAP_UID' } as const;
+
+export interface ShardOwnerReference {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+}
+
+/**
+ * What a shard puts on the checkpoint ConfigMap and the Lease it creates, so that the garbage
+ * collector deletes them with their CloudTap. Not a controller reference and not blocking
+ * (that would need update on cloudtaps/finalizers, which a shard does not hold).
+ */
+export function shardOwnerReferences(cloudTap: string, uid: string | undefined): ShardOwnerReference[] {
+  return uid ? [{ apiVersion: 'cloudtap.io/v1alpha1', kind: 'CloudTap', name: cloudTap, uid }] : [];
+}
 
 /** The stitcher's command line in a shard pod: everything else comes from the config file. */
 export const SHARD_COMMAND: readonly string[] = ['cloudtap'];

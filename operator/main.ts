@@ -5,20 +5,23 @@
  * /readyz, and stops cleanly on SIGTERM (releasing the Lease).
  *
  * Environment:
- *   WATCH_NAMESPACE   only this namespace (default: all)
+ *   WATCH_NAMESPACE   only these namespaces, comma-separated (default: all)
  *   POD_NAMESPACE     where the leader Lease lives (default: "default")
  *   POD_NAME          this candidate's identity (default: hostname + pid)
  *   LEADER_ELECT      "false" to run without election (default: true)
  *   LEASE_DURATION    seconds (default: 15)
  *   METRICS_PORT      port for /metrics, /healthz, /readyz (default: 8080)
- *   RESYNC_SECONDS    periodic relist (default: 300)
+ *   RESYNC_SECONDS    replay the caches to the handlers, and re-read named Secrets (no LIST; default: 300)
  *   LOG_LEVEL         debug, info, warn, error (default: info)
+ *   STITCHER_IMAGE    the image stitchers run (the chart's stitcher.image; default: the built-in one)
+ *   ALLOW_IMAGE_OVERRIDE  "true" lets a CloudTap name its own image (default: false)
  */
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import winston from 'winston';
 import { Operator } from './controller/controller.js';
+import { defaultImage } from './api/defaults.js';
 import type { Logger } from './controller/logger.js';
 
 function winstonLogger(level: string): Logger {
@@ -60,13 +63,14 @@ async function main(): Promise<void> {
   const identity = env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const operator = new Operator({
     kubeConfig,
-    ...(env.WATCH_NAMESPACE ? { namespace: env.WATCH_NAMESPACE } : {}),
+    ...(env.WATCH_NAMESPACE ? { namespaces: env.WATCH_NAMESPACE.split(',').map((name) => name.trim()).filter(Boolean) } : {}),
     leaderElection:
       env.LEADER_ELECT === 'false'
         ? false
         : { namespace: env.POD_NAMESPACE ?? 'default', identity, leaseDurationSeconds: Number(env.LEASE_DURATION ?? 15) },
     resyncMs: Number(env.RESYNC_SECONDS ?? 300) * 1000,
     log,
+    images: { defaultImage: env.STITCHER_IMAGE || defaultImage, allowOverride: env.ALLOW_IMAGE_OVERRIDE === 'true' },
   });
   const probes = serveProbes(operator, Number(env.METRICS_PORT ?? 8080), log);
   operator.start();

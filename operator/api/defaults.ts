@@ -4,6 +4,7 @@
  */
 import type { CloudTapSpec, StitcherOptions, Target, TargetType, StoreSource } from './types.js';
 
+/** The operator's default stitcher image when its deployment names none (the chart always does). */
 export const defaultImage = 'ghcr.io/cloudtap/cloudtap:0.1.0';
 export const defaultCredentialsKey = 'credentials.json';
 export const defaultThroughputMbps = 100;
@@ -16,13 +17,13 @@ export const defaultPorts: Readonly<Record<TargetType, number | undefined>> = {
   pcapBucket: undefined,
 };
 
-export type DefaultedStitcher = Required<Omit<StitcherOptions, 'securityContext' | 'nodeSelector'>> &
-  Pick<StitcherOptions, 'securityContext' | 'nodeSelector'>;
+// No image: its default is the operator's (operator/specs/image.ts), not the CloudTap's.
+export type DefaultedStitcher = Required<Omit<StitcherOptions, 'securityContext' | 'nodeSelector' | 'image' | 'podTemplate'>> &
+  Pick<StitcherOptions, 'securityContext' | 'nodeSelector' | 'image' | 'podTemplate'>;
 
 export function defaultStitcher(options: StitcherOptions | undefined): DefaultedStitcher {
   return {
     ...options,
-    image: options?.image ?? defaultImage,
     imagePullPolicy: options?.imagePullPolicy ?? 'IfNotPresent',
     pollInterval: options?.pollInterval ?? '10s',
     keyWait: options?.keyWait ?? '30s',

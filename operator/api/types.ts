@@ -108,7 +108,7 @@ export interface ContainerSecurityContext {
 }
 
 export interface StitcherOptions {
-  /** @default "ghcr.io/cloudtap/cloudtap:0.1.0" */
+  /** Another image than the operator's; honoured only when the operator allows overrides. */
   readonly image?: string;
   /** @default "IfNotPresent" */
   readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
@@ -121,6 +121,35 @@ export interface StitcherOptions {
   /** Merged field by field over the restricted default. */
   readonly securityContext?: ContainerSecurityContext;
   readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** Scheduling, identity and environment of the stitcher pods, merged with the hardened defaults. */
+  readonly podTemplate?: StitcherPodTemplate;
+}
+
+export interface Toleration {
+  readonly key?: string;
+  readonly operator?: 'Exists' | 'Equal';
+  readonly value?: string;
+  readonly effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  readonly tolerationSeconds?: number;
+}
+
+/**
+ * What a stitcher pod may be given beyond the defaults. No securityContext, host namespaces or
+ * volumes: the hardening stays the operator's. Affinity and topology spread are Kubernetes' own
+ * shapes, judged by the apiserver when the Deployment is written.
+ */
+export interface StitcherPodTemplate {
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly tolerations?: readonly Toleration[];
+  readonly affinity?: Readonly<Record<string, unknown>>;
+  readonly topologySpreadConstraints?: readonly Readonly<Record<string, unknown>>[];
+  readonly priorityClassName?: string;
+  readonly imagePullSecrets?: readonly { readonly name: string }[];
+  /** Extra environment (HTTPS_PROXY, NO_PROXY, ...); the operator's own names are refused. */
+  readonly env?: readonly { readonly name: string; readonly value: string }[];
+  /** PEM certificates from a ConfigMap, trusted in addition to Node's (NODE_EXTRA_CA_CERTS). */
+  readonly caBundle?: { readonly configMapName: string; readonly key?: string };
 }
 
 export interface CloudTapSpec {

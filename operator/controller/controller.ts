@@ -4,6 +4,7 @@
  * time, and does all that only while it holds the leader Lease.
  */
 import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Deployment, V1Secret } from '@kubernetes/client-node';
+import { ReflectorSet } from './reflector-set.js';
 import { apiVersion, kind, plural, group, version, type CloudTap } from '../api/types.js';
 import { managedBy } from '../specs/names.js';
 import { EventRecorder } from './events.js';
@@ -14,16 +15,23 @@ import { OperatorMetrics } from './metrics.js';
 import { WorkQueue, type WorkQueueOptions } from './queue.js';
 import { reconcile, type ClusterState } from './reconcile.js';
 import { Reflector } from './reflector.js';
+import type { ImagePolicy } from '../specs/image.js';
 import { checkpointSelector, reportOnly } from './shard-reports.js';
 
 export interface OperatorOptions {
   readonly kubeConfig: KubeConfig;
-  /** Watch only this namespace. @default all namespaces */
+  /** Watch only this namespace (same as namespaces: [namespace]). */
   readonly namespace?: string;
+  /** Watch only these namespaces; RBAC then needs a Role in each. @default all namespaces */
+  readonly namespaces?: readonly string[];
+  /** Read each referenced Secret again this often (Secrets are read by name, never watched). @default resyncMs */
+  readonly secretRecheckMs?: number;
   /** Campaign for a Lease before working; false runs at once (one replica only). @default false */
   readonly leaderElection?: LeaderElectionOptions | false;
-  /** Relist every watch this often. @default 300000 */
+  /** Replay every cache to the handlers this often (no LIST). @default 300000 */
   readonly resyncMs?: number;
+  /** Each watch is ended by the apiserver after this long and resumed from its resourceVersion. @default 300 */
+  readonly watchTimeoutSeconds?: number;
   /** Reconciles running at once (never two for the same CloudTap). @default 2 */
   readonly workers?: number;
   readonly queue?: WorkQueueOptions;
@@ -31,6 +39,8 @@ export interface OperatorOptions {
   readonly reportIntervalMs?: number;
   readonly log?: Logger;
   readonly metrics?: OperatorMetrics;
+  /** The stitcher image and whether a CloudTap may name another. @default builtInImagePolicy (no overrides) */
+  readonly images?: ImagePolicy;
 }
 
 const childKinds = [
@@ -48,11 +58,10 @@ export class Operator {
   private readonly log: Logger;
   private readonly events: EventRecorder;
   private queue: WorkQueue | undefined;
-  private cloudTaps: Reflector<CloudTap & KubernetesObject> | undefined;
-  private secrets: Reflector<V1Secret> | undefined;
+  private cloudTaps: ReflectorSet<CloudTap & KubernetesObject> | undefined;
   /** The stitchers' checkpoint ConfigMaps, for their throughput and lag reports. */
-  private checkpoints: Reflector<V1ConfigMap> | undefined;
-  private children = new Map<string, Reflector<KubernetesObject>>();
+  private checkpoints: ReflectorSet<V1ConfigMap> | undefined;
+  private children = new Map<string, ReflectorSet<KubernetesObject>>();
   private elector: LeaderElector | undefined;
   private running = false;
 
@@ -105,29 +114,27 @@ export class Operator {
     if (this.running) return;
     this.running = true;
     const queue = (this.queue = new WorkQueue(this.options.queue));
-    const common = { namespace: this.options.namespace, resyncMs: this.options.resyncMs };
-    this.cloudTaps = new Reflector(
+    const common = { resyncMs: this.options.resyncMs, watchTimeoutSeconds: this.options.watchTimeoutSeconds };
+    const namespaces = this.options.namespaces ?? (this.options.namespace ? [this.options.namespace] : undefined);
+    this.cloudTaps = new ReflectorSet(
       this.api,
       { ...common, apiVersion, kind, path: `/apis/${group}/${version}/${plural}` },
+      namespaces,
       (object, previous, deleted) => this.onCloudTap(object, previous, deleted),
       this.log,
     );
-    this.secrets = new Reflector<V1Secret>(
-      this.api,
-      { ...common, apiVersion: 'v1', kind: 'Secret', path: '/api/v1/secrets' },
-      (secret) => this.onSecret(secret),
-      this.log,
-    );
-    this.checkpoints = new Reflector<V1ConfigMap>(
+    // No Secret reflector: a Secret is read by name when a CloudTap names it (see readSecret).
+    this.checkpoints = new ReflectorSet<V1ConfigMap>(
       this.api,
       { ...common, apiVersion: 'v1', kind: 'ConfigMap', path: '/api/v1/configmaps', labelSelector: checkpointSelector, keep: reportOnly },
+      namespaces,
       (configMap) => this.onCheckpoint(configMap),
       this.log,
     );
     for (const child of childKinds) {
       this.children.set(
         child.kind,
-        new Reflector(this.api, { ...common, ...child, labelSelector: `app.kubernetes.io/managed-by=${managedBy}` }, (object) => this.onChild(object), this.log),
+        new ReflectorSet(this.api, { ...common, ...child, labelSelector: `app.kubernetes.io/managed-by=${managedBy}` }, namespaces, (object) => this.onChild(object), this.log),
       );
     }
     for (const reflector of this.reflectors()) reflector?.start();
@@ -172,17 +179,28 @@ export class Operator {
   }
 
   private reflectors(): (Pick<Reflector<KubernetesObject>, 'start' | 'stop' | 'hasSynced'> | undefined)[] {
-    return [this.cloudTaps, this.secrets, this.checkpoints, ...this.children.values()];
+    return [this.cloudTaps, this.checkpoints, ...this.children.values()];
   }
 
-  /** A Secret changed: every CloudTap in its namespace that references it. */
-  private onSecret(secret: V1Secret): void {
-    const namespace = secret.metadata?.namespace;
-    for (const cloudTap of this.cloudTaps?.list() ?? []) {
-      if (cloudTap.metadata.namespace !== namespace) continue;
-      const refs = [cloudTap.spec?.source?.credentialsSecretRef?.name, cloudTap.spec?.keys?.credentialsSecretRef?.name];
-      if (refs.includes(secret.metadata?.name)) this.enqueue(`${namespace}/${cloudTap.metadata.name}`);
+  /**
+   * GET of one Secret a CloudTap names, in the CloudTap's namespace: the operator never lists or
+   * watches Secrets and keeps none in memory beyond the reconcile that reads it.
+   */
+  private async readSecret(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined> {
+    try {
+      const secret = await this.api.objects.read<V1Secret>({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } });
+      return secret.data ?? {};
+    } catch (error) {
+      if (apiErrorCode(error) === 404) return undefined;
+      throw new Error(`reading Secret ${namespace}/${name}: ${describeError(error)}`, { cause: error });
     }
+  }
+
+  /** Whether the CloudTap names a Secret: then it is read again every secretRecheckMs, for rotations. */
+  private namesSecret(key: string): boolean {
+    const [namespace, name] = key.split('/') as [string, string];
+    const spec = this.cloudTaps?.get(namespace, name)?.spec;
+    return Boolean(spec?.source?.credentialsSecretRef || spec?.keys?.credentialsSecretRef);
   }
 
   private enqueue(key: string): void {
@@ -199,11 +217,13 @@ export class Operator {
     }
     const timer = this.metrics.duration.startTimer();
     try {
-      const result = await reconcile(this.api, this.state(), this.events, key, { reportIntervalMs: this.options.reportIntervalMs });
+      const result = await reconcile(this.api, this.state(), this.events, key, { reportIntervalMs: this.options.reportIntervalMs }, this.options.images);
       queue.forget(key);
       this.metrics.reconciled(key, 'success');
       this.metrics.writes.inc(result.writes);
-      if (result.requeueAfterMs) queue.addAfter(key, result.requeueAfterMs);
+      const recheck = this.namesSecret(key) ? (this.options.secretRecheckMs ?? this.options.resyncMs ?? 300_000) : undefined;
+      const after = [result.requeueAfterMs, recheck].filter((ms): ms is number => ms !== undefined);
+      if (after.length > 0) queue.addAfter(key, Math.min(...after));
     } catch (error) {
       const delay = queue.retry(key);
       this.metrics.reconciled(key, 'error');
@@ -219,7 +239,7 @@ export class Operator {
   private state(): ClusterState {
     return {
       cloudTap: (namespace, name) => this.cloudTaps?.get(namespace, name),
-      secret: (namespace, name) => this.secrets?.get(namespace, name)?.data ?? (this.secrets?.get(namespace, name) ? {} : undefined),
+      secret: (namespace, name) => this.readSecret(namespace, name),
       child: (childKind, namespace, name) => this.children.get(childKind)?.get(namespace, name),
       deployments: (namespace, instance) =>
         (this.children.get('Deployment')?.list() ?? []).filter(

@@ -9,6 +9,7 @@ import type { CloudTap } from '../api/types.js';
 import { describeProblems, validateName, validateSpec } from '../api/validate.js';
 import { keysOf } from '../api/defaults.js';
 import { desiredState, type SecretContents } from '../specs/desired.js';
+import { builtInImagePolicy, imageProblem, type ImagePolicy } from '../specs/image.js';
 import { selectorString, shardLabel } from '../specs/names.js';
 import { applyChild, deleteChild, isOwnedBy } from './children.js';
 import { checkCredentials, type CredentialsProblem } from './credentials.js';
@@ -20,7 +21,8 @@ import { degradedCondition, nextStatus, readyCondition, shardReadiness, writeSta
 /** What reconcile reads: caches filled by the watches. */
 export interface ClusterState {
   cloudTap(namespace: string, name: string): CloudTap | undefined;
-  secret(namespace: string, name: string): Readonly<Record<string, string>> | undefined;
+  /** A Secret's data, read by name when a CloudTap names it (never listed or watched); undefined when absent. */
+  secret(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined>;
   child(kind: string, namespace: string, name: string): KubernetesObject | undefined;
   deployments(namespace: string, instance: string): V1Deployment[];
   /** A shard's checkpoint ConfigMap (written by the stitcher, not owned by the CloudTap). */
@@ -37,7 +39,10 @@ export interface ReconcileResult {
 const done: ReconcileResult = { writes: 0 };
 
 /** @param reports how the shards' throughput and lag reports are judged */
-export async function reconcile(api: KubeApi, state: ClusterState, events: EventRecorder, key: string, reports: ReportOptions = {}): Promise<ReconcileResult> {
+/** @param images the operator's stitcher image and whether a CloudTap may name another */
+export async function reconcile(
+  api: KubeApi, state: ClusterState, events: EventRecorder, key: string, reports: ReportOptions = {}, images: ImagePolicy = builtInImagePolicy,
+): Promise<ReconcileResult> {
   const [namespace, name] = key.split('/') as [string, string];
   const cloudTap = state.cloudTap(namespace, name);
   if (!cloudTap || cloudTap.metadata.deletionTimestamp) return done; // children go with it (ownerReferences)
@@ -52,7 +57,16 @@ export async function reconcile(api: KubeApi, state: ClusterState, events: Event
     ]);
   }
 
-  const credentials = readCredentials(state, cloudTap);
+  const refusedImage = imageProblem(cloudTap, images);
+  if (refusedImage) {
+    await events.record(cloudTap, 'Warning', 'ImageOverrideNotAllowed', refusedImage);
+    return statusOnly(api, cloudTap, [
+      { type: 'Reconciled', status: 'False', reason: 'ImageOverrideNotAllowed', message: refusedImage },
+      { type: 'Ready', status: 'False', reason: 'ImageOverrideNotAllowed', message: 'the spec names an image this operator may not run, see Reconciled' },
+    ]);
+  }
+
+  const credentials = await readCredentials(state, cloudTap);
   if ('problem' in credentials) {
     const { reason, message } = credentials.problem;
     await events.record(cloudTap, 'Warning', reason, message);
@@ -62,7 +76,7 @@ export async function reconcile(api: KubeApi, state: ClusterState, events: Event
     ]);
   }
 
-  const desired = desiredState(cloudTap, credentials.secrets);
+  const desired = desiredState(cloudTap, credentials.secrets, images);
   let writes = 0;
   const written: string[] = [];
   for (const object of desired.objects) {
@@ -71,7 +85,15 @@ export async function reconcile(api: KubeApi, state: ClusterState, events: Event
     try {
       outcome = await applyChild(api, cloudTap, object, live);
     } catch (error) {
-      throw new Error(`while writing ${object.kind} ${namespace}/${object.metadata!.name}: ${describeError(error)}`, { cause: error });
+      // The apiserver's refusal (quota, admission, a name it rejects) is what the user must fix:
+      // say it where they look (status, describe), then fail so the queue retries with backoff.
+      const message = `could not write ${object.kind} ${namespace}/${object.metadata!.name}: ${describeError(error)}`;
+      await events.record(cloudTap, 'Warning', 'ChildWriteFailed', message);
+      await statusOnly(api, cloudTap, [
+        { type: 'Reconciled', status: 'False', reason: 'ChildWriteFailed', message },
+        { type: 'Ready', status: 'False', reason: 'ChildWriteFailed', message: 'a child object could not be written, see Reconciled' },
+      ]).catch(() => undefined);
+      throw new Error(message, { cause: error });
     }
     if (outcome === 'notOwned') {
       const message = `${object.kind} ${namespace}/${object.metadata!.name} exists and is not owned by this CloudTap; delete or rename it`;
@@ -87,7 +109,14 @@ export async function reconcile(api: KubeApi, state: ClusterState, events: Event
 
   const deployments = state.deployments(namespace, name).filter((deployment) => isOwnedBy(deployment, cloudTap));
   for (const surplus of deployments.filter((deployment) => Number(deployment.metadata?.labels?.[shardLabel]) >= desired.shards)) {
-    await deleteChild(api, surplus);
+    try {
+      await deleteChild(api, surplus);
+    } catch (error) {
+      const message = `could not delete surplus Deployment ${namespace}/${surplus.metadata?.name}: ${describeError(error)}`;
+      await events.record(cloudTap, 'Warning', 'ChildWriteFailed', message);
+      await statusOnly(api, cloudTap, [{ type: 'Reconciled', status: 'False', reason: 'ChildWriteFailed', message }]).catch(() => undefined);
+      throw new Error(message, { cause: error });
+    }
     writes++;
     await events.record(cloudTap, 'Normal', 'ScaledIn', `deleted ${surplus.metadata?.name}: ${desired.shards} shards wanted`);
   }
@@ -105,7 +134,7 @@ export async function reconcile(api: KubeApi, state: ClusterState, events: Event
   const status = nextStatus(cloudTap, fields, [
     { type: 'Reconciled', status: 'True', reason: 'ReconcileSucceeded', message: `${desired.objects.length} objects up to date` },
     credentials.condition,
-    readyCondition(readiness),
+    readyCondition(readiness, load.stalled),
     degradedCondition(readiness, load.stalled),
   ]);
   if (await writeStatus(api, cloudTap, status)) writes++;
@@ -121,7 +150,7 @@ async function statusOnly(api: KubeApi, cloudTap: CloudTap, updates: ConditionUp
 type CredentialsResult = { readonly secrets: SecretContents; readonly condition: ConditionUpdate } | { readonly problem: CredentialsProblem };
 
 /** The referenced Secrets, read only from the CloudTap's own namespace. */
-function readCredentials(state: ClusterState, cloudTap: CloudTap): CredentialsResult {
+async function readCredentials(state: ClusterState, cloudTap: CloudTap): Promise<CredentialsResult> {
   const { namespace } = cloudTap.metadata;
   const secrets: Record<string, Readonly<Record<string, string>>> = {};
   const stores = [
@@ -133,7 +162,7 @@ function readCredentials(state: ClusterState, cloudTap: CloudTap): CredentialsRe
     const ref = store.credentialsSecretRef;
     if (!ref) continue;
     referenced++;
-    const data = state.secret(namespace, ref.name);
+    const data = await state.secret(namespace, ref.name);
     const problem = checkCredentials(store.provider, ref, data, field);
     if (problem) return { problem };
     secrets[ref.name] = data!;

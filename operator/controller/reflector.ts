@@ -1,8 +1,10 @@
 /**
- * List, then watch from the list's resourceVersion, keeping a cache. The
- * client's own informer stops for good on some errors, so this one restarts
- * itself: on 410 Gone, on a dropped connection and, against silent stalls,
- * on a periodic relist that also replays every object to the handler.
+ * List once, then watch from the list's resourceVersion, keeping a cache. A
+ * watch that ends (the apiserver's timeout, a dropped connection) is resumed
+ * from the last resourceVersion seen, bookmarks included, without listing
+ * again; only 410 Gone (that version is compacted away) costs a fresh list.
+ * The periodic resync replays the cache to the handler and lists nothing, so
+ * a quiet cluster sees no LIST from the operator (test/cluster/watch.test.ts).
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { KubeApi } from './kube.js';
@@ -18,8 +20,13 @@ export interface ReflectorOptions {
   readonly path: string;
   readonly namespace?: string;
   readonly labelSelector?: string;
-  /** Relist (and replay) this often. @default 300000 (5 minutes) */
+  /** Replay the cache to the handler this often (no LIST). @default 300000 (5 minutes) */
   readonly resyncMs?: number;
+  /**
+   * Ask the apiserver to end each watch after this long (resumed at once from the last
+   * resourceVersion), as client-go does, so that a silently dead connection cannot last. @default 300
+   */
+  readonly watchTimeoutSeconds?: number;
   /** Wait this long before relisting after an error; doubles up to 30 s. @default 500 */
   readonly retryMs?: number;
   /** What to keep of each object in the cache (and hand on), to keep big ones small. @default the whole object */
@@ -35,6 +42,8 @@ export class Reflector<T extends KubernetesObject> {
   private failures = 0;
   private synced = false;
   private generation = 0;
+  /** The newest resourceVersion seen (list, event or bookmark): where a resumed watch starts. */
+  private resourceVersion: string | undefined;
 
   constructor(
     private readonly api: KubeApi,
@@ -79,10 +88,32 @@ export class Reflector<T extends KubernetesObject> {
       this.replace(result.items.map((item) => this.kept({ apiVersion, kind, ...item } as T)));
       this.synced = true;
       this.failures = 0;
-      await this.watchFrom(result.metadata?.resourceVersion ?? '0', run);
-      this.resyncTimer = setTimeout(() => void this.relist(), this.options.resyncMs ?? 300_000);
+      this.resourceVersion = result.metadata?.resourceVersion ?? '0';
+      await this.watchFrom(this.resourceVersion, run);
+      this.scheduleResync();
     } catch (error) {
       this.retry(`listing ${this.options.kind}: ${describeError(error)}`, run);
+    }
+  }
+
+  /** Replays every cached object, as a relist would, without asking the apiserver. */
+  private scheduleResync(): void {
+    clearTimeout(this.resyncTimer);
+    this.resyncTimer = setTimeout(() => {
+      if (this.stopped) return;
+      for (const object of [...this.cache.values()]) this.onChange(object, object, false);
+      this.scheduleResync();
+    }, this.options.resyncMs ?? 300_000);
+  }
+
+  /** Watches again from the last resourceVersion seen; a failure to start falls back to a relist. */
+  private async resume(run: number): Promise<void> {
+    if (this.stopped || run !== this.generation) return;
+    try {
+      await this.watchFrom(this.resourceVersion ?? '0', run);
+      this.failures = 0;
+    } catch (error) {
+      this.retry(`watching ${this.options.kind}: ${describeError(error)}`, run);
     }
   }
 
@@ -108,11 +139,15 @@ export class Reflector<T extends KubernetesObject> {
     const base = namespace ? path.replace(/\/([^/]+)$/, `/namespaces/${namespace}/$1`) : path;
     this.abort = await this.api.watch.watch(
       base,
-      { resourceVersion, allowWatchBookmarks: true, labelSelector },
+      { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: this.options.watchTimeoutSeconds ?? 300, ...(labelSelector ? { labelSelector } : {}) },
       (type: string, object: T) => this.handleEvent(type, object, run),
       (error: unknown) => {
         if (run !== this.generation || this.stopped) return;
-        this.retry(error ? `watching ${this.options.kind}: ${describeError(error)}` : undefined, run);
+        // Ended or dropped: resume from where it was, after a short pause when it failed.
+        const delay = error ? Math.min(30_000, (this.options.retryMs ?? 500) * 2 ** this.failures++) : 0;
+        if (error) this.log.warn('watch resuming', { kind: this.options.kind, reason: describeError(error), delayMs: delay });
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => void this.resume(run), delay);
       },
     );
   }
@@ -121,9 +156,12 @@ export class Reflector<T extends KubernetesObject> {
     if (run !== this.generation) return;
     if (type === 'ERROR') {
       // 410 Gone (or any watch error): the only cure is a fresh list.
+      this.resourceVersion = undefined;
       this.retry(`watch of ${this.options.kind} answered ${(object as { code?: number }).code ?? 'an error'}`, run);
       return;
     }
+    const version = object.metadata?.resourceVersion;
+    if (version) this.resourceVersion = version;
     if (type === 'BOOKMARK') return;
     const typed = this.kept({ apiVersion: this.options.apiVersion, kind: this.options.kind, ...object } as T);
     const key = objectKey(typed);

@@ -70,11 +70,16 @@ export async function writeStatus(api: KubeApi, cloudTap: CloudTap, status: Clou
   return true;
 }
 
-export function readyCondition(readiness: ShardReadiness): ConditionUpdate {
+/**
+ * Ready only when every shard's pod is ready and no shard has stopped reporting: a shard
+ * that exports nothing while its pod looks healthy is not ready (and Degraded says why).
+ * @param stalled as for degradedCondition
+ */
+export function readyCondition(readiness: ShardReadiness, stalled: readonly string[] = []): ConditionUpdate {
   const message = `${readiness.readyShards}/${readiness.shards} shards ready`;
-  return readiness.readyShards >= readiness.shards
-    ? { type: 'Ready', status: 'True', reason: 'AllShardsReady', message }
-    : { type: 'Ready', status: 'False', reason: 'ShardsNotReady', message };
+  if (readiness.readyShards < readiness.shards) return { type: 'Ready', status: 'False', reason: 'ShardsNotReady', message };
+  if (stalled.length > 0) return { type: 'Ready', status: 'False', reason: 'ShardNotReporting', message: `${message}, but ${stalled.length} not reporting: see Degraded` };
+  return { type: 'Ready', status: 'True', reason: 'AllShardsReady', message };
 }
 
 /**

@@ -18,6 +18,7 @@ import {
 } from './names.js';
 import { credentialsFile, keysCredentialsDir, sourceCredentialsDir } from './config.js';
 import { containerSecurityContext, restrictedPod } from './security.js';
+import { caBundleMount, caBundleVolume, extraEnv, mergedMetadata, podSpecFields } from './pod-template.js';
 import { sizeFor } from './sizing.js';
 import { pcapMountRoot } from './urls.js';
 
@@ -25,6 +26,8 @@ export interface DeploymentInputs {
   readonly shard: number;
   /** Hash of the config text and the referenced Secret contents (see inputs.ts). */
   readonly configHash: string;
+  /** The image in effect (operator/specs/image.ts). */
+  readonly image: string;
 }
 
 /** For Prometheus setups that discover pods by annotation (the chart's PodMonitor selects by label instead). */
@@ -33,6 +36,7 @@ const scrapeAnnotations = { 'prometheus.io/scrape': 'true', 'prometheus.io/port'
 export function buildShardDeployment(cloudTap: CloudTap, inputs: DeploymentInputs): V1Deployment {
   const name = cloudTap.metadata.name;
   const shardLabels = { ...selectorOf(cloudTap), [shardLabel]: String(inputs.shard) };
+  const podTemplate = cloudTap.spec.stitcher?.podTemplate;
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -43,13 +47,17 @@ export function buildShardDeployment(cloudTap: CloudTap, inputs: DeploymentInput
       revisionHistoryLimit: 3,
       selector: { matchLabels: { ...shardLabels } },
       template: {
-        metadata: { labels: shardLabels, annotations: { [configHashAnnotation]: inputs.configHash, ...scrapeAnnotations } },
+        metadata: {
+          labels: mergedMetadata(podTemplate?.labels, shardLabels),
+          annotations: mergedMetadata(podTemplate?.annotations, { [configHashAnnotation]: inputs.configHash, ...scrapeAnnotations }),
+        },
         spec: {
+          ...podSpecFields(podTemplate),
           serviceAccountName: names.serviceAccount(name),
           securityContext: structuredClone(restrictedPod),
           terminationGracePeriodSeconds: 30,
           ...(cloudTap.spec.stitcher?.nodeSelector ? { nodeSelector: { ...cloudTap.spec.stitcher.nodeSelector } } : {}),
-          containers: [stitcherContainer(cloudTap, inputs.shard)],
+          containers: [stitcherContainer(cloudTap, inputs.shard, inputs.image)],
           volumes: volumesOf(cloudTap),
         },
       },
@@ -57,13 +65,13 @@ export function buildShardDeployment(cloudTap: CloudTap, inputs: DeploymentInput
   };
 }
 
-function stitcherContainer(cloudTap: CloudTap, shard: number): V1Container {
+function stitcherContainer(cloudTap: CloudTap, shard: number, image: string): V1Container {
   const stitcher = defaultStitcher(cloudTap.spec.stitcher);
   const size = sizeFor(cloudTap.spec.sizing);
   const probe = (path: string) => ({ httpGet: { path, port: 'metrics' }, periodSeconds: 10, timeoutSeconds: 2 });
   return {
     name: 'stitcher',
-    image: stitcher.image,
+    image,
     imagePullPolicy: stitcher.imagePullPolicy,
     command: [...SHARD_COMMAND],
     args: [...SHARD_ARGS],
@@ -72,6 +80,9 @@ function stitcherContainer(cloudTap: CloudTap, shard: number): V1Container {
       { name: SHARD_ENV.count, value: String(size.shards) },
       { name: SHARD_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: SHARD_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      // The shard names its CloudTap as the owner of the checkpoint and Lease it creates (garbage collection).
+      ...(cloudTap.metadata.uid ? [{ name: SHARD_ENV.ownerUid, value: cloudTap.metadata.uid }] : []),
+      ...extraEnv(cloudTap.spec.stitcher?.podTemplate),
     ],
     ports: [{ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' }],
     livenessProbe: { ...probe(LIVENESS_PATH), failureThreshold: 3 },
@@ -87,6 +98,7 @@ function volumesOf(cloudTap: CloudTap): V1Volume[] {
   const volumes: V1Volume[] = [
     { name: 'config', configMap: { name: names.config(cloudTap.metadata.name) } },
     { name: 'tmp', emptyDir: {} },
+    ...caBundleVolume(spec.stitcher?.podTemplate),
   ];
   const secretVolume = (name: string, ref: { name: string; key?: string }): V1Volume => ({
     name,
@@ -107,6 +119,7 @@ function volumeMountsOf(cloudTap: CloudTap, shard: number): V1VolumeMount[] {
   const mounts: V1VolumeMount[] = [
     { name: 'config', mountPath: configDir, readOnly: true },
     { name: 'tmp', mountPath: '/tmp' },
+    ...caBundleMount(spec.stitcher?.podTemplate),
   ];
   if (spec.source.credentialsSecretRef) {
     mounts.push({ name: 'source-credentials', mountPath: sourceCredentialsDir, readOnly: true });

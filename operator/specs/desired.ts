@@ -7,6 +7,7 @@ import type { CloudTap } from '../api/types.js';
 import { configText, buildConfigMap } from './config.js';
 import { buildShardDeployment } from './deployment.js';
 import { hashOf } from './hash.js';
+import { builtInImagePolicy, imageFor, type ImagePolicy } from './image.js';
 import { hashAnnotation } from './names.js';
 import { buildRole } from './role.js';
 import { buildRoleBinding } from './rolebinding.js';
@@ -28,10 +29,10 @@ export interface DesiredState {
  * @param secrets the referenced Secrets' data by Secret name; only the keys the
  *   CloudTap names are hashed, so unrelated keys in a Secret do not roll pods.
  */
-export function desiredState(cloudTap: CloudTap, secrets: SecretContents): DesiredState {
+export function desiredState(cloudTap: CloudTap, secrets: SecretContents, images: ImagePolicy = builtInImagePolicy): DesiredState {
   const { shards } = sizeFor(cloudTap.spec.sizing);
   const configHash = hashOf({ config: configText(cloudTap), secrets: referencedSecretData(cloudTap, secrets) });
-  const deployments = Array.from({ length: shards }, (_, shard) => buildShardDeployment(cloudTap, { shard, configHash }));
+  const deployments = Array.from({ length: shards }, (_, shard) => buildShardDeployment(cloudTap, { shard, configHash, image: imageFor(cloudTap, images) }));
   const objects: KubernetesObject[] = [
     buildServiceAccount(cloudTap),
     buildRole(cloudTap, shards),

@@ -1,6 +1,6 @@
 /**
- * Restricted pod security (the Pod Security Standard "restricted"), merged
- * field by field with what the user asks, as CloudNativePG does.
+ * Restricted pod security (the Pod Security Standard "restricted"), which a
+ * CloudTap may adjust (user, group, seccomp profile) but never lower.
  */
 import type { V1PodSecurityContext, V1SecurityContext } from '@kubernetes/client-node';
 import type { ContainerSecurityContext } from '../api/types.js';
@@ -27,13 +27,17 @@ export const restrictedPod: V1PodSecurityContext = {
   seccompProfile: { type: 'RuntimeDefault' },
 };
 
-/** The restricted default with each field the user set replacing the default's. */
+/**
+ * The restricted default with the user's user, group and seccomp profile. The fields
+ * that would lower it are kept at the default even when set: validation refuses them,
+ * and a CloudTap an older CRD admitted must not get such a pod either.
+ */
 export function containerSecurityContext(overrides: ContainerSecurityContext | undefined): V1SecurityContext {
-  if (!overrides) return structuredClone(restrictedContainer);
-  return {
-    ...structuredClone(restrictedContainer),
-    ...structuredClone(overrides),
-    capabilities: { ...restrictedContainer.capabilities, ...structuredClone(overrides.capabilities) },
-    seccompProfile: overrides.seccompProfile ? { ...overrides.seccompProfile } : { type: 'RuntimeDefault' },
-  } as V1SecurityContext;
+  const context = structuredClone(restrictedContainer);
+  if (!overrides) return context;
+  if (overrides.runAsUser !== undefined && overrides.runAsUser !== 0) context.runAsUser = overrides.runAsUser;
+  if (overrides.runAsGroup !== undefined) context.runAsGroup = overrides.runAsGroup;
+  if (overrides.seccompProfile && overrides.seccompProfile.type !== 'Unconfined') context.seccompProfile = { ...overrides.seccompProfile };
+  context.capabilities = { drop: [...new Set(['ALL', ...(overrides.capabilities?.drop ?? [])])] };
+  return context;
 }

@@ -8,7 +8,7 @@
  */
 import { ApiException, CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { decodeCheckpoint } from './checkpoint.js';
-import { CHECKPOINT_KEY, checkpointConfigMapName, checkpointLabels, STATUS_REPORT_KEY } from '../../contract/names.js';
+import { CHECKPOINT_KEY, checkpointConfigMapName, checkpointLabels, shardOwnerReferences, STATUS_REPORT_KEY } from '../../contract/names.js';
 import { MAX_CHECKPOINT_SHARDS } from '../../contract/limits.js';
 import type { CheckpointStore, ShardCheckpoint } from './checkpoint-store.js';
 import { describe } from './lease.js';
@@ -24,7 +24,8 @@ export class ConfigMapCheckpointStore implements CheckpointStore {
   private resourceVersion: string | undefined;
   private known = false;
 
-  constructor(config: KubeConfig, private readonly namespace: string, private readonly cloudTap: string, private readonly shardIndex: number) {
+  /** @param ownerUid the CloudTap's uid: the ConfigMap then goes with it (garbage collection) */
+  constructor(config: KubeConfig, private readonly namespace: string, private readonly cloudTap: string, private readonly shardIndex: number, private readonly ownerUid?: string) {
     this.api = config.makeApiClient(CoreV1Api);
     this.name = checkpointConfigMapName(cloudTap, shardIndex);
     this.description = `configmap://${namespace}/${this.name}`;
@@ -64,6 +65,7 @@ export class ConfigMapCheckpointStore implements CheckpointStore {
         metadata: {
           name: this.name, namespace: this.namespace,
           labels: checkpointLabels(this.cloudTap),
+          ...(this.ownerUid ? { ownerReferences: shardOwnerReferences(this.cloudTap, this.ownerUid) } : {}),
           ...(this.resourceVersion !== undefined ? { resourceVersion: this.resourceVersion } : {}),
         },
         data: { [CHECKPOINT_KEY]: text, ...(report !== undefined ? { [STATUS_REPORT_KEY]: report } : {}) },

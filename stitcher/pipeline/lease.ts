@@ -7,7 +7,7 @@
  * measured on this process's own monotonic clock, and `onLost` fires.
  * Optimistic concurrency (resourceVersion) decides races between claimants.
  */
-import { ApiException, CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { ApiException, CoordinationV1Api, type KubeConfig, type V1Lease, type V1OwnerReference } from '@kubernetes/client-node';
 import type { Logger } from './log.js';
 
 export interface ShardLeaseOptions {
@@ -15,6 +15,8 @@ export interface ShardLeaseOptions {
   readonly name: string;
   /** Unique among claimants: the pod name. */
   readonly identity: string;
+  /** Put on the Lease, so that it goes with its CloudTap (contract/names.ts shardOwnerReferences). */
+  readonly ownerReferences?: readonly V1OwnerReference[];
   /** @default 15 */
   readonly leaseDurationSeconds?: number;
   /** Exporting stops when no renewal succeeded for this long (less than the duration). @default two thirds of the duration */
@@ -157,6 +159,10 @@ export class ShardLease {
     }
   }
 
+  private owners(): { ownerReferences?: V1OwnerReference[] } {
+    return this.options.ownerReferences?.length ? { ownerReferences: [...this.options.ownerReferences] } : {};
+  }
+
   /** One attempt to take or renew; true when this process holds it afterwards. */
   private async tryOnce(): Promise<boolean> {
     const started = performance.now();
@@ -169,7 +175,7 @@ export class ShardLease {
           namespace: this.options.namespace,
           body: {
             apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
-            metadata: { name: this.options.name, namespace: this.options.namespace },
+            metadata: { name: this.options.name, namespace: this.options.namespace, ...this.owners() },
             spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
           },
         });
@@ -184,6 +190,7 @@ export class ShardLease {
           name: this.options.name, namespace: this.options.namespace,
           body: {
             ...lease,
+            metadata: { ...lease.metadata, ...(lease.metadata?.ownerReferences?.length ? {} : this.owners()) },
             spec: {
               ...lease.spec, ...spec,
               ...(takingOver ? { acquireTime: microTime(now), leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 } : {}),

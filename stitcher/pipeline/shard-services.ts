@@ -12,7 +12,7 @@ import { FileCheckpointStore, parseCheckpointUrl, type CheckpointStore } from '.
 import type { ShardLease } from './lease.js';
 import type { Logger } from './log.js';
 import type { ShardSpec } from './shard.js';
-import { SHARD_ENV, shardLeaseName } from '../../contract/names.js';
+import { SHARD_ENV, shardLeaseName, shardOwnerReferences } from '../../contract/names.js';
 
 export interface ShardServicesOptions {
   /** `file:///abs/dir` or `configmap://<namespace>/<cloudtap name>`. */
@@ -25,6 +25,8 @@ export interface ShardServicesOptions {
   readonly logger: Logger;
   /** @default KubeConfig.loadFromDefault() (in-cluster, or KUBECONFIG) */
   readonly kubeConfig?: KubeConfig;
+  /** The CloudTap's uid, owner of the checkpoint and Lease. @default $CLOUDTAP_UID (set by the operator) */
+  readonly ownerUid?: string;
 }
 
 export interface ShardServices {
@@ -49,10 +51,12 @@ export async function openShardServices(options: ShardServicesOptions): Promise<
     config.loadFromDefault();
   }
   const identity = options.identity ?? process.env[SHARD_ENV.podName] ?? `${hostname()}-${process.pid}`;
+  const ownerUid = options.ownerUid ?? process.env[SHARD_ENV.ownerUid];
   return {
-    store: new ConfigMapCheckpointStore(config, location.namespace, location.cloudTap, options.shard.index),
+    store: new ConfigMapCheckpointStore(config, location.namespace, location.cloudTap, options.shard.index, ownerUid),
     lease: new ShardLease(config, {
       namespace: location.namespace, name: leaseName(location.cloudTap, options.shard.index), identity,
+      ownerReferences: shardOwnerReferences(location.cloudTap, ownerUid),
       ...(options.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: options.leaseDurationSeconds } : {}),
     }, options.logger),
   };

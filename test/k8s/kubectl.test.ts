@@ -11,10 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../support/paths.js';
+import { toolPath } from '../cluster/tools.js';
 import { startCluster, waitFor, writeShardReport, type Cluster } from '../operator/controller/harness.js';
 
 const run = promisify(execFile);
-const kubectlPath = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((path) => existsSync(path));
+// The kubectl bin/install-k8s-tools builds (v1.37), not whatever the machine has.
+const kubectlPath = [toolPath('kubectl')].find((path) => existsSync(path));
 
 describe('test/k8s with the real kubectl', function () {
   this.timeout(60_000);

@@ -1,22 +1,23 @@
 /**
  * The Helm chart, judged by helm itself: lint, template, the values schema,
  * and the promises it makes (CRDs identical to crds/, a pod as hardened as
- * the stitcher's, RBAC covering what the controller does).
+ * the stitcher's, RBAC covering what the controller does). The install
+ * itself runs against the real apiserver in test/cluster/operator-e2e.test.ts.
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { restrictedContainer, restrictedPod } from '../../operator/specs/security.js';
 import { projectRoot } from '../support/paths.js';
 import { crdPath, type Json } from './support.js';
-import { startCluster } from './controller/harness.js';
+import { toolPath } from '../cluster/tools.js';
 
 const run = promisify(execFile);
-const helm = join(projectRoot, 'node_modules', '.bin', 'helm');
+// Helm built from helm.sh/helm/v4 by bin/install-k8s-tools; `helm install` is in test/cluster/operator-e2e.test.ts.
+const helm = toolPath('helm');
 const chart = join(projectRoot, 'charts', 'cloudtap');
 
 async function template(...args: string[]): Promise<Json[]> {
@@ -50,6 +51,21 @@ describe('charts/cloudtap', function () {
     expect(container.command).to.deep.equal(['node', '/app/dist/operator/main.js']);
   });
 
+  it('tells the operator its stitcher image, and allows no image override unless asked', async () => {
+    const envOf = async (...args: string[]) => {
+      const deployment = (await template(...args)).find((object) => object.kind === 'Deployment')!;
+      const container = ((((deployment.spec as Json).template as Json).spec as Json).containers as Json[])[0]!;
+      return Object.fromEntries((container.env as { name: string; value?: string }[]).map((entry) => [entry.name, entry.value]));
+    };
+    const appVersion = /appVersion: "?([^"\n]+)/.exec(readFileSync(join(chart, 'Chart.yaml'), 'utf8'))![1];
+    const plain = await envOf();
+    expect(plain.STITCHER_IMAGE).to.equal(`ghcr.io/cloudtap/cloudtap:${appVersion}`);
+    expect(plain.ALLOW_IMAGE_OVERRIDE).to.equal('false');
+    const custom = await envOf('--set', 'image.tag=1.2.3', '--set', 'stitcher.image.repository=registry.example/stitcher', '--set', 'stitcher.allowImageOverride=true');
+    expect(custom.STITCHER_IMAGE).to.equal('registry.example/stitcher:1.2.3');
+    expect(custom.ALLOW_IMAGE_OVERRIDE).to.equal('true');
+  });
+
   it('grants the verbs the controller uses on each kind it writes, cluster-wide by default', async () => {
     const objects = await template();
     const role = objects.find((object) => object.kind === 'ClusterRole')!;
@@ -61,8 +77,9 @@ describe('charts/cloudtap', function () {
     }
     expect(allowed('cloudtap.io', 'cloudtaps/status', 'patch')).to.equal(true);
     expect(allowed('cloudtap.io', 'cloudtaps/finalizers', 'update')).to.equal(true);
-    expect(allowed('', 'secrets', 'watch')).to.equal(true);
-    expect(allowed('', 'secrets', 'update')).to.equal(false);
+    // Secrets: get by name only, never listed, watched or written.
+    expect(allowed('', 'secrets', 'get')).to.equal(true);
+    for (const verb of ['list', 'watch', 'update', 'create']) expect(allowed('', 'secrets', verb), `${verb} secrets`).to.equal(false);
     expect(allowed('coordination.k8s.io', 'leases', 'update')).to.equal(true);
   });
 
@@ -71,6 +88,17 @@ describe('charts/cloudtap', function () {
     expect(objects.filter((object) => object.kind === 'ClusterRole')).to.have.length(0);
     const role = objects.find((object) => object.kind === 'Role' && (object.metadata as Json).namespace === 'taps');
     expect(role).to.not.equal(undefined);
+  });
+
+  it('grants a Role in each of a list of namespaces, nothing cluster-wide, and tells the operator the list', async () => {
+    const objects = await template('--set', 'watchNamespaces={team-a,team-b}');
+    expect(objects.filter((object) => object.kind === 'ClusterRole' || object.kind === 'ClusterRoleBinding')).to.have.length(0);
+    const scoped = (kind: string) => objects.filter((object) => object.kind === kind && (object.metadata as Json).name === 'ct-cloudtap').map((object) => (object.metadata as Json).namespace);
+    expect(scoped('Role')).to.have.members(['team-a', 'team-b']);
+    expect(scoped('RoleBinding')).to.have.members(['team-a', 'team-b']);
+    const deployment = objects.find((object) => object.kind === 'Deployment')!;
+    const env = (((((deployment.spec as Json).template as Json).spec as Json).containers as Json[])[0]!.env as { name: string; value?: string }[]);
+    expect(env.find((entry) => entry.name === 'WATCH_NAMESPACE')?.value).to.equal('team-a,team-b');
   });
 
   it('refuses values its schema does not allow', async () => {
@@ -84,30 +112,5 @@ describe('charts/cloudtap', function () {
       (error: { stderr: string }) => error.stderr,
     );
     expect(typo).to.include('logLevl');
-  });
-
-  it('installs into the test API server, tells the next command, and keeps the CRD on uninstall', async () => {
-    const cluster = await startCluster(false);
-    const folder = mkdtempSync(join(tmpdir(), 'cloudtap-helm-'));
-    try {
-      const kubeconfig = join(folder, 'kubeconfig');
-      cluster.kubeConfigFile(kubeconfig);
-      chmodSync(kubeconfig, 0o600);
-      const env = { ...process.env, KUBECONFIG: kubeconfig, HELM_CACHE_HOME: folder, HELM_CONFIG_HOME: folder, HELM_DATA_HOME: folder };
-      // The test server serves no OpenAPI document, which helm would validate against.
-      const { stdout } = await run(helm, ['install', 'ct', chart, '--namespace', 'default', '--disable-openapi-validation'], { env });
-      expect(stdout).to.include('STATUS: deployed').and.include('kubectl get cloudtaps');
-      const { storage } = cluster.server.resources;
-      const crds = cluster.type('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
-      const deployments = cluster.type('apps', 'v1', 'deployments');
-      expect(storage.get(crds, undefined, 'cloudtaps.cloudtap.io')).to.not.equal(undefined);
-      expect(storage.get(deployments, 'default', 'ct-cloudtap')).to.not.equal(undefined);
-      await run(helm, ['uninstall', 'ct', '--namespace', 'default'], { env });
-      expect(storage.get(deployments, 'default', 'ct-cloudtap')).to.equal(undefined);
-      expect(storage.get(crds, undefined, 'cloudtaps.cloudtap.io')).to.not.equal(undefined);
-    } finally {
-      await cluster.close();
-      rmSync(folder, { recursive: true, force: true });
-    }
   });
 });

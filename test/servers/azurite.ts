@@ -17,7 +17,8 @@ export interface Azurite {
   stop(): Promise<void>;
 }
 
-export async function startAzurite(): Promise<Azurite> {
+/** `host`: the address to listen on (the cluster tests use the node address, which pods reach). */
+export async function startAzurite(host = '127.0.0.1'): Promise<Azurite> {
   const port = await freePort();
   const server = await startChildServer({
     name: 'azurite-blob',
@@ -25,9 +26,10 @@ export async function startAzurite(): Promise<Azurite> {
     args: [
       join(projectRoot, 'node_modules', 'azurite', 'dist', 'src', 'blob', 'main.js'),
       '--inMemoryPersistence', '--skipApiVersionCheck', '--disableTelemetry', '--silent',
-      '--blobHost', '127.0.0.1', '--blobPort', String(port),
+      '--blobHost', host, '--blobPort', String(port),
     ],
     port,
+    host,
   });
-  return { port, endpoint: `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`, stop: () => server.stop() };
+  return { port, endpoint: `http://${host}:${port}/${AZURITE_ACCOUNT}`, stop: () => server.stop() };
 }

@@ -28,6 +28,8 @@ export interface ChildServerOptions {
   readonly port: number;
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
+  /** The address it listens on. @default 127.0.0.1 */
+  readonly host?: string;
   /** @default 20000 */
   readonly readyTimeoutMs?: number;
 }
@@ -46,7 +48,7 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
   let exited = false;
   child.once('exit', () => { exited = true; });
   const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
-  while (!(await accepts(options.port))) {
+  while (!(await accepts(options.port, options.host))) {
     if (exited || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${options.name} did not start on port ${options.port}: ${output}`);
@@ -56,9 +58,9 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
   return { port: options.port, stop: () => stopChild(child) };
 }
 
-function accepts(port: number): Promise<boolean> {
+function accepts(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
+    const socket = createConnection({ host, port });
     socket.once('connect', () => { socket.destroy(); resolve(true); });
     socket.once('error', () => resolve(false));
   });

@@ -38,10 +38,18 @@ app.kubernetes.io/component: stitcher
 app.kubernetes.io/managed-by: cloudtap-operator
 {{- end -}}
 
-{{/* Where the shards run: the watched namespace, or any. */}}
+{{/* The watched namespaces, comma-separated (watchNamespaces and the older single watchNamespace); empty: all. */}}
+{{- define "cloudtap.watchNamespaces" -}}
+{{- $list := .Values.watchNamespaces | default list -}}
+{{- if .Values.watchNamespace }}{{ $list = append $list .Values.watchNamespace }}{{ end -}}
+{{- $list | uniq | join "," -}}
+{{- end -}}
+
+{{/* Where the shards run: the watched namespaces, or any. */}}
 {{- define "cloudtap.stitcherNamespaces" -}}
-{{- if .Values.watchNamespace }}
-matchNames: [{{ .Values.watchNamespace | quote }}]
+{{- $namespaces := include "cloudtap.watchNamespaces" . }}
+{{- if $namespaces }}
+matchNames: {{ splitList "," $namespaces | toJson }}
 {{- else }}
 any: true
 {{- end }}
@@ -53,4 +61,11 @@ any: true
   targetLabel: cloudtap
 - sourceLabels: [__meta_kubernetes_pod_label_cloudtap_io_shard]
   targetLabel: shard
+{{- end -}}
+
+{{/* The stitcher image: stitcher.image, else the operator's repository and tag, else the appVersion. */}}
+{{- define "cloudtap.stitcherImage" -}}
+{{- $repository := .Values.stitcher.image.repository | default .Values.image.repository -}}
+{{- $tag := .Values.stitcher.image.tag | default .Values.image.tag | default .Chart.AppVersion -}}
+{{- printf "%s:%s" $repository $tag -}}
 {{- end -}}

@@ -18,7 +18,7 @@ const target: Required<Target> = {
 };
 const selection: Required<Selection> = { users: [], ports: [], subnets: [] };
 const sizing: Required<Sizing> = { expectedThroughputMbps: 1, shards: 1, resources: {} };
-const stitcher: Required<StitcherOptions> = { image: 'i', imagePullPolicy: 'Always', pollInterval: '1s', keyWait: '1s', logLevel: 'info', securityContext: {}, nodeSelector: {} };
+const stitcher: Required<StitcherOptions> = { image: 'i', imagePullPolicy: 'Always', pollInterval: '1s', keyWait: '1s', logLevel: 'info', securityContext: {}, nodeSelector: {}, podTemplate: {} };
 const spec: Required<CloudTapSpec> = { source, keys: source, targets: [target], selection, sizing, stitcher };
 const status: Required<CloudTapStatus> = { conditions: [], observedGeneration: 1, shards: 1, readyShards: 1, selector: '', throughputMbps: 1, lagSeconds: 1 };
 
@@ -82,6 +82,11 @@ describe('crds/cloudtap.io_cloudtaps.yaml', () => {
       ['geneve without host', (tap) => ((tap.spec as Json).targets = [{ name: 'a', type: 'geneve', vni: 1 }]), 'host is required'],
       ['pcapVolume without claim', (tap) => ((tap.spec as Json).targets = [{ name: 'a', type: 'pcapVolume' }]), 'claimName is required'],
       ['pcapBucket without store', (tap) => ((tap.spec as Json).targets = [{ name: 'a', type: 'pcapBucket' }]), 'store is required'],
+      ['a name starting with a digit', (tap) => ((tap.metadata as Json).name = '1tap'), 'must start with a lower-case letter'],
+      ['a CIDR past /32', (tap) => ((tap.spec as Json).selection = { subnets: ['10.0.0.0/33'] }), 'must be a CIDR'],
+      ['a host with spaces', (tap) => ((tap.spec as Json).targets = [{ name: 'a', type: 'pcapOverIp', host: 'not a host!' }]), 'host must be an IP address or a DNS name'],
+      ['a word for a quantity', (tap) => ((tap.spec as Json).sizing = { resources: { limits: { cpu: 'lots' } } }), 'must be a quantity'],
+      ['a duration without unit', (tap) => ((tap.spec as Json).stitcher = { keyWait: '30' }), 'must be a duration'],
     ];
     expect(validate(base(), root, undefined)).to.deep.equal([]);
     for (const [what, change, message] of failing) {

@@ -186,7 +186,9 @@ describe('operator/controller against the test API server', function () {
       expect(degraded.message).to.match(/^shard 1: no status report since \d{4}-/);
       const status = get(types().cloudTaps, 'tap')!.status as Json;
       expect([status.throughputMbps, status.lagSeconds]).to.deep.equal([750, 15]);
-      expect(conditionOf(get(types().cloudTaps, 'tap'), 'Ready')?.status).to.equal('True');
+      // A shard that does not report is not ready, even with its pod up.
+      const ready = conditionOf(get(types().cloudTaps, 'tap'), 'Ready');
+      expect([ready?.status, ready?.reason]).to.deep.equal(['False', 'ShardNotReporting']);
 
       // No shard reports: no numbers at all rather than old ones.
       live.clear();
@@ -234,16 +236,23 @@ describe('operator/controller against the test API server', function () {
     expect(missing.reason).to.equal('SecretNotFound');
     expect(missing.message).to.include('nosecret-creds');
     resources.create(types().secrets, 'default', secret('badsubnet-creds', awsCredentials));
-    resources.create(types().cloudTaps, 'default', cloudTap('badsubnet', { selection: { subnets: ['not-a-cidr'] } }));
+    expect(() => resources.create(types().cloudTaps, 'default', cloudTap('badsubnet', { selection: { subnets: ['not-a-cidr'] } })))
+      .to.throw(/spec\.selection\.subnets\[0\].*must be a CIDR/);
+    // The schema cannot say that a capture-file target takes no send rate: the operator does.
+    resources.create(types().cloudTaps, 'default', cloudTap('badsubnet', { targets: [{ name: 'files', type: 'pcapVolume', claimName: 'pcaps', rate: 10 }] }));
     const invalid = await waitFor('Reconciled False', () => {
       const condition = conditionOf(get(types().cloudTaps, 'badsubnet'), 'Reconciled');
       return condition?.status === 'False' && condition;
     });
-    expect(invalid.message).to.include('spec.selection.subnets[0]');
+    expect(invalid.message).to.include('spec.targets[0].rate');
     expect(shardDeployments('badsubnet')).to.have.length(0);
     resources.create(types().secrets, 'default', secret('leaky-creds', { access_key_id: 'AKIAFAKE', secret_access_key: 42 }));
     resources.create(types().cloudTaps, 'default', cloudTap('leaky'));
-    const wrong = await waitFor('credentials judged', () => conditionOf(get(types().cloudTaps, 'leaky'), 'CredentialsValid'));
+    // The Secret's watch event may come after the CloudTap's: wait until the Secret was read.
+    const wrong = await waitFor('credentials judged', () => {
+      const condition = conditionOf(get(types().cloudTaps, 'leaky'), 'CredentialsValid');
+      return condition?.reason !== 'SecretNotFound' && condition;
+    });
     expect(wrong.message).to.include('secret_access_key').and.not.include('AKIAFAKE');
   });
 

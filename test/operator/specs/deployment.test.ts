@@ -1,3 +1,4 @@
+import { restrictedContainer } from '../../../operator/specs/security.js';
 import { expect } from 'chai';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { desiredState } from '../../../operator/specs/desired.js';
@@ -28,7 +29,7 @@ describe('operator/specs/deployment', () => {
   });
 
   it('is restricted by default: non-root, read-only root, no escalation, no capabilities, RuntimeDefault seccomp', () => {
-    const deployment = buildShardDeployment(cloudTapWith({}), { shard: 0, configHash: 'h' });
+    const deployment = buildShardDeployment(cloudTapWith({}), { shard: 0, configHash: 'h', image: 'i' });
     const pod = deployment.spec?.template.spec;
     const container = pod?.containers[0]?.securityContext;
     expect(pod?.securityContext?.runAsNonRoot).to.equal(true);
@@ -39,17 +40,19 @@ describe('operator/specs/deployment', () => {
     expect(container?.seccompProfile?.type).to.equal('RuntimeDefault');
   });
 
-  it('merges a user securityContext field by field, keeping the restricted fields not named', () => {
-    const cloudTap = cloudTapWith({ stitcher: { securityContext: { runAsUser: 2000, capabilities: { add: ['NET_RAW'] } } } });
-    const container = buildShardDeployment(cloudTap, { shard: 0, configHash: 'h' }).spec?.template.spec?.containers[0]?.securityContext;
+  it('takes the user\'s user and seccomp profile, and never what would lower the hardening', () => {
+    const cloudTap = cloudTapWith({ stitcher: { securityContext: { runAsUser: 2000, seccompProfile: { type: 'Localhost', localhostProfile: 'p.json' }, capabilities: { add: ['NET_RAW'], drop: ['NET_RAW'] } } } });
+    const container = buildShardDeployment(cloudTap, { shard: 0, configHash: 'h', image: 'i' }).spec?.template.spec?.containers[0]?.securityContext;
     expect(container?.runAsUser).to.equal(2000);
-    expect(container?.capabilities).to.deep.equal({ drop: ['ALL'], add: ['NET_RAW'] });
-    expect(container?.readOnlyRootFilesystem).to.equal(true);
-    expect(container?.allowPrivilegeEscalation).to.equal(false);
+    expect(container?.seccompProfile).to.deep.equal({ type: 'Localhost', localhostProfile: 'p.json' });
+    expect(container?.capabilities).to.deep.equal({ drop: ['ALL', 'NET_RAW'] });
+    const lowered = cloudTapWith({ stitcher: { securityContext: { privileged: true, runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: true, readOnlyRootFilesystem: false, seccompProfile: { type: 'Unconfined' } } } });
+    const kept = buildShardDeployment(lowered, { shard: 0, configHash: 'h', image: 'i' }).spec?.template.spec?.containers[0]?.securityContext;
+    expect(kept).to.deep.equal(restrictedContainer);
   });
 
   it('mounts the credentials Secret read-only where the config says', () => {
-    const deployment = buildShardDeployment(cloudTapWith({}), { shard: 0, configHash: 'h' });
+    const deployment = buildShardDeployment(cloudTapWith({}), { shard: 0, configHash: 'h', image: 'i' });
     const pod = deployment.spec?.template.spec;
     const mount = pod?.containers[0]?.volumeMounts?.find((volumeMount) => volumeMount.name === 'source-credentials');
     expect(mount).to.include({ mountPath: '/var/run/cloudtap/source', readOnly: true });
@@ -61,7 +64,7 @@ describe('operator/specs/deployment', () => {
   it('gives each shard its own folder of a pcapVolume claim', () => {
     const cloudTap = cloudTapWith({ sizing: { shards: 2 }, targets: [{ name: 'archive', type: 'pcapVolume', claimName: 'pcaps' }] });
     const mounts = [0, 1].map((shard) =>
-      buildShardDeployment(cloudTap, { shard, configHash: 'h' }).spec?.template.spec?.containers[0]?.volumeMounts?.find((mount) => mount.name === 'pcap-archive'),
+      buildShardDeployment(cloudTap, { shard, configHash: 'h', image: 'i' }).spec?.template.spec?.containers[0]?.volumeMounts?.find((mount) => mount.name === 'pcap-archive'),
     );
     expect(mounts.map((mount) => mount?.mountPath)).to.deep.equal(['/var/lib/cloudtap/pcap/archive', '/var/lib/cloudtap/pcap/archive']);
     expect(new Set(mounts.map((mount) => mount?.subPath)).size).to.equal(2);
@@ -69,7 +72,7 @@ describe('operator/specs/deployment', () => {
 
   it('mounts nothing for ambient identity', () => {
     const cloudTap = cloudTapWith({ source: { provider: 'gcs', bucket: 'b' } });
-    const pod = buildShardDeployment(cloudTap, { shard: 0, configHash: 'h' }).spec?.template.spec;
+    const pod = buildShardDeployment(cloudTap, { shard: 0, configHash: 'h', image: 'i' }).spec?.template.spec;
     expect(pod?.volumes?.map((volume) => volume.name)).to.deep.equal(['config', 'tmp']);
   });
 
@@ -86,5 +89,53 @@ describe('operator/specs/deployment', () => {
     const hashOf = (logLevel: 'info' | 'debug') =>
       deployments(desiredState(cloudTapWith({ stitcher: { logLevel } }), secrets))[0]?.spec?.template.metadata?.annotations?.[configHashAnnotation];
     expect(hashOf('debug')).to.not.equal(hashOf('info'));
+  });
+});
+
+describe('operator/specs/image', () => {
+  it('runs the operator\'s image unless the operator allows an override', async () => {
+    const { imageFor, imageProblem } = await import('../../../operator/specs/image.js');
+    const plain = cloudTapWith({});
+    const custom = cloudTapWith({ stitcher: { image: 'other/image:1' } });
+    const strict = { defaultImage: 'cloudtap:2', allowOverride: false };
+    expect(imageFor(plain, strict)).to.equal('cloudtap:2');
+    expect(imageFor(custom, strict)).to.equal('cloudtap:2');
+    expect(imageProblem(custom, strict)).to.include('remove spec.stitcher.image');
+    expect(imageProblem(plain, strict)).to.equal(undefined);
+    expect(imageFor(custom, { ...strict, allowOverride: true })).to.equal('other/image:1');
+    expect(imageProblem(custom, { ...strict, allowOverride: true })).to.equal(undefined);
+  });
+});
+
+describe('operator/specs/pod-template', () => {
+  it('merges the podTemplate into the pod without replacing the operator\'s labels, annotations, env or hardening', () => {
+    const cloudTap = cloudTapWith({
+      stitcher: {
+        podTemplate: {
+          labels: { team: 'soc', 'app.kubernetes.io/instance': 'hijack' },
+          annotations: { 'azure.workload.identity/use': 'true', 'cloudtap.io/config-hash': 'forged' },
+          tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'ndr', effect: 'NoSchedule' }],
+          priorityClassName: 'ndr-high',
+          imagePullSecrets: [{ name: 'registry' }],
+          env: [{ name: 'HTTPS_PROXY', value: 'http://proxy:3128' }, { name: 'SHARD_INDEX', value: '7' }],
+          caBundle: { configMapName: 'corp-ca' },
+        },
+      },
+    });
+    const pod = buildShardDeployment(cloudTap, { shard: 0, configHash: 'h', image: 'i' }).spec!.template;
+    expect(pod.metadata?.labels?.team).to.equal('soc');
+    expect(pod.metadata?.labels?.['app.kubernetes.io/instance']).to.equal(cloudTap.metadata.name);
+    expect(pod.metadata?.annotations?.['azure.workload.identity/use']).to.equal('true');
+    expect(pod.metadata?.annotations?.['cloudtap.io/config-hash']).to.equal('h');
+    expect(pod.spec?.tolerations).to.deep.equal([{ key: 'dedicated', operator: 'Equal', value: 'ndr', effect: 'NoSchedule' }]);
+    expect(pod.spec?.priorityClassName).to.equal('ndr-high');
+    expect(pod.spec?.imagePullSecrets).to.deep.equal([{ name: 'registry' }]);
+    const container = pod.spec!.containers[0]!;
+    expect(container.env?.filter((entry) => entry.name === 'SHARD_INDEX').map((entry) => entry.value)).to.deep.equal(['0']);
+    expect(container.env?.find((entry) => entry.name === 'HTTPS_PROXY')?.value).to.equal('http://proxy:3128');
+    expect(container.env?.find((entry) => entry.name === 'NODE_EXTRA_CA_CERTS')?.value).to.equal('/etc/cloudtap/ca/ca.crt');
+    expect(container.volumeMounts?.find((mount) => mount.name === 'ca-bundle')).to.deep.equal({ name: 'ca-bundle', mountPath: '/etc/cloudtap/ca', readOnly: true });
+    expect(pod.spec?.volumes?.find((volume) => volume.name === 'ca-bundle')?.configMap).to.deep.equal({ name: 'corp-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] });
+    expect(container.securityContext).to.deep.equal(restrictedContainer);
   });
 });
