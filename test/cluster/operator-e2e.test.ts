@@ -195,9 +195,9 @@ describe('cluster e2e: helm, kubectl, the operator and the shards on a real cont
     expect(Date.now() - started, 'kubectl wait returned promptly').to.be.lessThan(30_000);
     const [header, row] = (await kubectl('get', 'cloudtaps', '-n', namespace)).trim().split('\n');
     const columns = header!.split(/\s+/);
-    expect(columns).to.deep.equal(['NAME', 'PROVIDER', 'BUCKET', 'TARGETS', 'SHARDS', 'READY', 'LAG', 'AGE']);
+    expect(columns).to.deep.equal(['NAME', 'PROVIDER', 'BUCKET', 'TARGETS', 'SHARDS', 'READY', 'DEGRADED', 'LAG', 'AGE']);
     const cells = row!.split(/\s+/);
-    expect(cells.slice(0, 6)).to.deep.equal([tap, 'azure', 'tap', 'archive', '2', 'True']);
+    expect(cells.slice(0, 7)).to.deep.equal([tap, 'azure', 'tap', 'archive', '2', 'True', 'False']);
   });
 
   it('each shard holds its Lease and writes its checkpoint with its own ServiceAccount', async () => {
