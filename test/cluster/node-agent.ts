@@ -294,7 +294,10 @@ export class NodeAgent {
     // The image's /app is this checkout: its entrypoint `cloudtap`, its `node` and its paths.
     const fromImage = (arg: string) => (arg.startsWith('/app/') ? join(projectRoot, arg.slice('/app/'.length)) : arg);
     const program = command[0] === 'node' ? nodeBinary : command[0] === 'cloudtap' ? join(projectRoot, 'bin', 'cloudtap') : fromImage(command[0]!);
-    const script = podScript(join(run.dir, 'overlay', container.name), mounts, container.workingDir ?? '/');
+    // A volume over a folder that holds the checkout (an emptyDir at /tmp, a CI clone under /tmp) must not hide it.
+    const hidden = [projectRoot].filter((path) => mounts.some((mount) => path === mount.target || path.startsWith(`${mount.target}/`)));
+    const keep = keepDir(pod, container.name);
+    const script = podScript(join(run.dir, 'overlay', container.name), mounts, container.workingDir ?? '/', { dir: keep, paths: hidden });
     const env = this.envOf(pod, container, network.address);
     const log = createWriteStream(join(run.dir, `${container.name}.log`), { flags: 'a' });
     const child = spawn('ip', ['netns', 'exec', network.namespace, 'bash', '-c', script, 'pod', program, ...command.slice(1).map(fromImage)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -381,7 +384,13 @@ export class NodeAgent {
     run.network.remove();
     this.pods.delete(run.pod.metadata!.uid!);
     rmSync(join(run.dir, 'overlay'), { recursive: true, force: true });
+    for (const c of run.containers) rmSync(keepDir(run.pod, c.container.name), { recursive: true, force: true });
   }
+}
+
+/** Where a pod's container holds the paths its volumes would hide (see podScript): on the host's /run, which no volume covers. */
+function keepDir(pod: V1Pod, container: string): string {
+  return join('/run', 'cloudtap-node-keep', `${pod.metadata!.uid}-${container}`);
 }
 
 /**
@@ -391,7 +400,7 @@ export class NodeAgent {
  * folder (the host's folder stays untouched), each volume is bind-mounted
  * (read-only where asked), and then the command replaces the shell.
  */
-function podScript(overlayDir: string, mounts: readonly Mount[], workingDir: string): string {
+function podScript(overlayDir: string, mounts: readonly Mount[], workingDir: string, keep: { readonly dir: string; readonly paths: readonly string[] }): string {
   const q = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
   const lines = [
     'set -euo pipefail',
@@ -411,10 +420,13 @@ function podScript(overlayDir: string, mounts: readonly Mount[], workingDir: str
     '  mkdir -p "$p"',
     '}',
   ];
+  // Paths a volume would hide are held at a place no volume covers, then bound back over the volume.
+  keep.paths.forEach((path, i) => lines.push(`mkdir -p ${q(`${keep.dir}/${i}`)}`, `mount --bind ${q(path)} ${q(`${keep.dir}/${i}`)}`));
   for (const mount of mounts) {
     lines.push(`ensure ${q(mount.target)}`, `mount --bind ${q(mount.source)} ${q(mount.target)}`);
     if (mount.readOnly) lines.push(`mount -o remount,bind,ro ${q(mount.target)}`);
   }
+  keep.paths.forEach((path, i) => lines.push(`mkdir -p ${q(path)}`, `mount --bind ${q(`${keep.dir}/${i}`)} ${q(path)}`));
   lines.push(`cd ${q(workingDir)}`, 'exec "$@"');
   return lines.join('\n');
 }
