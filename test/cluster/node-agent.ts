@@ -420,10 +420,17 @@ function podScript(overlayDir: string, mounts: readonly Mount[], workingDir: str
     '  mkdir -p "$p"',
     '}',
   ];
-  // Paths a volume would hide are held at a place no volume covers, then bound back over the volume.
-  keep.paths.forEach((path, i) => lines.push(`mkdir -p ${q(`${keep.dir}/${i}`)}`, `mount --bind ${q(path)} ${q(`${keep.dir}/${i}`)}`));
+  // A path a volume would hide is held elsewhere right before that volume goes on (after every overlay
+  // `ensure` made: an overlay over the holding place, /run say, would hide it too), then bound back over it.
+  const kept = new Set<number>();
   for (const mount of mounts) {
-    lines.push(`ensure ${q(mount.target)}`, `mount --bind ${q(mount.source)} ${q(mount.target)}`);
+    lines.push(`ensure ${q(mount.target)}`);
+    keep.paths.forEach((path, i) => {
+      if (kept.has(i) || !(path === mount.target || path.startsWith(`${mount.target}/`))) return;
+      kept.add(i);
+      lines.push(`mkdir -p ${q(`${keep.dir}/${i}`)}`, `mount --bind ${q(path)} ${q(`${keep.dir}/${i}`)}`);
+    });
+    lines.push(`mount --bind ${q(mount.source)} ${q(mount.target)}`);
     if (mount.readOnly) lines.push(`mount -o remount,bind,ro ${q(mount.target)}`);
   }
   keep.paths.forEach((path, i) => lines.push(`mkdir -p ${q(path)}`, `mount --bind ${q(`${keep.dir}/${i}`)} ${q(path)}`));
