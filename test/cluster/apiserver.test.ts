@@ -11,7 +11,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../support/paths.js';
-import { clusterUnavailable, sharedCluster, type Cluster } from './shared.js';
+import { joinCluster, type Cluster } from './shared.js';
 import { toolPath } from './tools.js';
 
 const run = promisify(execFile);
@@ -21,13 +21,7 @@ describe('cluster: the real control plane', function () {
   let cluster: Cluster;
 
   before(async function () {
-    const why = clusterUnavailable();
-    if (why) {
-      console.log(`      skipping the cluster tests: ${why}`);
-      this.skip();
-    }
-    this.timeout(240_000);
-    cluster = await sharedCluster();
+    cluster = await joinCluster(this);
   });
 
   async function kubectl(kubeconfig: string, ...args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { clusterUnavailable, sharedCluster, type Cluster } from './shared.js';
+import { joinCluster, type Cluster } from './shared.js';
 import { kubectlAs } from './kubectl.js';
 
 type Json = Record<string, unknown>;
@@ -34,13 +34,7 @@ describe('cluster: the CRD refuses what users get wrong, with a message that say
   let admin: (...args: string[]) => ReturnType<typeof kubectlAs>;
 
   before(async function () {
-    const why = clusterUnavailable();
-    if (why) {
-      console.log(`      skipping the cluster tests: ${why}`);
-      this.skip();
-    }
-    this.timeout(240_000);
-    cluster = await sharedCluster();
+    cluster = await joinCluster(this);
     admin = (...args) => kubectlAs(cluster, cluster.plane.adminKubeconfig, ...args);
     expect((await admin('apply', '--server-side', '--force-conflicts', '-f', 'crds/cloudtap.io_cloudtaps.yaml')).stderr).to.equal('');
     await admin('wait', '--for=condition=Established', 'crd/cloudtaps.cloudtap.io', '--timeout=30s');

@@ -14,7 +14,7 @@ import { silentLogger } from '../../stitcher/pipeline/log.js';
 import { buildShardDeployment } from '../../operator/specs/deployment.js';
 import { SHARD_ENV } from '../../contract/names.js';
 import type { CloudTap } from '../../operator/api/types.js';
-import { clusterUnavailable, sharedCluster, type Cluster } from './shared.js';
+import { joinWithNamespace, type Cluster } from './shared.js';
 import { kubectlAs } from './kubectl.js';
 
 type Json = Record<string, unknown>;
@@ -26,16 +26,7 @@ describe('cluster: checkpoints and shard Leases go with their CloudTap', functio
   const admin = (...args: string[]) => kubectlAs(cluster, cluster.plane.adminKubeconfig, ...args);
 
   before(async function () {
-    const why = clusterUnavailable();
-    if (why) {
-      console.log(`      skipping the cluster tests: ${why}`);
-      this.skip();
-    }
-    this.timeout(240_000);
-    cluster = await sharedCluster();
-    await admin('apply', '--server-side', '--force-conflicts', '-f', 'crds/cloudtap.io_cloudtaps.yaml');
-    await admin('wait', '--for=condition=Established', 'crd/cloudtaps.cloudtap.io', '--timeout=30s');
-    await admin('create', 'namespace', namespace);
+    cluster = await joinWithNamespace(this, namespace);
   });
 
   after(async () => {

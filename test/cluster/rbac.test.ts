@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { Operator } from '../../operator/controller/controller.js';
 import { projectRoot } from '../support/paths.js';
-import { clusterUnavailable, sharedCluster, type Cluster } from './shared.js';
+import { installCrd, joinCluster, type Cluster } from './shared.js';
 import { kubectlAs } from './kubectl.js';
 import { toolPath } from './tools.js';
 
@@ -53,15 +53,8 @@ describe('cluster: least privilege, judged by the real RBAC authorizer', functio
   const admin = (...args: string[]) => kubectlAs(cluster, cluster.plane.adminKubeconfig, ...args);
 
   before(async function () {
-    const why = clusterUnavailable();
-    if (why) {
-      console.log(`      skipping the cluster tests: ${why}`);
-      this.skip();
-    }
-    this.timeout(240_000);
-    cluster = await sharedCluster();
-    await admin('apply', '--server-side', '--force-conflicts', '-f', 'crds/cloudtap.io_cloudtaps.yaml');
-    await admin('wait', '--for=condition=Established', 'crd/cloudtaps.cloudtap.io', '--timeout=30s');
+    cluster = await joinCluster(this);
+    await installCrd(admin);
     for (const namespace of [release.namespace, watched, unwatched]) await admin('create', 'namespace', namespace);
     // The chart's RBAC and ServiceAccount exactly as helm renders them (the operator's own pod is not needed here).
     const { stdout } = await run(toolPath('helm'), ['template', release.name, join(projectRoot, 'charts', 'cloudtap'), '--namespace', release.namespace, '--set', `watchNamespaces={${watched}}`]);

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
 import { NodeAgent } from './node-agent.js';
+import { kubectlAs } from './kubectl.js';
 import { missingClusterTools } from './tools.js';
 
 export interface Cluster {
@@ -42,6 +43,35 @@ export function sharedCluster(): Promise<Cluster> {
     return { plane, node };
   })();
   return shared;
+}
+
+/**
+ * A suite's before hook: skips the suite, saying why, where no cluster can run,
+ * else joins the shared one (starting it may take minutes).
+ */
+export async function joinCluster(context: Mocha.Context): Promise<Cluster> {
+  const why = clusterUnavailable();
+  if (why) {
+    console.log(`      skipping the cluster tests: ${why}`);
+    context.skip();
+  }
+  context.timeout(240_000);
+  return sharedCluster();
+}
+
+/** The chart's CRD applied as `admin` and established, so a suite can make CloudTaps. */
+export async function installCrd(admin: (...args: string[]) => Promise<unknown>): Promise<void> {
+  await admin('apply', '--server-side', '--force-conflicts', '-f', 'crds/cloudtap.io_cloudtaps.yaml');
+  await admin('wait', '--for=condition=Established', 'crd/cloudtaps.cloudtap.io', '--timeout=30s');
+}
+
+/** joinCluster, then the CRD installed and `namespace` made as the admin: a suite's own corner of the cluster. */
+export async function joinWithNamespace(context: Mocha.Context, namespace: string): Promise<Cluster> {
+  const cluster = await joinCluster(context);
+  const admin = (...args: string[]) => kubectlAs(cluster, cluster.plane.adminKubeconfig, ...args);
+  await installCrd(admin);
+  await admin('create', 'namespace', namespace);
+  return cluster;
 }
 
 export async function stopSharedCluster(): Promise<void> {

@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { Operator } from '../../operator/controller/controller.js';
-import { clusterUnavailable, sharedCluster, type Cluster } from './shared.js';
+import { joinWithNamespace, type Cluster } from './shared.js';
 import { kubectlAs } from './kubectl.js';
 
 const namespace = 'quiet';
@@ -51,16 +51,7 @@ describe('cluster: watches stay open, no LIST while nothing changes', function (
   const admin = (...args: string[]) => kubectlAs(cluster, cluster.plane.adminKubeconfig, ...args);
 
   before(async function () {
-    const why = clusterUnavailable();
-    if (why) {
-      console.log(`      skipping the cluster tests: ${why}`);
-      this.skip();
-    }
-    this.timeout(240_000);
-    cluster = await sharedCluster();
-    await admin('apply', '--server-side', '--force-conflicts', '-f', 'crds/cloudtap.io_cloudtaps.yaml');
-    await admin('wait', '--for=condition=Established', 'crd/cloudtaps.cloudtap.io', '--timeout=30s');
-    await admin('create', 'namespace', namespace);
+    cluster = await joinWithNamespace(this, namespace);
   });
 
   after(async () => {
