@@ -69,6 +69,8 @@ describe('e2e: shards with file checkpoints', function () {
       // shard 1: killed mid-stream (after at least one checkpoint), restarted
       await waitForBytes(join(checkpoints, 'shard-1.json'), 10);
       await waitForBytes(first[1]!.output, 60_000);
+      // Flows go out whole at their close: wait for a checkpoint that has seen some of them, so the kill comes after one.
+      await waitForCheckpointedPackets(checkpoints, 1, first[1]!.output);
       await killStitcher(first[1]!);
       await ended(first[1]!);
       const killedFiles = runs.get(first[1]!.output)![0]!;
@@ -123,6 +125,16 @@ async function packetsAtCheckpoint(folder: string, index: number, file: string):
   const position = checkpoint!.outputs?.find((output) => output.output === `pcap://${file}${file.endsWith('/') ? '?rotate-size=32K' : ''}`);
   expect(position, `the checkpoint of shard ${index} says where ${file} stood`).to.not.equal(undefined);
   return position!.packets;
+}
+
+/** Until the checkpoint of shard `index` says its output `file` has taken packets. */
+async function waitForCheckpointedPackets(folder: string, index: number, file: string, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await packetsAtCheckpoint(folder, index, file).catch(() => 0) > 0) return;
+    await sleep(100);
+  }
+  throw new Error(`no checkpoint of shard ${index} saw packets in ${file} within ${timeoutMs} ms`);
 }
 
 async function readCheckpoints(folder: string, shards: readonly number[]): Promise<Checkpoint[]> {
