@@ -4,10 +4,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { toolPath } from '../cluster/tools.js';
 import { projectRoot } from '../support/paths.js';
 
 const run = promisify(execFile);
-export const helm = join(projectRoot, 'node_modules', '.bin', 'helm');
+/** Helm built from helm.sh/helm/v4 by bin/install-k8s-tools (the npm Helm is gone). */
+export const helm = toolPath('helm');
 export const chart = join(projectRoot, 'charts', 'cloudtap');
 export const promtool = '/usr/bin/promtool';
 export const prometheus = '/usr/bin/prometheus';
