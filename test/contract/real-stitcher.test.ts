@@ -29,6 +29,7 @@ import { pcapMountRoot } from '../../operator/specs/urls.js';
 import { CONFIG_KEY, CONFIG_PATH, METRICS_PORT } from '../../contract/names.js';
 import type { StitcherConfigFile } from '../../contract/stitcher-config.js';
 import { cloudtap, cloudtapBin, cloudtapOk } from '../support/cli.js';
+import { freePort } from '../support/ports.js';
 import { allCases } from './cases.js';
 
 const PCAPNG_MAGIC = 0x0a0d0d0a;
@@ -71,13 +72,6 @@ async function tcpPeer(): Promise<Peer> {
   };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The CloudTap with its wire targets aimed at loopback peers (GENEVE over IPv6, to keep a bracketed host). */
 async function withPeers(cloudTap: CloudTap): Promise<{ cloudTap: CloudTap; peers: Map<string, Peer> }> {

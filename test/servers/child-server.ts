@@ -3,18 +3,10 @@
  * loopback port: started by a test, ready when the port accepts, stopped after.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** A free TCP port on 127.0.0.1 (free when asked: bind soon). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port from a loopback listener');
-  return address.port;
-}
+export { freePort } from '../support/ports.js';
 
 export interface ChildServer {
   readonly port: number;

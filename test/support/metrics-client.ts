@@ -1,14 +1,7 @@
 /** A stitcher's /metrics as a test reads it, and a free loopback port to serve it on. */
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from './ports.js';
 
 export async function metric(port: number, name: string): Promise<number | undefined> {
   try {
