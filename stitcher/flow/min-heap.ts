@@ -50,13 +50,4 @@ export class MinHeap<T> {
     items[i] = last;
     return top;
   }
-
-  /** Every item, in no particular order (for copying views and checkpoints). */
-  values(): readonly T[] {
-    return this.items;
-  }
-
-  clear(): void {
-    this.items.length = 0;
-  }
 }
