@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 DEMO_DIR ?= $(CURDIR)/demo-output
 DEMO_FLOWS ?= 60
 
-.PHONY: all deps tools peers k8s-tools build lint test unit demo bench bench-smoke fuzz clean golden e2e-cluster
+.PHONY: all deps tools peers k8s-tools build lint test unit demo bench bench-smoke fuzz clean golden e2e-cluster chart-crds
 
 all: build
 
@@ -40,6 +40,11 @@ test: tools peers k8s-tools build lint
 # Rewrites test/golden/ from the operator's output after an intended change (tests only read them).
 golden: build
 	node dist/test/operator/specs/golden-update.js
+
+# The chart's CRD templates (charts/cloudtap/templates/crds/) from crds/, after a change there; test/operator/chart.test.ts
+# fails while they differ.
+chart-crds:
+	@bin/chart-crds
 
 # The operator, the chart and the stitcher end to end on a real control plane, alone.
 e2e-cluster: tools k8s-tools build

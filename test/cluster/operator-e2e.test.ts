@@ -107,7 +107,8 @@ describe('cluster e2e: helm, kubectl, the operator and the shards on a real cont
   });
 
   it('helm install: the real apiserver accepts the chart and its CRD, and the operator pod becomes Ready', async () => {
-    const { stdout } = await run(toolPath('helm'), ['install', 'cloudtap', 'charts/cloudtap', '--namespace', operatorNamespace, '--create-namespace',
+    // --take-ownership: the suites before this one applied the CRD with kubectl (docs/operator.md, "Upgrading").
+    const { stdout } = await run(toolPath('helm'), ['install', 'cloudtap', 'charts/cloudtap', '--namespace', operatorNamespace, '--create-namespace', '--take-ownership',
       '--set', 'leaderElection.leaseDurationSeconds=6', '--wait', '--timeout', '120s'], { env: env(), cwd: projectRoot });
     expect(stdout).to.include('STATUS: deployed');
     const crd = await getJson('crd', 'cloudtaps.cloudtap.io');

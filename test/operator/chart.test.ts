@@ -1,6 +1,6 @@
 /**
  * The Helm chart, judged by helm itself: lint, template, the values schema,
- * and the promises it makes (CRDs identical to crds/, a pod as hardened as
+ * and the promises it makes (CRD templates identical to crds/, a pod as hardened as
  * the stitcher's, RBAC covering what the controller does). The install
  * itself runs against the real apiserver in test/cluster/operator-e2e.test.ts.
  */
@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { restrictedContainer, restrictedPod } from '../../operator/specs/security.js';
 import { projectRoot } from '../support/paths.js';
-import { crdPath, type Json } from './support.js';
+import { loadCrd, type Json } from './support.js';
 import { toolPath } from '../cluster/tools.js';
 
 const run = promisify(execFile);
@@ -37,8 +37,27 @@ describe('charts/cloudtap', function () {
     expect(stdout).to.include('0 chart(s) failed');
   });
 
-  it('ships the CRD from crds/ unchanged, in the folder helm keeps on uninstall', () => {
-    expect(readFileSync(join(chart, 'crds', 'cloudtap.io_cloudtaps.yaml'), 'utf8')).to.equal(readFileSync(crdPath, 'utf8'));
+  it('renders the CRD from crds/ unchanged but for the keep policy and the release labels (make chart-crds after a change)', async () => {
+    const source = loadCrd();
+    const rendered = (await template()).filter((object) => object.kind === 'CustomResourceDefinition');
+    expect(rendered, 'one CRD template per file in crds/').to.have.length(1);
+    const crd = rendered[0]!;
+    expect(crd.spec, 'spec of templates/crds/ against crds/').to.deep.equal(source.spec);
+    const metadata = crd.metadata as { name: string; annotations?: Record<string, string>; labels: Record<string, string> };
+    const sourceMetadata = source.metadata as { name: string; labels: Record<string, string> };
+    expect(metadata.name).to.equal(sourceMetadata.name);
+    expect(metadata.labels).to.include(sourceMetadata.labels);
+    expect(metadata.annotations).to.deep.equal({ 'helm.sh/resource-policy': 'keep' });
+  });
+
+  it('leaves the CRD out, or lets helm uninstall delete it, when asked', async () => {
+    const crdOf = async (...args: string[]) => (await template(...args)).find((object) => object.kind === 'CustomResourceDefinition');
+    expect(await crdOf('--set', 'crds.enabled=false')).to.equal(undefined);
+    expect((await crdOf('--set', 'crds.keep=false'))!.metadata).to.not.have.property('annotations');
+  });
+
+  it('has no crds/ folder, which helm would install once and never upgrade', () => {
+    expect(existsSync(join(chart, 'crds'))).to.equal(false);
   });
 
   it('runs the operator as hardened as the stitcher pods', async () => {
