@@ -197,6 +197,16 @@ export interface ObjectMeta {
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
   readonly deletionTimestamp?: string;
+  /** Who wrote which field, as the apiserver records it (operator/controller/shard-count.ts reads it). */
+  readonly managedFields?: readonly ManagedFieldsEntry[];
+}
+
+/** One writer's fields (metadata.managedFields): `fieldsV1` is the apiserver's nested `f:<field>` set. */
+export interface ManagedFieldsEntry {
+  readonly manager?: string;
+  readonly operation?: 'Apply' | 'Update';
+  readonly subresource?: string;
+  readonly fieldsV1?: Readonly<Record<string, unknown>>;
 }
 
 export interface CloudTap {

@@ -1,6 +1,7 @@
 /**
  * The operator's view of the Kubernetes API through @kubernetes/client-node:
- * generic object calls, the CloudTap status subresource and watches. Status
+ * generic object calls, the CloudTap status subresource, the shard count it
+ * applies while it owns it (shard-count.ts) and watches. Status
  * is written with an explicit merge-patch content type: the client's default
  * (JSON patch) is not what a status write needs.
  */
@@ -26,6 +27,8 @@ export interface KubeApi {
   readonly objects: KubernetesObjectApi;
   readonly watch: Watch;
   patchCloudTapStatus(namespace: string, name: string, status: StatusPatch, resourceVersion: string | undefined): Promise<void>;
+  /** Server-side applies spec.sizing.shards as the operator's (no force: a 409 means someone else owns the count now). */
+  applyCloudTapShards(namespace: string, name: string, shards: number): Promise<void>;
 }
 
 export function kubeApi(config: KubeConfig): KubeApi {
@@ -40,6 +43,13 @@ export function kubeApi(config: KubeConfig): KubeApi {
       await custom.patchNamespacedCustomObjectStatus(
         { group, version, plural, namespace, name, body, fieldManager },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    },
+    async applyCloudTapShards(namespace, name, shards) {
+      const body = { apiVersion: `${group}/${version}`, kind: 'CloudTap', metadata: { name, namespace }, spec: { sizing: { shards } } };
+      await custom.patchNamespacedCustomObject(
+        { group, version, plural, namespace, name, body, fieldManager, force: false },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
       );
     },
   };

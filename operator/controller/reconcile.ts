@@ -14,7 +14,8 @@ import { selectorString, shardLabel } from '../specs/names.js';
 import { applyChild, deleteChild, isOwnedBy } from './children.js';
 import { checkCredentials, type CredentialsProblem } from './credentials.js';
 import type { EventRecorder } from './events.js';
-import { describeError, type KubeApi } from './kube.js';
+import { apiErrorCode, describeError, type KubeApi } from './kube.js';
+import { shardCountIsAutomatic, sizedByOperator } from './shard-count.js';
 import { reportedLoad, type ReportOptions } from './shard-reports.js';
 import { degradedCondition, nextStatus, readyCondition, shardReadiness, writeStatus } from './status.js';
 
@@ -76,8 +77,8 @@ export async function reconcile(
     ]);
   }
 
-  const desired = desiredState(cloudTap, credentials.secrets, images);
-  let writes = 0;
+  const desired = desiredState(sizedByOperator(cloudTap), credentials.secrets, images);
+  let writes = await applyAutomaticShardCount(api, events, cloudTap, desired.shards);
   const written: string[] = [];
   for (const object of desired.objects) {
     const live = state.child(object.kind!, namespace, object.metadata!.name!);
@@ -140,6 +141,22 @@ export async function reconcile(
   if (await writeStatus(api, cloudTap, status)) writes++;
   // Fresh reports go stale without any event: look again when the first one would.
   return load.recheckAfterMs === undefined ? { writes } : { writes, requeueAfterMs: load.recheckAfterMs };
+}
+
+/** While the count is automatic, spec.sizing.shards (the scale subresource's) says the count in effect. @returns writes */
+async function applyAutomaticShardCount(api: KubeApi, events: EventRecorder, cloudTap: CloudTap, shards: number): Promise<number> {
+  if (!shardCountIsAutomatic(cloudTap) || cloudTap.spec.sizing?.shards === shards) return 0;
+  const { namespace, name } = cloudTap.metadata;
+  try {
+    await api.applyCloudTapShards(namespace, name, shards);
+    return 1;
+  } catch (error) {
+    // Someone scaled between the read and this write: the field is theirs, and their write brings the next reconcile.
+    if (apiErrorCode(error) === 409) return 0;
+    const message = `could not write spec.sizing.shards of ${namespace}/${name}: ${describeError(error)}`;
+    await events.record(cloudTap, 'Warning', 'ChildWriteFailed', message);
+    throw new Error(message, { cause: error });
+  }
 }
 
 async function statusOnly(api: KubeApi, cloudTap: CloudTap, updates: ConditionUpdate[]): Promise<ReconcileResult> {

@@ -95,6 +95,9 @@ describe('charts/cloudtap', function () {
       for (const verb of ['get', 'list', 'watch', 'create', 'update', 'delete']) expect(allowed(group, resource, verb), `${verb} ${resource}`).to.equal(true);
     }
     expect(allowed('cloudtap.io', 'cloudtaps/status', 'patch')).to.equal(true);
+    // The shard count it applies while it sizes a CloudTap itself; it never replaces or deletes one.
+    expect(allowed('cloudtap.io', 'cloudtaps', 'patch')).to.equal(true);
+    for (const verb of ['update', 'delete', 'create']) expect(allowed('cloudtap.io', 'cloudtaps', verb), `${verb} cloudtaps`).to.equal(false);
     expect(allowed('cloudtap.io', 'cloudtaps/finalizers', 'update')).to.equal(true);
     // Secrets: get by name only, never listed, watched or written.
     expect(allowed('', 'secrets', 'get')).to.equal(true);

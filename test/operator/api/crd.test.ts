@@ -59,7 +59,7 @@ describe('crds/cloudtap.io_cloudtaps.yaml', () => {
     expect((crdSpec.names as Json).categories).to.deep.equal(['cloudtap']);
     const version = (crdSpec.versions as Json[])[0]!;
     expect((version.additionalPrinterColumns as Json[]).map((column) => column.name)).to.deep.equal(['Provider', 'Bucket', 'Targets', 'Shards', 'Ready', 'Degraded', 'Lag', 'Age']);
-    expect((version.subresources as Json).scale).to.deep.equal({ specReplicasPath: '.spec.sizing.shards', statusReplicasPath: '.status.shards', labelSelectorPath: '.status.selector' });
+    expect((version.subresources as Json).scale).to.deep.equal({ specReplicasPath: '.spec.sizing.shards', statusReplicasPath: '.status.readyShards', labelSelectorPath: '.status.selector' });
   });
 
   it('admits every example, Secrets aside', () => {
