@@ -38,8 +38,11 @@ export const CONFIG_DIR = '/etc/cloudtap';
 export const CONFIG_KEY = 'config.json';
 export const CONFIG_PATH = `${CONFIG_DIR}/${CONFIG_KEY}`;
 
-/** The environment the operator sets on every shard container. */
-export const SHARD_ENV = { index: 'SHARD_INDEX', count: 'SHARD_COUNT', podName: 'POD_NAME', podNamespace: 'POD_NAMESPACE', ownerUid: 'CLOUDTAP_UID' } as const;
+/**
+ * The shard's environment. The operator sets index and modulus (contract/shard-assignment.ts) and the
+ * pod fields; count is for a stitcher run by hand (`cloudtap stitch` reads SHARD_COUNT too).
+ */
+export const SHARD_ENV = { index: 'SHARD_INDEX', modulus: 'SHARD_MODULUS', count: 'SHARD_COUNT', podName: 'POD_NAME', podNamespace: 'POD_NAMESPACE', ownerUid: 'CLOUDTAP_UID' } as const;
 
 export interface ShardOwnerReference {
   readonly apiVersion: string;

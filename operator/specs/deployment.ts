@@ -20,6 +20,7 @@ import { credentialsFile, keysCredentialsDir, sourceCredentialsDir } from './con
 import { containerSecurityContext, restrictedPod } from './security.js';
 import { caBundleMount, caBundleVolume, extraEnv, mergedMetadata, podSpecFields } from './pod-template.js';
 import { sizeFor } from './sizing.js';
+import { assignmentOf } from '../../contract/shard-assignment.js';
 import { pcapMountRoot } from './urls.js';
 
 export interface DeploymentInputs {
@@ -77,7 +78,8 @@ function stitcherContainer(cloudTap: CloudTap, shard: number, image: string): V1
     args: [...SHARD_ARGS],
     env: [
       { name: SHARD_ENV.index, value: String(shard) },
-      { name: SHARD_ENV.count, value: String(size.shards) },
+      // Its modulus, not the count: a scale changes the template only of the shards whose gateways move.
+      { name: SHARD_ENV.modulus, value: String(assignmentOf(shard, size.shards).modulus) },
       { name: SHARD_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: SHARD_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       // The shard names its CloudTap as the owner of the checkpoint and Lease it creates (garbage collection).

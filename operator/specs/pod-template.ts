@@ -12,7 +12,7 @@ export const caBundleDir = '/etc/cloudtap/ca';
 const caBundleFile = 'ca.crt';
 
 /** Variables the operator sets itself (contract/names.ts SHARD_ENV) or derives from caBundle. */
-export const reservedEnvNames: readonly string[] = ['SHARD_INDEX', 'SHARD_COUNT', 'POD_NAME', 'POD_NAMESPACE', 'CLOUDTAP_UID', 'NODE_EXTRA_CA_CERTS'];
+export const reservedEnvNames: readonly string[] = ['SHARD_INDEX', 'SHARD_MODULUS', 'SHARD_COUNT', 'POD_NAME', 'POD_NAMESPACE', 'CLOUDTAP_UID', 'NODE_EXTRA_CA_CERTS'];
 
 /** Pod spec fields from the template (only those set). */
 export function podSpecFields(template: StitcherPodTemplate | undefined): Partial<V1PodSpec> {

@@ -10,6 +10,7 @@ import { parseCheckpointUrl } from '../pipeline/checkpoint-store.js';
 import { parseCount, parseDuration, parseSize, UsageError } from './usage-error.js';
 import { checkStitcherConfig, type StitcherConfigFile } from '../../contract/stitcher-config.js';
 import { MAX_SHARD_COUNT } from '../../contract/limits.js';
+import { checkAssignment } from '../../contract/shard-assignment.js';
 import { SHARD_ENV } from '../../contract/names.js';
 
 export interface StitchConfig {
@@ -87,7 +88,7 @@ export interface StitchFlags {
 /** The config file's shape: the contract with the operator (contract/stitcher-config.ts). */
 type ConfigFile = StitcherConfigFile;
 
-/** @param env the process environment (SHARD_INDEX, SHARD_COUNT, as the operator sets them) */
+/** @param env the process environment (SHARD_INDEX and SHARD_MODULUS as the operator sets them, or SHARD_COUNT) */
 export function resolveStitchConfig(flags: StitchFlags, env: NodeJS.ProcessEnv = process.env): StitchConfig {
   const file = flags.config === undefined ? {} : readConfigFile(flags.config);
   const source = flags.source ?? file.source;
@@ -126,16 +127,29 @@ export function resolveStitchConfig(flags: StitchFlags, env: NodeJS.ProcessEnv =
   };
 }
 
-/** Flags win over the environment the operator sets; both or neither of index and count. */
+/**
+ * Flags win over the environment; both or neither of index and count. The
+ * operator sets SHARD_INDEX and SHARD_MODULUS (contract/shard-assignment.ts),
+ * never the count, so that a scale leaves the shards that keep their gateways
+ * alone: a shard of modulus m owns what shard `index` of m shards owns.
+ */
 function shardOf(flags: StitchFlags, env: NodeJS.ProcessEnv): ShardSpec {
   const indexText = flags['shard-index'] ?? env[SHARD_ENV.index];
-  const countText = flags['shard-count'] ?? env[SHARD_ENV.count];
+  const modulusText = flags['shard-count'] === undefined ? env[SHARD_ENV.modulus] : undefined;
+  const countText = flags['shard-count'] ?? env[SHARD_ENV.count] ?? modulusText;
   if (indexText === undefined && countText === undefined) return { index: 0, count: 1 };
   if (indexText === undefined || countText === undefined) {
-    throw new UsageError('stitch: --shard-index and --shard-count go together (or SHARD_INDEX and SHARD_COUNT)');
+    throw new UsageError('stitch: --shard-index and --shard-count go together (or SHARD_INDEX and SHARD_COUNT or SHARD_MODULUS)');
   }
-  const count = parseCount(countText, '--shard-count', 1, MAX_SHARD_COUNT);
+  const count = parseCount(countText, modulusText === undefined ? '--shard-count' : SHARD_ENV.modulus, 1, MAX_SHARD_COUNT);
   const index = parseCount(indexText, '--shard-index', 0, count - 1);
+  if (modulusText !== undefined) {
+    try {
+      checkAssignment({ index, modulus: count });
+    } catch (error) {
+      throw new UsageError(`stitch: ${SHARD_ENV.modulus}: ${(error as Error).message}`);
+    }
+  }
   return { index, count };
 }
 

@@ -1,15 +1,14 @@
 /**
- * Which shard owns a gateway. The gateway is the unit of sharding (all records
- * of a flow live under one gateway), and the hash is stable and easy to
- * recompute anywhere: CRC-32/ISO-HDLC (zlib's crc32) of the gateway name's
- * UTF-8 bytes, as an unsigned 32-bit number, modulo the shard count.
- *
- *     shard(gateway) = crc32(utf8(gateway)) mod N
- *
- * e.g. crc32("gw-a1") = 0x06754b0a, so with 3 shards gw-a1 is shard 1; the
- * same in Python: `zlib.crc32(b"gw-a1") % 3`.
+ * Which shard owns a gateway: linear hashing over crc32 of the gateway name,
+ * defined once in contract/shard-assignment.ts for the operator and the
+ * stitcher (docs/shards.md). A shard of `count` owns what linear hashing at
+ * that count gives it; a shard the operator started is told its modulus (a
+ * power of two) as its count, and owns the same gateways as shard `index` of
+ * `modulus` shards does.
  */
-import { crc32 } from 'node:zlib';
+import { assignmentOf, ownsGateway as assignmentOwns, shardOfGateway } from '../../contract/shard-assignment.js';
+
+export { shardOfGateway };
 
 export interface ShardSpec {
   /** 0 <= index < count. */
@@ -20,15 +19,9 @@ export interface ShardSpec {
 
 export const SINGLE_SHARD: ShardSpec = { index: 0, count: 1 };
 
-/** The shard (0 .. count - 1) that owns `gateway`. @throws RangeError when count is not a positive whole number */
-export function shardOfGateway(gateway: string, count: number): number {
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`shard count ${count} is not a whole number of at least 1`);
-  return crc32(Buffer.from(gateway, 'utf8')) % count;
-}
-
 /** Whether the shard owns the gateway. */
 export function ownsGateway(shard: ShardSpec, gateway: string): boolean {
-  return shard.count <= 1 || shardOfGateway(gateway, shard.count) === shard.index;
+  return shard.count <= 1 || assignmentOwns(assignmentOf(shard.index, shard.count), gateway);
 }
 
 /** @throws RangeError naming the bad field */

@@ -35,8 +35,8 @@ const rules: Readonly<Record<string, Rule>> = {
   "!has(self.seccompProfile) || self.seccompProfile.type != 'Unconfined'": (self) => obj(obj(self).seccompProfile).type !== 'Unconfined',
   "self.all(k, !k.startsWith('app.kubernetes.io/') && !k.startsWith('cloudtap.io/'))": (self) =>
     Object.keys(obj(self)).every((key) => !key.startsWith('app.kubernetes.io/') && !key.startsWith('cloudtap.io/')),
-  "self.all(e, !(e.name in ['SHARD_INDEX', 'SHARD_COUNT', 'POD_NAME', 'POD_NAMESPACE', 'CLOUDTAP_UID', 'NODE_EXTRA_CA_CERTS']))": (self) =>
-    ((self ?? []) as Json[]).every((entry) => !['SHARD_INDEX', 'SHARD_COUNT', 'POD_NAME', 'POD_NAMESPACE', 'CLOUDTAP_UID', 'NODE_EXTRA_CA_CERTS'].includes(String(entry.name))),
+  "self.all(e, !(e.name in ['SHARD_INDEX', 'SHARD_MODULUS', 'SHARD_COUNT', 'POD_NAME', 'POD_NAMESPACE', 'CLOUDTAP_UID', 'NODE_EXTRA_CA_CERTS']))": (self) =>
+    ((self ?? []) as Json[]).every((entry) => !['SHARD_INDEX', 'SHARD_MODULUS', 'SHARD_COUNT', 'POD_NAME', 'POD_NAMESPACE', 'CLOUDTAP_UID', 'NODE_EXTRA_CA_CERTS'].includes(String(entry.name))),
   // Kubernetes' CEL libraries (cidr, ip, url, quantity); the real apiserver judges them in test/cluster/crd-validation.test.ts.
   'isCIDR(self)': (self) => {
     const [address = '', prefix = '', extra] = String(self).split('/');

@@ -100,7 +100,7 @@ describe('operator/controller against the test API server', function () {
       const containers = (((deployment.spec as Json).template as Json).spec as Json).containers as Json[];
       return Object.fromEntries((containers[0]!.env as Json[]).map((variable) => [variable.name, variable.value]));
     };
-    await waitFor('SHARD_COUNT 4 everywhere', () => shardDeployments('tap').every((deployment) => env(deployment).SHARD_COUNT === '4'));
+    await waitFor('SHARD_MODULUS 4 everywhere', () => shardDeployments('tap').every((deployment) => env(deployment).SHARD_MODULUS === '4'));
     scaleTo(1);
     await waitFor('1 shard', () => shardDeployments('tap').length === 1);
     expect(labelOf(shardDeployments('tap')[0]!, 'cloudtap.io/shard')).to.equal('0');

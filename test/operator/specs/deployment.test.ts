@@ -22,10 +22,22 @@ describe('operator/specs/deployment', () => {
       expect(deployment.spec?.strategy?.type).to.equal('Recreate');
       const env = Object.fromEntries((deployment.spec?.template.spec?.containers[0]?.env ?? []).map((variable) => [variable.name, variable.value]));
       expect(env.SHARD_INDEX).to.equal(String(shard));
-      expect(env.SHARD_COUNT).to.equal('3');
+      // Linear hashing at 3: shards 0 and 2 split (mod 4), shard 1 not yet (mod 2); no count.
+      expect(env.SHARD_MODULUS).to.equal(['4', '2', '4'][shard]);
+      expect(env).to.not.have.property('SHARD_COUNT');
       expect(deployment.spec?.selector.matchLabels?.[shardLabel]).to.equal(String(shard));
       expect(deployment.spec?.template.metadata?.labels).to.deep.equal(deployment.spec?.selector.matchLabels);
     });
+  });
+
+  it('changes, when a shard is added or removed, the pod template of the one shard whose gateways move', () => {
+    const templates = (shards: number) => deployments(desiredState(cloudTapWith({ sizing: { shards } }), secrets)).map((deployment) => JSON.stringify(deployment.spec?.template));
+    for (let count = 1; count < 12; count++) {
+      const before = templates(count);
+      const after = templates(count + 1);
+      const changed = before.filter((template, shard) => template !== after[shard]);
+      expect(changed, `${count} -> ${count + 1}`).to.have.length(1);
+    }
   });
 
   it('is restricted by default: non-root, read-only root, no escalation, no capabilities, RuntimeDefault seccomp', () => {
