@@ -29,12 +29,54 @@ export interface ControlPlane {
   kubeconfigAs(namespace: string, serviceAccount: string): string;
   /** A kubeconfig file for a client certificate of this CA. */
   kubeconfigFor(name: string, user: ClientCert): string;
+  /** The apiserver's audit log (JSON lines): every LIST, with the identity that sent it (auditPolicy below). */
+  readonly auditLog: string;
   /** GET (or another verb) with the admin's certificate; the status code and body. */
   request(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: string }>;
   stop(): Promise<void>;
 }
 
 export { freePort };
+
+/** Audit every LIST (who listed what), nothing else: enough to tell whose requests re-list, small enough to keep. */
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    verbs: [list]
+  - level: None
+`;
+
+/** One audited request, as the apiserver writes it. */
+export interface AuditEvent {
+  readonly verb: string;
+  readonly stage: string;
+  readonly requestURI: string;
+  readonly user: { readonly username: string };
+  readonly objectRef?: { readonly resource?: string; readonly namespace?: string };
+  readonly stageTimestamp: string;
+}
+
+/** The audit log's events so far (a line the apiserver is still writing is left out). */
+export function readAuditLog(path: string): AuditEvent[] {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  const events: AuditEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      events.push(JSON.parse(line) as AuditEvent);
+    } catch {
+      // the last line, half written
+    }
+  }
+  return events;
+}
 
 interface Component {
   readonly name: string;
@@ -125,6 +167,9 @@ export async function startControlPlane(): Promise<ControlPlane> {
       return file;
     };
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
+    const auditLog = join(dir, 'audit.log');
+    const auditPolicyFile = join(dir, 'audit-policy.yaml');
+    writeFileSync(auditPolicyFile, auditPolicy);
     components.push(startComponent(dir, 'etcd', [
       '--name', 'default', '--data-dir', join(dir, 'etcd'), '--listen-client-urls', etcdUrl, '--advertise-client-urls', etcdUrl,
       '--listen-peer-urls', `http://127.0.0.1:${etcdPeer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${etcdPeer}`,
@@ -137,6 +182,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local', `--service-account-key-file=${pki.serviceAccountPub}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`, '--service-cluster-ip-range=10.96.0.0/16',
       '--allow-privileged=false', '--profiling=false', '--v=0',
+      `--audit-policy-file=${auditPolicyFile}`, `--audit-log-path=${auditLog}`, '--audit-log-format=json', '--audit-log-maxsize=100',
     ]));
     const request = (method: string, path: string, body?: unknown, contentType?: string) => httpsRequest(`${server}${path}`, pki, admin, method, body, contentType);
     await waitUntil('the apiserver is ready', async () => (await request('GET', '/readyz')).status === 200, components, 90_000);
@@ -160,7 +206,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
       (await request('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200 &&
       (await request('GET', '/api/v1/namespaces/default/configmaps/kube-root-ca.crt')).status === 200, components, 60_000);
     return {
-      server, dir, pki, adminKubeconfig, request,
+      server, dir, pki, adminKubeconfig, auditLog, request,
       kubeconfigAs: (namespace, serviceAccount) =>
         kubeconfigFor(`sa-${namespace}-${serviceAccount}`, admin, { user: `system:serviceaccount:${namespace}:${serviceAccount}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'] }),
       kubeconfigFor: (name, user) => kubeconfigFor(name, user),
