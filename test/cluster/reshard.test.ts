@@ -6,11 +6,8 @@
  * then merged back) and the new shard, never shard 1.
  */
 import { expect } from 'chai';
-import { KubeConfig } from '@kubernetes/client-node';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { Operator } from '../../operator/controller/controller.js';
+import type { Operator } from '../../operator/controller/controller.js';
+import { countingTap } from './counting-tap.js';
 import { joinWithNamespace, type Cluster } from './shared.js';
 import { kubectlAs } from './kubectl.js';
 
@@ -56,21 +53,19 @@ describe('cluster: a scale by one restarts only the shard whose gateways move', 
     throw new Error(`not ${count} settled shards: ${JSON.stringify(last)}`);
   }
 
-  const scaleTo = (replicas: number) => admin('scale', 'cloudtap', tap, '-n', namespace, `--replicas=${replicas}`);
+  /** The shards settled at `from`, then kubectl scale to `to`, and the shards settled again. */
+  async function scale(from: number, to: number): Promise<{ before: Record<string, ShardState>; after: Record<string, ShardState> }> {
+    const before = await settled(from);
+    const scaled = await admin('scale', 'cloudtap', tap, '-n', namespace, `--replicas=${to}`);
+    expect(scaled.ok, scaled.stderr).to.equal(true);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the operator's writes, then the controllers'
+    return { before, after: await settled(to) };
+  }
+  const [zero, one] = [`${tap}-shard-0`, `${tap}-shard-1`];
 
   before(async function () {
     cluster = await joinWithNamespace(this, namespace);
-    const file = join(cluster.plane.dir, 'reshard.yaml');
-    writeFileSync(file, stringify({
-      apiVersion: 'cloudtap.io/v1alpha1', kind: 'CloudTap', metadata: { name: tap, namespace },
-      // No node matches: the pods stay Pending; the Deployment controller still makes a ReplicaSet per template.
-      spec: { source: { provider: 'gcs', bucket: 'taps' }, targets: [{ name: 'sensor', type: 'pcapOverIp', host: 'zeek.example' }], sizing: { shards: 2 }, stitcher: { nodeSelector: { 'cloudtap.io/no-such-node': 'true' } } },
-    }));
-    expect((await admin('create', '-f', file)).ok).to.equal(true);
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(cluster.plane.adminKubeconfig);
-    operator = new Operator({ kubeConfig, namespaces: [namespace], resyncMs: 60_000, queue: { baseDelayMs: 200 } });
-    operator.start();
+    operator = await countingTap(cluster, namespace, tap, { shards: 2 });
   });
 
   after(async () => {
@@ -79,11 +74,7 @@ describe('cluster: a scale by one restarts only the shard whose gateways move', 
   });
 
   it('2 -> 3 changes the template of shard 0 only (split in two), and adds shard 2', async () => {
-    const before = await settled(2);
-    expect((await scaleTo(3)).ok).to.equal(true);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const after = await settled(3);
-    const [zero, one] = [`${tap}-shard-0`, `${tap}-shard-1`];
+    const { before, after } = await scale(2, 3);
     expect(after[one], 'shard 1 untouched').to.deep.equal(before[one]);
     expect(after[zero]!.uid).to.equal(before[zero]!.uid);
     expect(after[zero]!.generation, 'shard 0 rolled').to.equal(before[zero]!.generation + 1);
@@ -92,11 +83,7 @@ describe('cluster: a scale by one restarts only the shard whose gateways move', 
   });
 
   it('3 -> 2 changes the template of shard 0 only (merged back), and removes shard 2', async () => {
-    const before = await settled(3);
-    expect((await scaleTo(2)).ok).to.equal(true);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const after = await settled(2);
-    const [zero, one] = [`${tap}-shard-0`, `${tap}-shard-1`];
+    const { before, after } = await scale(3, 2);
     expect(Object.keys(after).sort()).to.deep.equal([zero, one]);
     expect(after[one], 'shard 1 untouched').to.deep.equal(before[one]);
     expect(after[zero]!.generation, 'shard 0 rolled').to.equal(before[zero]!.generation + 1);

@@ -6,11 +6,8 @@
  * and the status side counts the shards that run.
  */
 import { expect } from 'chai';
-import { KubeConfig } from '@kubernetes/client-node';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { Operator } from '../../operator/controller/controller.js';
+import type { Operator } from '../../operator/controller/controller.js';
+import { countingTap } from './counting-tap.js';
 import { fieldManager } from '../../operator/controller/kube.js';
 import { joinWithNamespace, type Cluster } from './shared.js';
 import { kubectlAs } from './kubectl.js';
@@ -65,17 +62,7 @@ describe('cluster: kubectl scale and the scale subresource read and write the sh
 
   before(async function () {
     cluster = await joinWithNamespace(this, namespace);
-    const file = join(cluster.plane.dir, 'scale.yaml');
-    writeFileSync(file, stringify({
-      apiVersion: 'cloudtap.io/v1alpha1', kind: 'CloudTap', metadata: { name: tap, namespace },
-      // No node matches: the shards stay Pending (this suite is about counts, not about stitching).
-      spec: { source: { provider: 'gcs', bucket: 'taps' }, targets: [{ name: 'sensor', type: 'pcapOverIp', host: 'zeek.example' }], stitcher: { nodeSelector: { 'cloudtap.io/no-such-node': 'true' } } },
-    }));
-    expect((await admin('create', '-f', file)).ok).to.equal(true);
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(cluster.plane.adminKubeconfig);
-    operator = new Operator({ kubeConfig, namespaces: [namespace], resyncMs: 60_000, queue: { baseDelayMs: 200 } });
-    operator.start();
+    operator = await countingTap(cluster, namespace, tap);
   });
 
   after(async () => {
