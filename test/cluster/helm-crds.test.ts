@@ -65,12 +65,12 @@ describe('cluster: helm installs, upgrades and keeps the CloudTap CRD', function
     await admin('delete', 'namespace', namespace, '--wait=false');
   });
 
-  it('helm install adopts the CRD already there with --take-ownership, and names what blocks it without', async () => {
+  it('helm install refuses the CRD already there, naming it; helm upgrade --install --take-ownership adopts it', async () => {
     const refused = await helm('install', release, 'charts/cloudtap', ...chartValues);
     expect(refused.ok).to.equal(false);
     expect(refused.stderr).to.match(/CustomResourceDefinition "cloudtaps\.cloudtap\.io".*exists and cannot be imported/s);
 
-    const adopted = await helm('install', release, 'charts/cloudtap', '--take-ownership', ...chartValues);
+    const adopted = await helm('upgrade', '--install', release, 'charts/cloudtap', '--take-ownership', ...chartValues);
     expect(adopted.ok, adopted.stderr).to.equal(true);
     const crd = await servedCrd();
     expect(crd.metadata.annotations).to.include({ 'meta.helm.sh/release-name': release, 'meta.helm.sh/release-namespace': namespace, 'helm.sh/resource-policy': 'keep' });
