@@ -77,7 +77,7 @@ describe('cluster: helm installs, upgrades and keeps the CloudTap CRD', function
     expect(crd.metadata.labels).to.include({ 'app.kubernetes.io/managed-by': 'Helm' });
   });
 
-  it('helm upgrade changes the CRD the apiserver serves: a new printer column', async () => {
+  it('helm upgrade changes the CRD the apiserver serves (a new printer column), with --force-conflicts once after kubectl', async () => {
     const chart = join(cluster.plane.dir, 'chart-next');
     cpSync(join(projectRoot, 'charts', 'cloudtap'), chart, { recursive: true });
     const template = join(chart, crdTemplate);
@@ -86,7 +86,13 @@ describe('cluster: helm installs, upgrades and keeps the CloudTap CRD', function
     expect(text).to.include('      additionalPrinterColumns:\n');
     writeFileSync(template, text.replace('      additionalPrinterColumns:\n', `      additionalPrinterColumns:\n${column}`));
 
-    const upgraded = await helm('upgrade', release, chart, ...chartValues);
+    // Helm 4 applies server-side. kubectl (installCrd above: apply --server-side) still co-owns every field of
+    // the adopted CRD, so the first upgrade that changes one stops at a conflict naming kubectl ...
+    const conflict = await helm('upgrade', release, chart, ...chartValues);
+    expect(conflict.ok).to.equal(false);
+    expect(conflict.stderr).to.include('conflict with "kubectl": .spec.versions');
+    // ... and --force-conflicts, once, lets Helm take those fields over.
+    const upgraded = await helm('upgrade', release, chart, '--force-conflicts', ...chartValues);
     expect(upgraded.ok, upgraded.stderr).to.equal(true);
     const columns = (await servedCrd()).spec.versions[0]!.additionalPrinterColumns!.map((c) => c.name);
     expect(columns).to.include('Upgraded');
@@ -99,13 +105,17 @@ describe('cluster: helm installs, upgrades and keeps the CloudTap CRD', function
     // Served, not only stored: kubectl prints the new column.
     const listed = await admin('get', 'cloudtaps', '-n', namespace);
     expect(listed.stdout.split('\n')[0]).to.include('UPGRADED');
+    // Helm alone owns the versions now: the next upgrade (back to this chart) needs no force.
+    const next = await helm('upgrade', release, 'charts/cloudtap', ...chartValues);
+    expect(next.ok, next.stderr).to.equal(true);
+    expect((await servedCrd()).spec.versions[0]!.additionalPrinterColumns!.map((c) => c.name)).to.not.include('Upgraded');
   });
 
   it('helm uninstall keeps the CRD and the CloudTaps', async () => {
     const uninstalled = await helm('uninstall', release, '--wait', '--timeout', '60s');
     expect(uninstalled.ok, uninstalled.stderr).to.equal(true);
-    expect(uninstalled.stdout).to.include(`customresourcedefinition.apiextensions.k8s.io/${crdName}`);
-    expect((await servedCrd()).spec.versions[0]!.additionalPrinterColumns!.map((c) => c.name)).to.include('Upgraded');
+    expect(uninstalled.stdout).to.match(/kept due to the resource policy[\s\S]*cloudtaps\.cloudtap\.io/);
+    expect((await servedCrd()).metadata.annotations).to.include({ 'helm.sh/resource-policy': 'keep' });
     expect((await admin('get', 'cloudtap', 'kept', '-n', namespace)).ok).to.equal(true);
   });
 });
