@@ -92,9 +92,10 @@ describe('test/k8s server', () => {
 
   it('serves the scale subresource from the CRD paths', async () => {
     await call('POST', base, tap('a'));
-    await call('PATCH', `${base}/a/status`, { status: { shards: 1, selector: 'app=x' } }, 'application/merge-patch+json');
+    await call('PATCH', `${base}/a/status`, { status: { shards: 2, readyShards: 1, selector: 'app=x' } }, 'application/merge-patch+json');
     const scale = await call('GET', `${base}/a/scale`);
     expect(scale.body).to.deep.include({ kind: 'Scale', apiVersion: 'autoscaling/v1' });
+    // status.replicas is readyShards (shards that run), not shards
     expect(scale.body.status).to.deep.equal({ replicas: 1, selector: 'app=x' });
     await call('PATCH', `${base}/a/scale`, { spec: { replicas: 4 } }, 'application/merge-patch+json');
     expect((((await call('GET', `${base}/a`)).body.spec as Json).sizing as Json).shards).to.equal(4);
