@@ -44,10 +44,13 @@ describe('cluster: a scale by one restarts only the shard whose gateways move', 
   async function settled(count: number): Promise<Record<string, ShardState>> {
     let last: Record<string, ShardState> = {};
     for (let tries = 0; tries < 200; tries++) {
-      last = await shards();
       const got = await admin('get', 'deployments', '-n', namespace, '-l', `app.kubernetes.io/instance=${tap}`, '-o', 'json');
       const deployments = (JSON.parse(got.stdout) as { items: { metadata: { generation: number }; status?: { observedGeneration?: number } }[] }).items;
-      if (deployments.length === count && deployments.every((d) => d.status?.observedGeneration === d.metadata.generation)) return last;
+      if (deployments.length === count && deployments.every((d) => d.status?.observedGeneration === d.metadata.generation)) {
+        last = await shards();
+        const states = Object.values(last);
+        if (states.length === count && states.every((state) => state.templates.length > 0)) return last;
+      }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     throw new Error(`not ${count} settled shards: ${JSON.stringify(last)}`);
