@@ -78,7 +78,10 @@ function collect(args: readonly string[], echo: boolean, timeoutMs: number): Pro
     });
     child.on('close', (exitCode) => {
       clearTimeout(timer);
-      resolve({ exitCode, output: Buffer.concat(chunks).toString('utf8') });
+      const output = Buffer.concat(chunks).toString('utf8');
+      // libFuzzer's stdout and stderr interleave: whatever is printed next starts on a line of its own.
+      if (echo && !output.endsWith('\n')) process.stderr.write('\n');
+      resolve({ exitCode, output });
     });
   });
 }

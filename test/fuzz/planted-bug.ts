@@ -1,12 +1,13 @@
 /**
- * A fuzz target with a bug no blind search reaches in seconds: it throws only on
- * input that starts with the text "CTAP" followed by the 16-bit number 0x1234
- * (one input in 2^48). libFuzzer gets there from what the instrumented comparisons
- * tell it, so the fuzz test that runs this under Jazzer.js fails if coverage and
- * comparison feedback stop reaching libFuzzer.
+ * A fuzz target with a bug no blind search reaches: it throws only on input that
+ * starts with "CTAP" and goes on with "-BUG" (one input in 2^64). libFuzzer gets
+ * there in seconds: the instrumented string comparisons hand it the bytes to try,
+ * and the input that gets past the first check reaches new code, so it keeps that
+ * input to build on. The fuzz test that runs this under Jazzer.js fails if
+ * coverage or comparison feedback stops reaching libFuzzer.
  */
 export function fuzz(data: Buffer): void {
-  if (data.length < 6) return;
   if (data.toString('latin1', 0, 4) !== 'CTAP') return;
-  if (data.readUInt16LE(4) === 0x1234) throw new Error('planted bug reached');
+  if (data.toString('latin1', 4, 8) !== '-BUG') return;
+  throw new Error('planted bug reached');
 }
