@@ -1,11 +1,21 @@
-// Lets Jazzer.js's addon sources (2.1.0, the last npm release that ships them) build against upstream
-// libFuzzer as Debian packages it, and load under @jazzer.js/fuzzer 4.0.0's JavaScript.
+// Lets Jazzer.js's addon sources (@jazzer.js/fuzzer 2.1.0, the last npm release that ships them) build
+// against upstream libFuzzer as Debian packages it, and serve @jazzer.js/fuzzer 4.0.0's JavaScript
+// (bin/install-fuzzer compiles it in; see test/fuzz/README.md).
 #include <napi.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
 
+#include "fuzzer/FuzzerDefs.h"
+#include "shared/libfuzzer.h"
+
+// The addon's own versions, renamed at compile time by bin/install-fuzzer and wrapped below.
 void RegisterUpstreamCallbackExports(Napi::Env env, Napi::Object exports);
+void StartUpstreamLibFuzzer(const std::vector<std::string> &args, fuzzer::UserCallback fuzzCallback);
 
 extern "C" {
 void __sanitizer_cov_8bit_counters_init(uint8_t *start, uint8_t *end);
@@ -48,29 +58,12 @@ void RegisterModuleCounters(const Napi::CallbackInfo &info) {
   __sanitizer_cov_8bit_counters_init(counters.Data(), counters.Data() + count);
   __sanitizer_cov_pcs_init(pcs, pcs + 2 * count);
 }
-} // namespace
 
-void RegisterCallbackExports(Napi::Env env, Napi::Object exports) {
-  RegisterUpstreamCallbackExports(env, exports);
-  exports["registerModuleCounters"] = Napi::Function::New<RegisterModuleCounters>(env);
-}
+fuzzer::UserCallback gAddonCallback = nullptr;
 
 // The fork's libFuzzer ends its loop when the callback returns RETURN_EXIT (-2), which the addon returns once
 // the JavaScript side has printed a finding and dumped the input; upstream libFuzzer would take it as "do not
 // add to the corpus" and go on fuzzing. So that return ends the process here, with the finding exit code.
-#include <cstdio>
-#include <cstdlib>
-#include <string>
-#include <vector>
-
-#include "fuzzer/FuzzerDefs.h"
-#include "shared/libfuzzer.h"
-
-void StartUpstreamLibFuzzer(const std::vector<std::string> &args, fuzzer::UserCallback fuzzCallback);
-
-namespace {
-fuzzer::UserCallback gAddonCallback = nullptr;
-
 int EndProcessOnExitRequest(const uint8_t *data, std::size_t size) {
   const int result = gAddonCallback(data, size);
   if (result == libfuzzer::RETURN_EXIT) {
@@ -80,6 +73,11 @@ int EndProcessOnExitRequest(const uint8_t *data, std::size_t size) {
   return result;
 }
 } // namespace
+
+void RegisterCallbackExports(Napi::Env env, Napi::Object exports) {
+  RegisterUpstreamCallbackExports(env, exports);
+  exports["registerModuleCounters"] = Napi::Function::New<RegisterModuleCounters>(env);
+}
 
 void StartLibFuzzer(const std::vector<std::string> &args, fuzzer::UserCallback fuzzCallback) {
   gAddonCallback = fuzzCallback;
