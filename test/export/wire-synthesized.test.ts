@@ -21,7 +21,8 @@ import { parseWireUrl } from '../../stitcher/export/wire-url.js';
 import { cidrContains, parseAddress, parseCidr } from '../../stitcher/flow/cidr.js';
 import { startCapture } from './wire-capture.js';
 import type { TunnelCapture } from './tunnel-judge.js';
-import { capturedRows, exportedHttpObjects, sendAll, sha256 } from './tunnel-judge.js';
+import { capturedRows, exportedHttpObjects, sendAll } from './tunnel-judge.js';
+import { sha256 } from '../support/sha.js';
 
 const port = 24790;
 const mtu = 1300;
@@ -106,7 +107,7 @@ describe('export/wire with the synthesiser and remapping', function () {
     // Server remapped into fd00:99::/64; the client kept (no client rule for IPv6).
     expect(v6.filter((a) => cidrContains(parseCidr('fd00:99::/64'), a))).to.have.length(1);
     expect(innerV6.has(parseAddress('fd00:3::1').toString('hex'))).to.equal(true);
-    const objects = await exportedHttpObjects(capture, join(folder, 'objects'));
+    const objects = await exportedHttpObjects(capture);
     for (const body of bodies) expect(objects.has(sha256(body))).to.equal(true);
   });
 });

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import { expect } from 'chai';
 import { generateTraffic } from '../../stitcher/generator/generate.js';
 import type { GenerateOptions, GenerateResult } from '../../stitcher/generator/generate.js';
 import { LocalFolderStore } from '../../stitcher/store/local.js';
+import { sha256 as sha256Of } from '../support/sha.js';
 import { keyRecords, reassemble, readAllObjects, recordsByFlow } from './read-back.js';
 import type { FlowRecords, ReadObject } from './read-back.js';
 
@@ -274,10 +274,6 @@ function keyHolding(objects: readonly ReadObject[], record: object): string {
   const object = objects.find((o) => o.records.includes(record as never));
   if (object === undefined) throw new Error('record not found in any object');
   return object.key;
-}
-
-function sha256Of(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** `10.1.2.3:80` or `[fd00::1]:80` as address bytes followed by the port. */
