@@ -61,17 +61,17 @@ describe('format/read-window', () => {
     const bytes = randomBytes(10_000);
     const window = new ReadWindow(directSource(bytes, 700), { windowBytes: 1024, minReadBytes: 16 });
     expect(await window.ensure(10)).to.equal(true);
-    expect(window.peek(10).equals(bytes.subarray(0, 10))).to.equal(true);
+    expect(window.peek(10)).to.deep.equal(bytes.subarray(0, 10));
     expect(await window.ensure(900)).to.equal(true);
     window.skip(900);
     expect(await window.ensure(3000)).to.equal(true);
     expect(window.offset).to.equal(900);
-    expect(window.peek(3000).equals(bytes.subarray(900, 3900))).to.equal(true);
+    expect(window.peek(3000)).to.deep.equal(bytes.subarray(900, 3900));
     window.skip(3000);
     expect(await window.ensure(20_000)).to.equal(false);
     expect(window.ended).to.equal(true);
     expect(window.received).to.equal(bytes.length);
-    expect(window.peek(window.available).equals(bytes.subarray(3900))).to.equal(true);
+    expect(window.peek(window.available)).to.deep.equal(bytes.subarray(3900));
   });
 
   it('rewrites the same memory only in reuse mode; otherwise views already handed out keep their bytes', async () => {
@@ -83,7 +83,7 @@ describe('format/read-window', () => {
       const kept = Buffer.from(first);
       window.skip(1000);
       await window.ensure(1000);
-      expect(window.peek(1000).equals(bytes.subarray(1000, 2000))).to.equal(true);
+      expect(window.peek(1000)).to.deep.equal(bytes.subarray(1000, 2000));
       expect(first.buffer === window.peek(1000).buffer, `reuse ${reuse}`).to.equal(reuse);
       expect(first.equals(kept), `reuse ${reuse}`).to.equal(!reuse);
     }
@@ -101,7 +101,7 @@ describe('format/read-window', () => {
     expect(await window.ensure(5000)).to.equal(true);
     expect(made.map((b) => b.length)).to.deep.equal([1024, 5000]);
     expect(window.peek(5000).buffer).to.equal(made[1]!.buffer);
-    expect(window.peek(5000).equals(bytes.subarray(0, 5000))).to.equal(true);
+    expect(window.peek(5000)).to.deep.equal(bytes.subarray(0, 5000));
   });
 
   it('finds a magic among the unread bytes', async () => {

@@ -80,9 +80,9 @@ describe('generator: generateTraffic', function () {
           expect(object.header.seq).to.equal(object.parsed.seq);
           expect(object.header.kind).to.equal(object.parsed.kind);
           const hourStart = BigInt(object.parsed.hour.getTime()) * 1_000_000n;
-          expect(object.header.createdNs >= hourStart && object.header.createdNs < hourStart + NS_PER_HOUR, object.key).to.equal(true);
+          expect(object.header.createdNs >= hourStart && object.header.createdNs < hourStart + NS_PER_HOUR, `${object.key} created at ${object.header.createdNs} ns, its hour from ${hourStart}`).to.equal(true);
           for (const record of object.records) {
-            expect(record.tsNs >= object.header.createdNs && record.tsNs < hourStart + NS_PER_HOUR, object.key).to.equal(true);
+            expect(record.tsNs >= object.header.createdNs && record.tsNs < hourStart + NS_PER_HOUR, `${object.key}: a record at ${record.tsNs} ns, the object from ${object.header.createdNs}`).to.equal(true);
           }
         }
       });
@@ -121,7 +121,7 @@ describe('generator: generateTraffic', function () {
           const closeSeq = objectOf(keyHolding(objects, close));
           for (const data of records.data) {
             const seq = objectOf(keyHolding(objects, data));
-            expect(openSeq <= seq && seq <= closeSeq, `flow ${flow.index}`).to.equal(true);
+            expect(openSeq <= seq && seq <= closeSeq, `flow ${flow.index}: seq ${seq} outside ${openSeq}..${closeSeq}`).to.equal(true);
           }
           expect(Number(close.bytesC2s)).to.equal(flow.bytesC2s);
           expect(Number(close.bytesS2c)).to.equal(flow.bytesS2c);
@@ -176,7 +176,7 @@ describe('generator: generateTraffic', function () {
         for (const flow of plain) {
           const s2c = reassemble(flows.get(flow.flowId)!.data, 1, flow.bytesS2c).bytes;
           expect(httpBodies(s2c).map(sha256Of), `flow ${flow.index}`).to.deep.equal(flow.objects.map((o) => o.sha256));
-          expect(flow.objects.every((o) => o.path.startsWith('/files/'))).to.equal(true);
+          expect(flow.objects.filter((o) => !o.path.startsWith('/files/'))).to.deep.equal([]);
         }
       });
 
@@ -224,7 +224,7 @@ describe('generator: generateTraffic', function () {
 
     it('shuffles records within objects only when asked', function () {
       expect(faulty.objects.some((o) => !inTimeOrder(o))).to.equal(true);
-      expect(clean.objects.every(inTimeOrder)).to.equal(true);
+      expect(clean.objects.filter((item) => !inTimeOrder(item))).to.deep.equal([]);
     });
 
     it('repeats and overlaps DATA only when asked', function () {
@@ -258,7 +258,7 @@ describe('generator: generateTraffic', function () {
 
     it('loses bytes only in the flows asked for', function () {
       expect(faulty.result.flows.filter((f) => f.gaps.length > 0).map((f) => f.index)).to.deep.equal([1, 5]);
-      expect(clean.result.flows.every((f) => f.gaps.length === 0)).to.equal(true);
+      expect(clean.result.flows.filter((f) => f.gaps.length !== 0)).to.deep.equal([]);
     });
 
     it('withholds keys only for the flows asked for', function () {

@@ -80,7 +80,7 @@ describe('pipeline/fanout', () => {
       const b = readFileSync(join(dir, `packets.${format}`));
       expect(a.length).to.be.greaterThan(50_000);
       // pcapng section headers carry no time, pcap file headers neither: the files are equal whole.
-      expect(a.equals(b)).to.equal(true);
+      expect(a).to.deep.equal(b);
       expect(inPlace.fanout.counters).to.deep.equal(packets.fanout.counters);
       expect(inPlace.fanout.counters[0]!.packets).to.equal(inPlace.synthesizer.stats.packets);
       expect(inPlace.fanout.counters[0]!.bytes).to.equal(inPlace.synthesizer.stats.bytes);
@@ -97,6 +97,6 @@ describe('pipeline/fanout', () => {
     }
     expect(names[0]!.length).to.be.greaterThan(3);
     expect(names[0]).to.deep.equal(names[1]);
-    expect(folderBytes(join(dir, 'in-place')).equals(folderBytes(join(dir, 'packets')))).to.equal(true);
+    expect(folderBytes(join(dir, 'in-place'))).to.deep.equal(folderBytes(join(dir, 'packets')));
   });
 });

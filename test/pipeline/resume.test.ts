@@ -113,8 +113,8 @@ describe('pipeline/resume', function () {
     const c2s = streams.get('50123>443')!;
     const s2c = streams.get('443>50123')!;
     expect([c2s.syns, s2c.syns], 'one handshake across both runs').to.deep.equal([1, 1]);
-    expect(c2s.bytes.equals(Buffer.concat([A, B])), 'client bytes').to.equal(true);
-    expect(s2c.bytes.equals(S), 'server bytes, the hole filled by the second run').to.equal(true);
+    expect(c2s.bytes, 'client bytes').to.deep.equal(Buffer.concat([A, B]));
+    expect(s2c.bytes, 'server bytes, the hole filled by the second run').to.deep.equal(S);
     expect([c2s.repeated, s2c.repeated]).to.deep.equal([0, 0]);
     const other = streams.get('50200>443')!;
     expect([other.syns, other.bytes.length, other.repeated]).to.deep.equal([1, 50, 0]);

@@ -36,7 +36,7 @@ describe('store/local read path', () => {
 
   it('streams the whole file and closes it', async () => {
     const stream = await store.read('a/blob.bin');
-    expect((await buffer(stream)).equals(BYTES)).to.equal(true);
+    expect(await buffer(stream)).to.deep.equal(BYTES);
     await new Promise((resolve) => setImmediate(resolve));
     expect(await openFilesUnder(folder)).to.equal(0);
   });
@@ -51,7 +51,7 @@ describe('store/local read path', () => {
       filled += got;
     }
     expect(filled).to.equal(BYTES.length);
-    expect(target.subarray(0, filled).equals(BYTES)).to.equal(true);
+    expect(target.subarray(0, filled)).to.deep.equal(BYTES);
     expect(await openFilesUnder(folder)).to.equal(1);
     stream.destroy();
     await new Promise((resolve) => stream.once('close', resolve));
