@@ -68,7 +68,8 @@ describe('cluster: stitcher pods customised through podTemplate', function () {
       env: [{ name: 'HTTPS_PROXY', value: 'http://proxy.example:3128' }],
       caBundle: { configMapName: 'corp-ca' },
     });
-    expect((await create([priorityClass, customised])).ok).to.equal(true);
+    const created = await create([priorityClass, customised]);
+    expect(created.ok, created.stderr).to.equal(true);
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(cluster.plane.adminKubeconfig);
     operator = new Operator({ kubeConfig, namespace, resyncMs: 60_000, queue: { baseDelayMs: 200 } });

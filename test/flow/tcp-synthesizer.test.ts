@@ -125,7 +125,7 @@ describe('flow/tcp-synthesizer (judged by tshark)', function () {
       expect(fields(file, ['frame.number', '_ws.expert.message'], PROBLEMS)).to.deep.equal([]);
       const checked = fields(file, ['tcp.checksum.status', 'ip.checksum.status', 'ip.version']);
       expect(checked.length).to.be.greaterThan(2000);
-      expect(checked.every(([tcp]) => tcp === '1'), 'every TCP checksum good').to.equal(true);
+      expect(checked.filter(([tcp]) => tcp !== '1'), 'every TCP checksum good').to.deep.equal([]);
       const v4 = checked.filter((row) => row[2] === '4');
       expect(v4.length).to.be.greaterThan(1000);
       expect(v4.filter((row) => row[1] !== '1'), 'every IPv4 header checksum good').to.deep.equal([]);

@@ -79,7 +79,7 @@ describe('KeyFeed', () => {
     const perRecord = Math.floor((8 * 1024 * 1024 - 29) / floodLine(0).length); // record and TLS_KEYS headers: 29 bytes
     expect(passed, 'the first record fits, the rest does not').to.equal(perRecord);
     expect(batches.filter((b) => b.entries.length > 4096), 'handed on in batches').to.deep.equal([]);
-    expect(batches.map((b) => b.fresh).join('').startsWith(floodLine(0))).to.equal(true);
+    expect(batches.map((b) => b.fresh).join('').slice(0, floodLine(0).length)).to.equal(floodLine(0));
     expect(reports).to.have.length(1);
     expect(reports[0]!.invalid).to.equal(0);
     expect(reports[0]!.cut).to.equal(true);

@@ -74,7 +74,7 @@ for (const peer of peers) describe(`${peer.name}, judged by @google-cloud/storag
     await storage.bucket('judge').file('resumable.bin').save(data, { resumable: true });
     const [read] = await storage.bucket('judge').file('resumable.bin').download();
     expect(read).to.deep.equal(data);
-    if (server !== undefined) expect(server.requests.some((r) => r.method === 'PUT' && r.query.has('upload_id'))).to.equal(true);
+    if (server !== undefined) expect(server.requests.some((r) => r.method === 'PUT' && r.query.has('upload_id')), server.requests.map((r) => r.method).join(' ')).to.equal(true);
   });
 
   it('fails the client-side hash check when the stored hash is wrong', async function () {
