@@ -167,7 +167,7 @@ describe('cluster e2e: helm, kubectl, the operator and the shards on a real cont
     expect(deployments.map(nameOf).sort()).to.deep.equal([`${tap}-shard-0`, `${tap}-shard-1`]);
     for (const deployment of deployments) {
       const owners = (deployment.metadata as { ownerReferences: { uid: string; controller: boolean }[] }).ownerReferences;
-      expect(owners.some((o) => o.uid === uid && o.controller)).to.equal(true);
+      expect(owners.some((o) => o.uid === uid && o.controller), `a controller owner ${uid} in ${JSON.stringify(owners)}`).to.equal(true);
     }
     const replicaSets = await items('replicasets', '-n', namespace, '-l', `app.kubernetes.io/instance=${tap}`);
     expect(replicaSets.length).to.be.at.least(2);

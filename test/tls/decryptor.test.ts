@@ -69,7 +69,7 @@ describe('TlsDecryptor with Node TLS handshakes that differ', () => {
       const server = { maxVersion: 'TLSv1.2' as const, secureOptions, ciphers: 'ECDHE-RSA-AES256-GCM-SHA384', ticketKeys };
       const first = await captureNodeSession({ server, request, response, sessionCache: sessions });
       const second = await captureNodeSession({ server, request, response, sessionCache: sessions, client: { session: first.session } });
-      expect(second.reused).to.equal(true);
+      expect(second).to.include({ reused: true });
       const run = decryptorRun(first.keylog + second.keylog);
       const flows = [testFlow(), testFlow()];
       feed(run.decryptor, flows[0], first.events);
@@ -143,7 +143,7 @@ describe('TlsDecryptor: what it reports', () => {
     const ticketKeys = Buffer.alloc(48, 9);
     const first = await captureNodeSession({ server: { ticketKeys }, request, response });
     const second = await captureNodeSession({ server: { ticketKeys }, request, response, client: { session: first.session } });
-    expect(second.reused).to.equal(true);
+    expect(second).to.include({ reused: true });
     const run = decryptorRun(second.keylog);
     const flow = testFlow();
     feed(run.decryptor, flow, second.events);
