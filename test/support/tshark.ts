@@ -78,3 +78,22 @@ export async function exportedObjectHashes(file: string, protocol = 'http', opti
 export async function countFrames(file: string, filter: string, options: TsharkOptions = {}): Promise<number> {
   return (await tsharkFields(file, filter, ['frame.number'], options)).length;
 }
+
+/** The bytes of each direction of each TCP stream, by stream number, as `-z follow,tcp,raw` gives them back. */
+export async function followTcpRaw(file: string, streams: readonly number[], options: TsharkOptions = {}): Promise<Map<number, { client: Buffer; server: Buffer }>> {
+  const args = ['-r', file, '-n', ...prefArgs(options), '-q', ...streams.flatMap((n) => ['-z', `follow,tcp,raw,${n}`])];
+  const { stdout } = await runOk('tshark', args, { timeoutMs: 300_000 });
+  const result = new Map<number, { client: Buffer; server: Buffer }>();
+  for (const section of stdout.split(/^=+$/m)) {
+    const stream = /^Filter: tcp\.stream eq (\d+)$/m.exec(section);
+    if (stream === null) continue;
+    const client: Buffer[] = [];
+    const server: Buffer[] = [];
+    for (const line of section.split('\n')) {
+      if (/^\t[0-9a-f]+$/.test(line)) server.push(Buffer.from(line.slice(1), 'hex'));
+      else if (/^[0-9a-f]+$/.test(line)) client.push(Buffer.from(line, 'hex'));
+    }
+    result.set(Number(stream[1]), { client: Buffer.concat(client), server: Buffer.concat(server) });
+  }
+  return result;
+}
