@@ -32,7 +32,7 @@ k8s-tools:
 fuzzer:
 	@bin/install-fuzzer
 
-# bin/node-runtime refuses a Node.js older than 22 in one line (on Linux x64 the bundled Node 24 is first on PATH).
+# bin/node-runtime refuses a Node.js older than 22.19 in one line (on Linux x64 the bundled Node 24 is first on PATH).
 build: deps
 	@bin/node-runtime >/dev/null
 	tsc -p tsconfig.json

