@@ -30,13 +30,13 @@ describe('pipeline/checkpointer', () => {
     let now = 0;
     const store = new MemoryStore();
     const checkpointer = new Checkpointer({ store, intervalMs: 1000, logger: silentLogger(), now: () => now });
-    expect(checkpointer.due()).to.equal(true);
+    expect(checkpointer.due(), 'before the first checkpoint').to.equal(true);
     await checkpointer.offer(at(1));
-    expect(checkpointer.due()).to.equal(false);
+    expect(checkpointer.due(), 'just after one').to.equal(false);
     now = 999;
-    expect(checkpointer.due()).to.equal(false);
+    expect(checkpointer.due(), '999 ms into a 1000 ms interval').to.equal(false);
     now = 1000;
-    expect(checkpointer.due()).to.equal(true);
+    expect(checkpointer.due(), 'a whole interval later').to.equal(true);
     await checkpointer.offer(at(2));
     expect(store.written).to.deep.equal([1, 2]);
     now = 9000;

@@ -32,8 +32,8 @@ describe('pipeline/lease', function () {
 
   it('lets one pod hold the shard, keeps renewing it, and hands it over at once on release', async () => {
     const first = lease('pod-a');
-    expect(await first.acquire()).to.equal(true);
-    expect(first.mayExport()).to.equal(true);
+    expect(await first.acquire(), 'pod-a takes a free Lease').to.equal(true);
+    expect(first.mayExport(), 'pod-a, holding').to.equal(true);
     const second = lease('pod-b');
     const waiting = new AbortController();
     let secondHolds = false;
@@ -45,14 +45,14 @@ describe('pipeline/lease', function () {
     expect((server.resources.get(type, 'default', 'tap-shard-0').spec as { holderIdentity: string }).holderIdentity).to.equal('pod-a');
     await first.release();
     await claim;
-    expect(secondHolds).to.equal(true);
-    expect(second.mayExport()).to.equal(true);
-    expect(first.mayExport()).to.equal(false);
+    expect(secondHolds, 'pod-b once pod-a released').to.equal(true);
+    expect(second.mayExport(), 'pod-b, holding').to.equal(true);
+    expect(first.mayExport(), 'pod-a after releasing').to.equal(false);
   });
 
   it('stops exporting before the Lease expires when renewals fail', async () => {
     const holder = lease('pod-a', 3);
-    expect(await holder.acquire()).to.equal(true);
+    expect(await holder.acquire(), 'pod-a takes a free Lease').to.equal(true);
     let lostAt = 0;
     holder.onLost(() => (lostAt = Date.now()));
     await sleep(300);
@@ -74,14 +74,14 @@ describe('pipeline/lease', function () {
 
   it('a pod whose Lease was taken over stops exporting at its next renewal', async () => {
     const holder = lease('pod-a', 2);
-    expect(await holder.acquire()).to.equal(true);
+    expect(await holder.acquire(), 'pod-a takes a free Lease').to.equal(true);
     let lost = false;
     holder.onLost(() => (lost = true));
     const type = server.resources.typeOf('coordination.k8s.io', 'v1', 'leases')!;
     const current = server.resources.get(type, 'default', 'tap-shard-0');
     server.resources.update(type, 'default', 'tap-shard-0', { ...current, spec: { ...(current.spec as object), holderIdentity: 'pod-z' } }, undefined as never);
     for (let i = 0; i < 50 && !lost; i++) await sleep(20);
-    expect(lost).to.equal(true);
-    expect(holder.mayExport()).to.equal(false);
+    expect(lost, 'onLost fired after pod-z took the Lease').to.equal(true);
+    expect(holder.mayExport(), 'pod-a after pod-z took the Lease').to.equal(false);
   });
 });

@@ -20,7 +20,7 @@ describe('SeenKeyLines', () => {
     expect(largest).to.equal(20_000);
     expect(seen.forgotten).to.equal(300_000 - 20_000);
     // Long forgotten: a line from the start is new again (exported once more, which costs nothing).
-    expect(seen.firstSighting(floodLine(0))).to.equal(true);
+    expect(seen.firstSighting(floodLine(0)), 'line 0, long forgotten').to.equal(true);
   });
 
   it('forgets sightings older than its age bound, however few', () => {
@@ -29,11 +29,11 @@ describe('SeenKeyLines', () => {
     for (let i = 0; i < 1000; i++) seen.firstSighting(floodLine(i));
     nowMs += 30_000;
     expect(seen.firstSighting(floodLine(5)), 'a repeat within the window').to.equal(false);
-    expect(seen.firstSighting(floodLine(1000))).to.equal(true);
+    expect(seen.firstSighting(floodLine(1000)), 'line 1000, never seen').to.equal(true);
     nowMs += 45_000; // 75 s after the first thousand, 45 s after line 1000
-    expect(seen.firstSighting(floodLine(2000))).to.equal(true);
+    expect(seen.firstSighting(floodLine(2000)), 'line 2000, never seen').to.equal(true);
     expect(seen.size).to.equal(2);
-    expect(seen.firstSighting(floodLine(1000))).to.equal(false);
+    expect(seen.firstSighting(floodLine(1000)), 'line 1000, seen 45 s ago').to.equal(false);
     expect(seen.firstSighting(floodLine(5)), 'forgotten with its age').to.equal(true);
   });
 });
