@@ -159,7 +159,7 @@ describe('e2e: a wrong key and flipped ciphertext', function () {
       payload[Math.floor(payload.length / 2)]! ^= 0x40;
       return { ...record, payload };
     });
-    expect(flipped).to.equal(true);
+    expect(flipped, `a DATA record of flow ${victim.flowId} past 100 kB to flip a bit in`).to.equal(true);
     const out = join(run.dir, 'clear.pcap');
     const summary = await stitch(run, [`pcap://${out}?variant=cleartext`]);
     expect(summary).to.match(/tls\s+\d+ flows decrypted \(1 lost part of a direction\), none undecryptable, 1 records failed authentication/);
