@@ -10,10 +10,10 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { openFileOutput } from '../stitcher/export/file-output.js';
 import { readCtapObject } from '../stitcher/format/reader.js';
 import { RecordType } from '../stitcher/format/records.js';
-import { CleartextSide } from '../stitcher/pipeline/cleartext.js';
+import { CleartextSide } from '../stitcher/graph/cleartext.js';
 import { KeyStore } from '../stitcher/tls/key-store.js';
-import { silentLogger } from '../stitcher/pipeline/log.js';
-import { stitch } from '../stitcher/pipeline/stitch.js';
+import { silentLogger } from '../stitcher/observe/log.js';
+import { stitch } from '../stitcher/run/stitch.js';
 import { LocalFolderStore } from '../stitcher/store/local.js';
 import { listAll } from '../stitcher/store/store.js';
 

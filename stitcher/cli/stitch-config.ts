@@ -3,10 +3,10 @@
  * (what the operator mounts from a ConfigMap). Flags win over the file.
  */
 import { readFileSync } from 'node:fs';
-import { LOG_LEVELS, type LogLevel } from '../pipeline/log.js';
-import type { HourWindow } from '../pipeline/object-feed.js';
-import type { ShardSpec } from '../pipeline/shard.js';
-import { parseCheckpointUrl } from '../pipeline/checkpoint-store.js';
+import { LOG_LEVELS, type LogLevel } from '../observe/log.js';
+import type { HourWindow } from '../ingest/object-feed.js';
+import type { ShardSpec } from '../shard/shard.js';
+import { parseCheckpointUrl } from '../checkpoint/checkpoint-store.js';
 import { parseCount, parseDuration, parseSize, UsageError } from './usage-error.js';
 import { checkStitcherConfig, type StitcherConfigFile } from '../../contract/stitcher-config.js';
 import { MAX_SHARD_COUNT } from '../../contract/limits.js';

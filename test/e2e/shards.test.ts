@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateTraffic } from '../../stitcher/generator/generate.js';
-import type { Checkpoint } from '../../stitcher/pipeline/checkpoint.js';
-import { shardOfGateway } from '../../stitcher/pipeline/shard.js';
+import type { Checkpoint } from '../../stitcher/checkpoint/checkpoint.js';
+import { shardOfGateway } from '../../stitcher/shard/shard.js';
 import { haveTshark } from '../support/tshark.js';
 import { onPath } from '../support/run.js';
 import {

@@ -11,10 +11,10 @@ import { encodeCtapObject } from '../../stitcher/format/writer.js';
 import { objectKey } from '../../stitcher/format/object-key.js';
 import { ObjectKind, type CtapRecord } from '../../stitcher/format/records.js';
 import { openFileOutput } from '../../stitcher/export/file-output.js';
-import { FileCheckpointStore } from '../../stitcher/pipeline/checkpoint-store.js';
-import { silentLogger } from '../../stitcher/pipeline/log.js';
-import { shardOfGateway } from '../../stitcher/pipeline/shard.js';
-import { stitch } from '../../stitcher/pipeline/stitch.js';
+import { FileCheckpointStore } from '../../stitcher/checkpoint/checkpoint-store.js';
+import { silentLogger } from '../../stitcher/observe/log.js';
+import { shardOfGateway } from '../../stitcher/shard/shard.js';
+import { stitch } from '../../stitcher/run/stitch.js';
 import { LocalFolderStore } from '../../stitcher/store/local.js';
 import { close, CloseReason, data, Direction, flowId, open } from '../flow/records.js';
 

@@ -7,10 +7,10 @@
  * checkpoint unnoticed: a conflict is an error, not a silent retry.
  */
 import { ApiException, CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
-import { decodeCheckpoint } from './checkpoint.js';
+import { decodeCheckpoint } from '../checkpoint/checkpoint.js';
 import { CHECKPOINT_KEY, checkpointConfigMapName, checkpointLabels, shardOwnerReferences, STATUS_REPORT_KEY } from '../../contract/names.js';
 import { MAX_CHECKPOINT_SHARDS } from '../../contract/limits.js';
-import type { CheckpointStore, ShardCheckpoint } from './checkpoint-store.js';
+import type { CheckpointStore, ShardCheckpoint } from '../checkpoint/checkpoint-store.js';
 import { describe } from './lease.js';
 
 export { CHECKPOINT_KEY, checkpointConfigMapName };

@@ -1,6 +1,6 @@
 /** The checkpoint format: versioned JSON that round-trips, refuses what it cannot trust, and stays under its bound. */
 import { expect } from 'chai';
-import { CHECKPOINT_VERSION, decodeCheckpoint, encodeCheckpoint, mergeGateways, type Checkpoint, type FlowCheckpoint } from '../../stitcher/pipeline/checkpoint.js';
+import { CHECKPOINT_VERSION, decodeCheckpoint, encodeCheckpoint, mergeGateways, type Checkpoint, type FlowCheckpoint } from '../../stitcher/checkpoint/checkpoint.js';
 
 function flow(i: number, lastRecordTs: bigint): FlowCheckpoint {
   return {

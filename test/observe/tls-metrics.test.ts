@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
-import { registerTlsMetrics } from '../../stitcher/pipeline/tls-metrics.js';
+import { registerTlsMetrics } from '../../stitcher/observe/tls-metrics.js';
 import { emptyTlsStats } from '../../stitcher/tls/stats.js';
 
 describe('pipeline/tls-metrics', () => {

@@ -8,10 +8,10 @@
  */
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { FileCheckpointStore, parseCheckpointUrl, type CheckpointStore } from './checkpoint-store.js';
+import { FileCheckpointStore, parseCheckpointUrl, type CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import type { ShardLease } from './lease.js';
-import type { Logger } from './log.js';
-import type { ShardSpec } from './shard.js';
+import type { Logger } from '../observe/log.js';
+import type { ShardSpec } from '../shard/shard.js';
 import { SHARD_ENV, shardLeaseName, shardOwnerReferences } from '../../contract/names.js';
 
 export interface ShardServicesOptions {

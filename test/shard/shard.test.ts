@@ -1,7 +1,7 @@
 /** Shard ownership: a stable, documented hash every language can recompute. */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { checkShard, ownsGateway, shardOfGateway } from '../../stitcher/pipeline/shard.js';
+import { checkShard, ownsGateway, shardOfGateway } from '../../stitcher/shard/shard.js';
 
 describe('pipeline/shard', () => {
   const gateways = Array.from({ length: 200 }, (_, i) => `gw-${i}.pop-${i % 7}`);

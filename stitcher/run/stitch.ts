@@ -17,22 +17,22 @@ import type { FlowSelection } from '../flow/selection.js';
 import type { ObjectStore } from '../store/store.js';
 import { appendFileSync, chmodSync } from 'node:fs';
 import { SECRETS_MODE } from '../export/pcapng.js';
-import { carriesSecrets, ExportGraph, type ExportTarget, type OutputReport } from './export-graph.js';
-import type { CleartextSide } from './cleartext.js';
-import { KeyGate } from './key-gate.js';
+import { carriesSecrets, ExportGraph, type ExportTarget, type OutputReport } from '../graph/export-graph.js';
+import type { CleartextSide } from '../graph/cleartext.js';
+import { KeyGate } from '../graph/key-gate.js';
 import { KeyStore } from '../tls/key-store.js';
 import type { FlowConsumer } from '../flow/events.js';
 import { copiesOnWrite } from '../export/capture-file.js';
-import { KeyFeed, type KeyLogBatch, type KeyObjectReport } from './key-feed.js';
-import { ObjectFeed, type FeedObject, type HourWindow, type SeqGap } from './object-feed.js';
-import { PrefetchingStore } from './prefetch.js';
-import { readObject } from './read-object.js';
-import type { Logger } from './log.js';
-import type { ShardSpec } from './shard.js';
-import type { CheckpointerOptions } from './checkpointer.js';
-import { ShardKeeper, type ExportGuard, type ShardStats } from './shard-keeper.js';
+import { KeyFeed, type KeyLogBatch, type KeyObjectReport } from '../ingest/key-feed.js';
+import { ObjectFeed, type FeedObject, type HourWindow, type SeqGap } from '../ingest/object-feed.js';
+import { PrefetchingStore } from '../ingest/prefetch.js';
+import { readObject } from '../ingest/read-object.js';
+import type { Logger } from '../observe/log.js';
+import type { ShardSpec } from '../shard/shard.js';
+import type { CheckpointerOptions } from '../checkpoint/checkpointer.js';
+import { ShardKeeper, type ExportGuard, type ShardStats } from '../shard/shard-keeper.js';
 
-export type { ExportGuard } from './shard-keeper.js';
+export type { ExportGuard } from '../shard/shard-keeper.js';
 
 export interface StitchOptions {
   readonly source: ObjectStore;

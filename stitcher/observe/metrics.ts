@@ -3,8 +3,8 @@
  * reads them at scrape time, so counting costs nothing on the hot path.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { OutputReport } from './export-graph.js';
-import type { StitchStats } from './stitch.js';
+import type { OutputReport } from '../graph/export-graph.js';
+import type { StitchStats } from '../run/stitch.js';
 
 type Read = (stats: StitchStats) => number;
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SeenKeyLines } from '../../stitcher/pipeline/seen-key-lines.js';
+import { SeenKeyLines } from '../../stitcher/ingest/seen-key-lines.js';
 import { floodLine } from '../support/hostile-objects.js';
 
 describe('SeenKeyLines', () => {

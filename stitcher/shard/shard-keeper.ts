@@ -8,12 +8,12 @@ import type { FlowConsumer } from '../flow/events.js';
 import type { FlowTable } from '../flow/flow-table.js';
 import type { TcpSynthesizer } from '../flow/tcp-synthesizer.js';
 import type { PacketSink } from '../export/sink.js';
-import type { GatewayCheckpoint } from './checkpoint.js';
-import { Checkpointer, type CheckpointerOptions, type CheckpointStats } from './checkpointer.js';
-import { FlowLedger, type LedgerParts } from './flow-ledger.js';
-import type { Logger } from './log.js';
-import type { ObjectFeed } from './object-feed.js';
-import { resumeFrom, takeCheckpoint, type ResumeParts } from './resume.js';
+import type { GatewayCheckpoint } from '../checkpoint/checkpoint.js';
+import { Checkpointer, type CheckpointerOptions, type CheckpointStats } from '../checkpoint/checkpointer.js';
+import { FlowLedger, type LedgerParts } from '../checkpoint/flow-ledger.js';
+import type { Logger } from '../observe/log.js';
+import type { ObjectFeed } from '../ingest/object-feed.js';
+import { resumeFrom, takeCheckpoint, type ResumeParts } from '../checkpoint/resume.js';
 import { encodeShardStatus, shardStatus, type ExportProgress } from './status-report.js';
 import { ownsGateway, SINGLE_SHARD, type ShardSpec } from './shard.js';
 

@@ -8,7 +8,7 @@
  * Optimistic concurrency (resourceVersion) decides races between claimants.
  */
 import { ApiException, CoordinationV1Api, type KubeConfig, type V1Lease, type V1OwnerReference } from '@kubernetes/client-node';
-import type { Logger } from './log.js';
+import type { Logger } from '../observe/log.js';
 
 export interface ShardLeaseOptions {
   readonly namespace: string;

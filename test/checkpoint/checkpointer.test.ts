@@ -1,9 +1,9 @@
 /** Checkpoints are stored when offered, unchanged ones skipped, failures counted. */
 import { expect } from 'chai';
-import { Checkpointer } from '../../stitcher/pipeline/checkpointer.js';
-import { CHECKPOINT_VERSION, type Checkpoint } from '../../stitcher/pipeline/checkpoint.js';
-import type { CheckpointStore } from '../../stitcher/pipeline/checkpoint-store.js';
-import { silentLogger } from '../../stitcher/pipeline/log.js';
+import { Checkpointer } from '../../stitcher/checkpoint/checkpointer.js';
+import { CHECKPOINT_VERSION, type Checkpoint } from '../../stitcher/checkpoint/checkpoint.js';
+import type { CheckpointStore } from '../../stitcher/checkpoint/checkpoint-store.js';
+import { silentLogger } from '../../stitcher/observe/log.js';
 
 function at(nextSeq: number): Checkpoint {
   return {

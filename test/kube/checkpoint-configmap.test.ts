@@ -1,8 +1,8 @@
 /** Checkpoints in ConfigMaps against the test Kubernetes API server: written, replaced, found across shards, conflicts refused. */
 import { expect } from 'chai';
 import { startTestApiServer, type TestApiServer } from '../k8s/server.js';
-import { CHECKPOINT_KEY, ConfigMapCheckpointStore } from '../../stitcher/pipeline/checkpoint-configmap.js';
-import { CHECKPOINT_VERSION, encodeCheckpoint } from '../../stitcher/pipeline/checkpoint.js';
+import { CHECKPOINT_KEY, ConfigMapCheckpointStore } from '../../stitcher/kube/checkpoint-configmap.js';
+import { CHECKPOINT_VERSION, encodeCheckpoint } from '../../stitcher/checkpoint/checkpoint.js';
 import { kubeConfigFor } from '../k8s/kubeconfig.js';
 
 function text(index: number, nextSeq: string): string {

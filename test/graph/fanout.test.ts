@@ -9,7 +9,7 @@ import { FlowTable } from '../../stitcher/flow/flow-table.js';
 import { TcpSynthesizer } from '../../stitcher/flow/tcp-synthesizer.js';
 import { CloseReason, Direction, type CtapRecord } from '../../stitcher/format/records.js';
 import type { Packet } from '../../stitcher/packet/packet.js';
-import { Fanout } from '../../stitcher/pipeline/fanout.js';
+import { Fanout } from '../../stitcher/graph/fanout.js';
 import { close, data, flowId, open } from '../flow/records.js';
 
 const SECOND = 1_000_000_000n;

@@ -3,8 +3,8 @@ import { expect } from 'chai';
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHECKPOINT_VERSION, encodeCheckpoint } from '../../stitcher/pipeline/checkpoint.js';
-import { FileCheckpointStore, parseCheckpointUrl } from '../../stitcher/pipeline/checkpoint-store.js';
+import { CHECKPOINT_VERSION, encodeCheckpoint } from '../../stitcher/checkpoint/checkpoint.js';
+import { FileCheckpointStore, parseCheckpointUrl } from '../../stitcher/checkpoint/checkpoint-store.js';
 
 function text(index: number, nextSeq: string): string {
   return encodeCheckpoint({

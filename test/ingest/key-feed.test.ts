@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KeyFeed, type KeyLogBatch, type KeyObjectReport } from '../../stitcher/pipeline/key-feed.js';
+import { KeyFeed, type KeyLogBatch, type KeyObjectReport } from '../../stitcher/ingest/key-feed.js';
 import { LocalFolderStore } from '../../stitcher/store/local.js';
 import { objectKey } from '../../stitcher/format/object-key.js';
 import { BlockCodec, ObjectKind, RecordType } from '../../stitcher/format/records.js';

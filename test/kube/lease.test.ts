@@ -6,8 +6,8 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestApiServer, type TestApiServer } from '../k8s/server.js';
-import { ShardLease } from '../../stitcher/pipeline/lease.js';
-import { silentLogger } from '../../stitcher/pipeline/log.js';
+import { ShardLease } from '../../stitcher/kube/lease.js';
+import { silentLogger } from '../../stitcher/observe/log.js';
 import { kubeConfigFor } from '../k8s/kubeconfig.js';
 
 describe('pipeline/lease', function () {

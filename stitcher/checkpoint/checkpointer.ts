@@ -6,7 +6,7 @@
  */
 import { encodeCheckpoint, DEFAULT_MAX_CHECKPOINT_BYTES, type Checkpoint } from './checkpoint.js';
 import type { CheckpointStore } from './checkpoint-store.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../observe/log.js';
 
 export interface CheckpointerOptions {
   readonly store: CheckpointStore;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { encodeShardStatus, shardStatus, STATUS_REPORT_KEY } from '../../stitcher/pipeline/status-report.js';
+import { encodeShardStatus, shardStatus, STATUS_REPORT_KEY } from '../../stitcher/shard/status-report.js';
 
 const t0 = Date.parse('2026-11-25T12:00:00.000Z');
 const ns = (ms: number) => BigInt(ms) * 1_000_000n;

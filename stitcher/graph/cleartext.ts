@@ -8,7 +8,7 @@ import type { FlowConsumer, FlowEvent, FlowIdentity } from '../flow/events.js';
 import type { KeyStore } from '../tls/key-store.js';
 import { TlsDecryptor, type TlsFlowOutcome } from '../tls/decryptor.js';
 import { emptyTlsStats, type TlsStats } from '../tls/stats.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../observe/log.js';
 
 export interface CleartextOptions {
   /** Where the session keys are (the stitch run feeds it from the key objects). */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { objectKey } from '../../stitcher/format/object-key.js';
 import { ObjectKind } from '../../stitcher/format/records.js';
-import { ObjectFeed, type SeqGap } from '../../stitcher/pipeline/object-feed.js';
+import { ObjectFeed, type SeqGap } from '../../stitcher/ingest/object-feed.js';
 import { LocalFolderStore } from '../../stitcher/store/local.js';
 import type { ListOptions, ListPage, ObjectStore } from '../../stitcher/store/store.js';
 

@@ -25,8 +25,8 @@ import { lowerOffsets, NOTHING_HELD, type StageJson, type StreamOffsets } from '
 import type { ConnectionState } from '../flow/tcp-connection.js';
 import { handedOn, type FlowLedger } from './flow-ledger.js';
 import { flowOpenFromJson, flowOpenToJson, tcpFromJson, tcpToJson } from './flow-json.js';
-import type { ObjectFeed } from './object-feed.js';
-import { ownsGateway, type ShardSpec } from './shard.js';
+import type { ObjectFeed } from '../ingest/object-feed.js';
+import { ownsGateway, type ShardSpec } from '../shard/shard.js';
 
 export interface ResumeParts {
   readonly shard: ShardSpec;

@@ -9,7 +9,7 @@
  * Numbers that may exceed 2^53 (times, <seq>) are decimal strings.
  */
 import type { StageJson } from '../flow/resumable.js';
-import type { ShardSpec } from './shard.js';
+import type { ShardSpec } from '../shard/shard.js';
 
 export const CHECKPOINT_VERSION = 1;
 
