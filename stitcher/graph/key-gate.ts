@@ -34,7 +34,6 @@ interface Held {
   readonly flow: FlowIdentity;
   readonly events: FlowEvent[];
   bytes: number;
-  clientRandom?: string;
   readonly firstNs: bigint;
 }
 
@@ -53,8 +52,6 @@ export class KeyGate implements FlowConsumer, ResumableStage {
   private latestNs = 0n;
   private checkedNs = 0n;
   private readonly unsubscribe: () => void;
-  /** TLS flows that went on without their keys. */
-  flowsWithoutKeys = 0;
 
   constructor(private readonly keys: KeyStore, private readonly next: FlowConsumer, options: KeyGateOptions = {}) {
     this.keyWaitNs = BigInt(options.keyWaitMs ?? 30_000) * 1_000_000n;
@@ -99,7 +96,7 @@ export class KeyGate implements FlowConsumer, ResumableStage {
 
   /** End of a run: every flow still waiting goes on as it is. */
   flush(): void {
-    for (const held of [...this.held.values()]) this.release(held, true);
+    for (const held of [...this.held.values()]) this.release(held);
     this.unsubscribe();
   }
 
@@ -127,7 +124,6 @@ export class KeyGate implements FlowConsumer, ResumableStage {
       if (closed) this.release(held);
       return;
     }
-    held.clientRandom = random;
     if (this.keys.get(random) !== undefined) return this.release(held);
     this.waiting.add(held, random);
   }
@@ -135,22 +131,19 @@ export class KeyGate implements FlowConsumer, ResumableStage {
   private releaseOverdue(): void {
     this.checkedNs = this.latestNs;
     for (const held of this.waiting.snapshot()) {
-      if (this.latestNs - held.firstNs > this.keyWaitNs || held.bytes > this.keyWaitBytes) this.release(held, true);
+      if (this.latestNs - held.firstNs > this.keyWaitNs || held.bytes > this.keyWaitBytes) this.release(held);
     }
     if (this.heldBytes <= this.maxHeldBytes) return;
     const oldest = this.waiting.snapshot().sort((a, b) => (a.firstNs < b.firstNs ? -1 : 1));
     for (const held of oldest) {
       if (this.heldBytes <= this.maxHeldBytes) break;
-      this.release(held, true);
+      this.release(held);
     }
   }
 
-  private release(held: Held, givingUp = false): void {
+  private release(held: Held): void {
     this.held.delete(key(held.flow));
-    if (this.waiting.has(held)) {
-      this.waiting.delete(held);
-      if (givingUp && held.clientRandom !== undefined && this.keys.get(held.clientRandom) === undefined) this.flowsWithoutKeys++;
-    }
+    this.waiting.delete(held);
     this.heldBytes -= held.bytes;
     this.next.openFlow(held.flow);
     for (const event of held.events) this.next.flowEvent(held.flow, event);
