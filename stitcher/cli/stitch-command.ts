@@ -22,6 +22,7 @@ import { createMetrics } from '../observe/metrics.js';
 import { serveMetrics } from '../observe/metrics-server.js';
 import { openShardServices, type ShardServices } from '../kube/shard-services.js';
 import type { Logger } from '../observe/log.js';
+import { DEFAULT_KEY_WAIT } from '../../contract/stitcher-config.js';
 import { resolveStitchConfig, type StitchConfig, type StitchFlags } from './stitch-config.js';
 import { formatBytes, formatCount, Progress } from './progress.js';
 
@@ -36,7 +37,7 @@ export const STITCH_USAGE = `usage: cloudtap stitch --source <url> [--keys <url>
                             any output takes remap=client:<cidr> / remap=server:<cidr>
                             variant=original|cleartext|both (TLS decrypted onto a plain port), keylog=/abs/file
   --select <criterion>      user=<globs>, port=<ports>, subnet=<cidrs>: export only matching flows (repeatable)
-  --key-wait <dur>          how long (capture time) a TLS flow waits for its keys (default 30s)
+  --key-wait <dur>          how long (capture time) a TLS flow waits for its keys (default ${DEFAULT_KEY_WAIT})
   --cleartext-ports <map>   server ports of decrypted flows in the clear-text variant (default 443:80)
   --once                    read every object present, close all flows, print a summary and exit
   --poll-interval <dur>     how often to look for new objects (default 10s)

@@ -13,7 +13,7 @@ import type { Logger } from '../observe/log.js';
 export interface CleartextOptions {
   /** Where the session keys are (the stitch run feeds it from the key objects). */
   readonly keys: KeyStore;
-  /** How long (capture time) a TLS flow waits for its keys. @default 30000 */
+  /** How long (capture time) a TLS flow waits for its keys. @default DEFAULT_KEY_WAIT_MS (contract/stitcher-config.ts) */
   readonly keyWaitMs?: number;
   /** Server ports of decrypted flows, mapped. @default 443 -> 80 */
   readonly portMap?: ReadonlyMap<number, number>;

@@ -12,23 +12,12 @@ import { Direction } from '../format/records.js';
 import type { FlowConsumer, FlowEvent, FlowIdentity } from '../flow/events.js';
 import { classifyFlow, MAX_CLASSIFY_EVENTS } from '../tls/classify.js';
 import type { KeyStore } from '../tls/key-store.js';
-import { WaitingFlows } from '../tls/waiting-flows.js';
+import { clientHelloRandom, CLIENT_RANDOM_END } from '../tls/hello.js';
+import { KeyWait, type KeyWaitLimits } from '../tls/key-wait.js';
 import type { ResumableStage, StageJson, StagePoint } from '../flow/resumable.js';
 
-export interface KeyGateOptions {
-  /** Capture time a TLS flow waits for its keys. @default 30000 */
-  readonly keyWaitMs?: number;
-  /** Bytes one flow may hold while it waits. @default 4 MiB */
-  readonly keyWaitBytes?: number;
-  /** Bytes all waiting flows may hold; past it the oldest go on. @default 256 MiB */
-  readonly maxHeldBytes?: number;
-}
-
-/** Record header (5) + handshake header (4) + client_version (2) + random (32). */
-const CLIENT_RANDOM_END = 43;
-const CLIENT_RANDOM_START = 11;
-/** Deadlines are looked at when capture time has moved on this much. */
-const DEADLINE_CHECK_NS = 100_000_000n;
+/** The limits of the wait (tls/key-wait.ts); a flow that reaches one goes on without its keys. */
+export type KeyGateOptions = KeyWaitLimits;
 
 interface Held {
   readonly flow: FlowIdentity;
@@ -44,19 +33,12 @@ export class KeyGate implements FlowConsumer, ResumableStage {
   private readonly held = new Map<string, Held>();
   /** Flows carried over from a checkpoint that had passed the gate already. */
   private readonly resumedPassed = new Set<string>();
-  private readonly waiting = new WaitingFlows<Held>();
-  private readonly keyWaitNs: bigint;
-  private readonly keyWaitBytes: number;
-  private readonly maxHeldBytes: number;
-  private heldBytes = 0;
+  private readonly waiting: KeyWait<Held>;
   private latestNs = 0n;
-  private checkedNs = 0n;
   private readonly unsubscribe: () => void;
 
   constructor(private readonly keys: KeyStore, private readonly next: FlowConsumer, options: KeyGateOptions = {}) {
-    this.keyWaitNs = BigInt(options.keyWaitMs ?? 30_000) * 1_000_000n;
-    this.keyWaitBytes = options.keyWaitBytes ?? 4 * 1024 * 1024;
-    this.maxHeldBytes = options.maxHeldBytes ?? 256 * 1024 * 1024;
+    this.waiting = new KeyWait(options, (held) => this.release(held));
     this.unsubscribe = keys.subscribe((random) => {
       for (const held of this.waiting.withRandom(random)) this.release(held);
     });
@@ -89,9 +71,10 @@ export class KeyGate implements FlowConsumer, ResumableStage {
       this.next.flowEvent(flow, event);
     } else {
       this.hold(held, event);
-      if (!this.waiting.has(held)) this.decide(held);
+      // Holding more may have sent it on (over its share of the limits): then it is decided.
+      if (this.held.get(key(flow)) === held && !this.waiting.isWaiting(held)) this.decide(held);
     }
-    if (this.latestNs - this.checkedNs > DEADLINE_CHECK_NS) this.releaseOverdue();
+    this.waiting.sweep(this.latestNs);
   }
 
   /** End of a run: every flow still waiting goes on as it is. */
@@ -106,7 +89,7 @@ export class KeyGate implements FlowConsumer, ResumableStage {
     held.events.push(kept);
     if (kept.kind === 'data') {
       held.bytes += kept.payload.length;
-      this.heldBytes += kept.payload.length;
+      this.waiting.hold(held, held.bytes);
     }
   }
 
@@ -116,7 +99,7 @@ export class KeyGate implements FlowConsumer, ResumableStage {
     const closed = held.events.at(-1)?.kind === 'close';
     if (kind === 'plain' || kind === 'tls-without-client-hello') return this.release(held);
     if (kind === 'unknown') {
-      if (closed || held.bytes > this.keyWaitBytes || held.events.length > MAX_CLASSIFY_EVENTS) this.release(held);
+      if (closed || held.bytes > this.waiting.keyWaitBytes || held.events.length > MAX_CLASSIFY_EVENTS) this.release(held);
       return;
     }
     const random = clientRandom(held.events);
@@ -125,26 +108,12 @@ export class KeyGate implements FlowConsumer, ResumableStage {
       return;
     }
     if (this.keys.get(random) !== undefined) return this.release(held);
-    this.waiting.add(held, random);
-  }
-
-  private releaseOverdue(): void {
-    this.checkedNs = this.latestNs;
-    for (const held of this.waiting.snapshot()) {
-      if (this.latestNs - held.firstNs > this.keyWaitNs || held.bytes > this.keyWaitBytes) this.release(held);
-    }
-    if (this.heldBytes <= this.maxHeldBytes) return;
-    const oldest = this.waiting.snapshot().sort((a, b) => (a.firstNs < b.firstNs ? -1 : 1));
-    for (const held of oldest) {
-      if (this.heldBytes <= this.maxHeldBytes) break;
-      this.release(held);
-    }
+    this.waiting.wait(held, random, held.firstNs);
   }
 
   private release(held: Held): void {
     this.held.delete(key(held.flow));
-    this.waiting.delete(held);
-    this.heldBytes -= held.bytes;
+    this.waiting.forget(held);
     this.next.openFlow(held.flow);
     for (const event of held.events) this.next.flowEvent(held.flow, event);
   }
@@ -154,7 +123,7 @@ function key(flow: FlowIdentity): string {
   return `${flow.gateway}/${flow.key}`;
 }
 
-/** The ClientHello's random (hex) from the first client-to-server bytes, once 43 of them are in. */
+/** The ClientHello's random (hex) from the first client-to-server bytes, once enough of them are in. */
 function clientRandom(events: readonly FlowEvent[]): string | undefined {
   const start: Buffer[] = [];
   let length = 0;
@@ -165,6 +134,5 @@ function clientRandom(events: readonly FlowEvent[]): string | undefined {
     length += event.payload.length;
     if (length >= CLIENT_RANDOM_END) break;
   }
-  if (length < CLIENT_RANDOM_END) return undefined;
-  return Buffer.concat(start).subarray(CLIENT_RANDOM_START, CLIENT_RANDOM_END).toString('hex');
+  return clientHelloRandom(Buffer.concat(start));
 }

@@ -46,7 +46,7 @@ export interface StitchOptions {
   readonly cleartext?: CleartextSide;
   /** The session keys read from the key objects. @default a store of this run's own */
   readonly keyStore?: KeyStore;
-  /** Capture time a TLS flow of the original variant waits for its keys before a pcapng output writes it. @default 30000 */
+  /** Capture time a TLS flow of the original variant waits for its keys before a pcapng output writes it. @default DEFAULT_KEY_WAIT_MS */
   readonly keyWaitMs?: number;
   /** Read everything present, close all flows and return. */
   readonly once: boolean;
@@ -269,7 +269,7 @@ class StitchRun {
   /** pcapng outputs wait for a TLS flow's keys (see KeyGate). */
   private readonly gateFor = (next: FlowConsumer): FlowConsumer => {
     const gate = new KeyGate(this.keyStore, next, {
-      keyWaitMs: this.options.keyWaitMs ?? 30_000,
+      keyWaitMs: this.options.keyWaitMs,
       ...(this.options.keyGateMaxHeldBytes !== undefined ? { maxHeldBytes: this.options.keyGateMaxHeldBytes } : {}),
     });
     this.gates.push(gate);
