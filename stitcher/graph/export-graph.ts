@@ -12,7 +12,6 @@ import type { FlowSelection } from '../flow/selection.js';
 import { TcpSynthesizer } from '../flow/tcp-synthesizer.js';
 import { createRemapper } from '../export/remap.js';
 import type { PacketSink } from '../export/sink.js';
-import { isWireSink } from '../export/wire-sink.js';
 import { Fanout } from './fanout.js';
 import { DecryptedFlows, FlowTee, RemappedFlows, SelectedFlows } from './flow-stages.js';
 import type { OutputOptions } from './output-options.js';
@@ -44,15 +43,6 @@ export interface ExportTarget {
 
 /** Builds the clear-text side: a consumer that decrypts and hands plaintext flows to `downstream`. */
 export type CleartextStage = (downstream: FlowConsumer) => FlowConsumer;
-
-/** An output that carries TLS secrets in-band (pcapng: Decryption Secrets Blocks). */
-export interface SecretsCarrier {
-  addSecrets(nssKeyLogLines: string): void;
-}
-
-export function carriesSecrets(sink: PacketSink): sink is PacketSink & SecretsCarrier {
-  return typeof (sink as Partial<SecretsCarrier>).addSecrets === 'function';
-}
 
 export interface ExportGraphOptions {
   readonly selection?: FlowSelection;
@@ -119,9 +109,8 @@ export class ExportGraph {
           bytes += counter.bytes;
         }
       }
-      const sink = target.sink;
-      if (!isWireSink(sink)) return { packets, bytes, exportedPackets: packets, exportedBytes: bytes, droppedPackets: 0, sendErrorsByCode: {} };
-      const wire = sink.stats;
+      const wire = target.sink.capabilities?.wire?.stats;
+      if (wire === undefined) return { packets, bytes, exportedPackets: packets, exportedBytes: bytes, droppedPackets: 0, sendErrorsByCode: {} };
       return { packets, bytes, exportedPackets: wire.packets, exportedBytes: wire.bytes, droppedPackets: wire.dropped, sendErrorsByCode: { ...wire.errorsByCode } };
     });
   }
@@ -149,7 +138,7 @@ export class ExportGraph {
     const remapper = createRemapper(first.options.remap);
     const chain = remapper === undefined ? group.synthesizer : new RemappedFlows(remapper, group.synthesizer);
     const gate = this.options.keyGate;
-    const gated = group.side === 'original' && gate !== undefined && group.targets.some((t) => carriesSecrets(t.sink));
+    const gated = group.side === 'original' && gate !== undefined && group.targets.some((t) => t.sink.capabilities?.secrets !== undefined);
     return gated ? gate(chain) : chain;
   }
 }
@@ -164,6 +153,6 @@ function groupKey(side: string, target: ExportTarget): string {
 
 /** Encapsulating outputs (VXLAN, GENEVE) need room in the MTU; the smaller of the IPv4 and IPv6 caps serves both. */
 function segmentCap(sink: PacketSink): number | undefined {
-  const cap = (sink as { maxSegmentPayload?: (ipVersion: 4 | 6) => number }).maxSegmentPayload;
-  return typeof cap === 'function' ? Math.min(cap.call(sink, 4), cap.call(sink, 6)) : undefined;
+  const wire = sink.capabilities?.wire;
+  return wire === undefined ? undefined : Math.min(wire.maxSegmentPayload(4), wire.maxSegmentPayload(6));
 }

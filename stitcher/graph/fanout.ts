@@ -7,7 +7,7 @@
 import type { Packet } from '../packet/packet.js';
 import { PacketBuilder, type SegmentOutput, type TcpPath } from '../packet/tcp-frame.js';
 import type { TcpFields } from '../packet/tcp.js';
-import { isFrameSink, type FrameSink, type PacketSink } from '../export/sink.js';
+import type { FrameWriter, PacketSink } from '../export/sink.js';
 
 export interface OutputCounters {
   packets: number;
@@ -17,12 +17,12 @@ export interface OutputCounters {
 export class Fanout implements SegmentOutput {
   readonly counters: OutputCounters[];
   private waiting: PacketSink[] = [];
-  private readonly inPlace: FrameSink | undefined;
+  private readonly inPlace: FrameWriter | undefined;
   private readonly packets: PacketBuilder;
 
   constructor(private readonly sinks: readonly PacketSink[]) {
     this.counters = sinks.map(() => ({ packets: 0, bytes: 0 }));
-    this.inPlace = sinks.length === 1 && isFrameSink(sinks[0]!) ? sinks[0] : undefined;
+    this.inPlace = sinks.length === 1 ? sinks[0]!.capabilities?.frames : undefined;
     this.packets = new PacketBuilder(this.emit);
   }
 
@@ -36,7 +36,7 @@ export class Fanout implements SegmentOutput {
         const counter = this.counters[0]!;
         counter.packets++;
         counter.bytes += length;
-        if (!sink.writable && this.waiting.length === 0) this.waiting.push(sink);
+        if (!sink.writable && this.waiting.length === 0) this.waiting.push(this.sinks[0]!);
         return;
       }
     }

@@ -17,12 +17,11 @@ import type { FlowSelection } from '../flow/selection.js';
 import type { ObjectStore } from '../store/store.js';
 import { appendFileSync, chmodSync } from 'node:fs';
 import { SECRETS_MODE } from '../export/pcapng.js';
-import { carriesSecrets, ExportGraph, type ExportTarget, type OutputReport } from '../graph/export-graph.js';
+import { ExportGraph, type ExportTarget, type OutputReport } from '../graph/export-graph.js';
 import type { CleartextSide } from '../graph/cleartext.js';
 import { KeyGate } from '../graph/key-gate.js';
 import { KeyStore } from '../tls/key-store.js';
 import type { FlowConsumer } from '../flow/events.js';
-import { copiesOnWrite } from '../export/capture-file.js';
 import { KeyFeed, type KeyLogBatch, type KeyObjectReport } from '../ingest/key-feed.js';
 import { ObjectFeed, type FeedObject, type HourWindow, type SeqGap } from '../ingest/object-feed.js';
 import { PrefetchingStore } from '../ingest/prefetch.js';
@@ -134,7 +133,7 @@ class StitchRun {
     this.log = options.logger;
     this.flowIdleNs = BigInt(options.flowIdleMs ?? 3_600_000) * 1_000_000n;
     this.source = new PrefetchingStore(options.source);
-    this.reuseBuffers = options.outputs.every((output) => copiesOnWrite(output.sink));
+    this.reuseBuffers = options.outputs.every((output) => output.sink.capabilities?.copiesOnWrite === true);
     this.keyStore = options.keyStore ?? new KeyStore();
     this.graph = new ExportGraph(options.outputs, {
       selection: options.selection, cleartext: options.cleartext?.stage, keyGate: this.gateFor,
@@ -292,7 +291,7 @@ class StitchRun {
       if (options.keylog !== undefined) this.appendKeyLog(options.keylog, lines);
     }
     for (const { sink } of this.options.outputs) {
-      if (carriesSecrets(sink)) sink.addSecrets(lines);
+      sink.capabilities?.secrets?.addSecrets(lines);
     }
   }
 
