@@ -12,10 +12,9 @@ import type { PacketSink } from '../export/sink.js';
 import { DEFAULT_FLOW_LIMITS, type FlowLimits } from '../flow/flow-table.js';
 import { budgetShares, type BudgetShares } from './memory-budget.js';
 import { parseSelection, type FlowSelection } from '../flow/selection.js';
-import { CleartextSide, parsePortMap } from '../graph/cleartext.js';
+import { parsePortMap } from '../graph/cleartext.js';
 import { registerTlsMetrics } from '../observe/tls-metrics.js';
-import { KeyStore } from '../tls/key-store.js';
-import type { TlsStats } from '../tls/stats.js';
+import { emptyTlsStats, type TlsStats } from '../tls/stats.js';
 import { createLogger } from '../observe/log.js';
 import { stitch, type StitchOptions, type StitchStats } from '../run/stitch.js';
 import { createMetrics } from '../observe/metrics.js';
@@ -117,13 +116,12 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
     if (lease !== undefined && !(await lease.acquire(stop.signal))) return 0;
     lease?.onLost(() => stop.abort());
     const outputs = await openOutputs(config.outputs, config.credentials, storeCalls);
-    const keyStore = new KeyStore();
     const budget = budgetShares(config.maxTotalBufferBytes);
     logger.info('memory budget', { bytes: budget.totalBytes, from: budget.source });
     const cleartext = outputs.some((o) => o.options.variant !== 'original')
-      ? new CleartextSide({ keys: keyStore, keyWaitMs: config.keyWaitMs, portMap: parsePortMap(config.cleartextPorts), logger, maxHeldBytes: budget.decryptorBytes })
+      ? { portMap: parsePortMap(config.cleartextPorts), maxHeldBytes: budget.decryptorBytes }
       : undefined;
-    if (cleartext !== undefined) registerTlsMetrics(registry, () => cleartext.stats);
+    if (cleartext !== undefined) registerTlsMetrics(registry, () => current?.tls ?? emptyTlsStats());
     const stats = await stitch({
       source, keys, outputs, once: config.once, pollIntervalMs: config.pollIntervalMs, logger, signal: stop.signal,
       hours: config.hours,
@@ -131,7 +129,6 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
       keyGateMaxHeldBytes: budget.keyGateBytes,
       selection,
       cleartext,
-      keyStore,
       keyWaitMs: config.keyWaitMs,
       shard: config.shard,
       reorderWaitMs: config.reorderWaitMs,
@@ -142,7 +139,7 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
     });
     progress.done();
     process.stdout.write(summary(stats, config, (Date.now() - started) / 1000, selection));
-    if (cleartext !== undefined) process.stdout.write(tlsSummary(cleartext.stats));
+    if (stats.tls !== undefined) process.stdout.write(tlsSummary(stats.tls));
     if (stats.shard.stoppedBy === 'guard') {
       process.stderr.write(`cloudtap: lost the shard Lease (${lease?.description ?? 'guard'}): stopped exporting\n`);
       return 1;

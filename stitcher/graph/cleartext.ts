@@ -10,16 +10,20 @@ import { TlsDecryptor, type TlsFlowOutcome } from '../tls/decryptor.js';
 import { emptyTlsStats, type TlsStats } from '../tls/stats.js';
 import type { Logger } from '../observe/log.js';
 
-export interface CleartextOptions {
+export interface CleartextOptions extends CleartextSettings {
   /** Where the session keys are (the stitch run feeds it from the key objects). */
   readonly keys: KeyStore;
+  readonly logger: Logger;
   /** How long (capture time) a TLS flow waits for its keys. @default DEFAULT_KEY_WAIT_MS (contract/stitcher-config.ts) */
   readonly keyWaitMs?: number;
+}
+
+/** What a caller of stitch() chooses about the clear-text variant (the run supplies its keys and logger). */
+export interface CleartextSettings {
   /** Server ports of decrypted flows, mapped. @default 443 -> 80 */
   readonly portMap?: ReadonlyMap<number, number>;
   /** Bytes each decryptor may hold (its share of the memory budget). @default the decryptor's own */
   readonly maxHeldBytes?: number;
-  readonly logger: Logger;
 }
 
 export const DEFAULT_PORT_MAP: ReadonlyMap<number, number> = new Map([[443, 80]]);

@@ -12,8 +12,10 @@ import type { FlowSelection } from '../flow/selection.js';
 import { TcpSynthesizer } from '../flow/tcp-synthesizer.js';
 import { createRemapper } from '../export/remap.js';
 import type { PacketSink } from '../export/sink.js';
+import type { KeyStore } from '../tls/key-store.js';
 import { Fanout } from './fanout.js';
 import { DecryptedFlows, FlowTee, RemappedFlows, SelectedFlows } from './flow-stages.js';
+import { KeyGate, type KeyGateOptions } from './key-gate.js';
 import type { OutputOptions } from './output-options.js';
 
 /**
@@ -46,8 +48,8 @@ export type CleartextStage = (downstream: FlowConsumer) => FlowConsumer;
 
 export interface ExportGraphOptions {
   readonly selection?: FlowSelection;
-  /** Wraps the original-variant chain of outputs that carry secrets, so TLS flows wait for their keys. */
-  readonly keyGate?: (next: FlowConsumer) => FlowConsumer;
+  /** Outputs that carry secrets get a key gate in front, so TLS flows of the original variant wait for their keys. */
+  readonly keyGate?: { readonly keys: KeyStore; readonly limits?: KeyGateOptions };
   /** Needed when any output asks for variant cleartext or both. */
   readonly cleartext?: CleartextStage;
 }
@@ -64,6 +66,8 @@ interface Group {
 
 export class ExportGraph {
   readonly consumer: FlowConsumer;
+  /** The key gates in front of outputs that carry secrets (flushed at the end of a run; checkpoints ask them). */
+  readonly gates: KeyGate[] = [];
   private readonly groups: Group[] = [];
 
   constructor(private readonly targets: readonly ExportTarget[], private readonly options: ExportGraphOptions = {}) {
@@ -139,7 +143,10 @@ export class ExportGraph {
     const chain = remapper === undefined ? group.synthesizer : new RemappedFlows(remapper, group.synthesizer);
     const gate = this.options.keyGate;
     const gated = group.side === 'original' && gate !== undefined && group.targets.some((t) => t.sink.capabilities?.secrets !== undefined);
-    return gated ? gate(chain) : chain;
+    if (!gated) return chain;
+    const keyGate = new KeyGate(gate.keys, chain, gate.limits);
+    this.gates.push(keyGate);
+    return keyGate;
   }
 }
 

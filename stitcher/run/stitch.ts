@@ -18,16 +18,16 @@ import type { ObjectStore } from '../store/store.js';
 import { appendFileSync, chmodSync } from 'node:fs';
 import { SECRETS_MODE } from '../export/pcapng.js';
 import { ExportGraph, type ExportTarget, type OutputReport } from '../graph/export-graph.js';
-import type { CleartextSide } from '../graph/cleartext.js';
-import { KeyGate } from '../graph/key-gate.js';
+import { CleartextSide, type CleartextSettings } from '../graph/cleartext.js';
 import { KeyStore } from '../tls/key-store.js';
-import type { FlowConsumer } from '../flow/events.js';
+import type { TlsStats } from '../tls/stats.js';
+import { FlowLedger } from '../checkpoint/flow-ledger.js';
 import { KeyFeed, type KeyLogBatch, type KeyObjectReport } from '../ingest/key-feed.js';
 import { ObjectFeed, type FeedObject, type HourWindow, type SeqGap } from '../ingest/object-feed.js';
 import { PrefetchingStore } from '../ingest/prefetch.js';
 import { readObject } from '../ingest/read-object.js';
 import type { Logger } from '../observe/log.js';
-import type { ShardSpec } from '../shard/shard.js';
+import { ownsGateway, SINGLE_SHARD, type ShardSpec } from '../shard/shard.js';
 import type { CheckpointerOptions } from '../checkpoint/checkpointer.js';
 import { ShardKeeper, type ExportGuard, type ShardStats } from '../shard/shard-keeper.js';
 
@@ -42,10 +42,8 @@ export interface StitchOptions {
   /** `--select`: only these flows are exported; the rest are counted. */
   readonly selection?: FlowSelection;
   /** TLS decryption, for outputs that want clear text (variant cleartext or both). */
-  readonly cleartext?: CleartextSide;
-  /** The session keys read from the key objects. @default a store of this run's own */
-  readonly keyStore?: KeyStore;
-  /** Capture time a TLS flow of the original variant waits for its keys before a pcapng output writes it. @default DEFAULT_KEY_WAIT_MS */
+  readonly cleartext?: CleartextSettings;
+  /** Capture time a TLS flow waits for its keys (before a pcapng output writes it, or before the clear-text variant gives up on it). @default DEFAULT_KEY_WAIT_MS */
   readonly keyWaitMs?: number;
   /** Read everything present, close all flows and return. */
   readonly once: boolean;
@@ -94,6 +92,8 @@ export interface StitchStats {
   readonly packets: number;
   /** Per output: handed, exported, dropped, failed. */
   readonly outputs: OutputReport[];
+  /** TLS decryption of the clear-text variant, when asked for. */
+  readonly tls: TlsStats | undefined;
   /** Capture time (ns) of the newest record exported. */
   readonly newestExportedNs: bigint;
   /** Gateways waiting for a missing <seq> now. */
@@ -117,8 +117,9 @@ export async function stitch(options: StitchOptions): Promise<StitchStats> {
 class StitchRun {
   readonly stats: StitchStats;
   private readonly graph: ExportGraph;
-  private readonly keyStore: KeyStore;
-  private readonly gates: KeyGate[] = [];
+  /** The one store of session keys: the key feed fills it, key gates and decryptors read it. */
+  private readonly keyStore = new KeyStore();
+  private readonly cleartext: CleartextSide | undefined;
   private readonly flows: FlowTable;
   private readonly traffic: ObjectFeed;
   private readonly keys: KeyFeed;
@@ -134,28 +135,39 @@ class StitchRun {
     this.flowIdleNs = BigInt(options.flowIdleMs ?? 3_600_000) * 1_000_000n;
     this.source = new PrefetchingStore(options.source);
     this.reuseBuffers = options.outputs.every((output) => output.sink.capabilities?.copiesOnWrite === true);
-    this.keyStore = options.keyStore ?? new KeyStore();
-    this.graph = new ExportGraph(options.outputs, {
-      selection: options.selection, cleartext: options.cleartext?.stage, keyGate: this.gateFor,
+    this.cleartext = options.cleartext === undefined ? undefined : new CleartextSide({
+      ...options.cleartext, keys: this.keyStore, logger: options.logger, keyWaitMs: options.keyWaitMs,
     });
-    this.keeper = new ShardKeeper({ shard: options.shard, checkpoint: options.checkpoint, guard: options.guard, logger: options.logger });
-    const stages = [...this.gates, ...(options.cleartext?.decryptors ?? [])];
-    this.flows = new FlowTable(this.keeper.wrap(this.graph.consumer, { stages, synthesizers: this.graph.synthesizers }), options.flowLimits);
-    const feedOptions = { owns: this.keeper.owns, reorderWaitMs: options.reorderWaitMs, ...(options.now !== undefined ? { now: options.now } : {}) };
+    const graph = new ExportGraph(options.outputs, {
+      selection: options.selection,
+      cleartext: this.cleartext?.stage,
+      keyGate: { keys: this.keyStore, limits: { keyWaitMs: options.keyWaitMs, maxHeldBytes: options.keyGateMaxHeldBytes } },
+    });
+    this.graph = graph;
+    const stages = [...graph.gates, ...(this.cleartext?.decryptors ?? [])];
+    const ledger = new FlowLedger(graph.consumer, options.checkpoint !== undefined, { stages, synthesizers: graph.synthesizers });
+    this.flows = new FlowTable(ledger, options.flowLimits);
+    const shard = options.shard ?? SINGLE_SHARD;
+    const owns = (gateway: string): boolean => ownsGateway(shard, gateway);
+    const feedOptions = { owns, reorderWaitMs: options.reorderWaitMs, ...(options.now !== undefined ? { now: options.now } : {}) };
     this.traffic = new ObjectFeed(options.source, ObjectKind.Traffic, options.hours, feedOptions);
     this.keys = new KeyFeed(options.keys ?? options.source, options.hours, feedOptions);
     this.keys.onKeyLog = this.onKeyLog;
     this.keys.onDropped = this.onKeysDropped;
-    const graph = this.graph;
-    this.keeper.attach({
-      feed: this.traffic, table: this.flows, synthesizers: graph.synthesizers, drained: () => graph.drained(),
-      sinks: options.outputs.map((output) => output.sink), outputPackets: () => graph.outputs.map((output) => output.packets),
+    const keeper = new ShardKeeper({
+      shard, checkpoint: options.checkpoint, guard: options.guard, logger: options.logger,
+      parts: {
+        feed: this.traffic, ledger, table: this.flows, synthesizers: graph.synthesizers, drained: () => graph.drained(),
+        sinks: options.outputs.map((output) => output.sink), outputPackets: () => graph.outputs.map((output) => output.packets),
+      },
     });
-    const keeper = this.keeper;
+    this.keeper = keeper;
+    const cleartext = this.cleartext;
     this.stats = {
       objects: 0, objectsKnown: 0, damaged: 0, bytesRead: 0, seqGaps: 0, keyLines: 0, keyLinesInvalid: 0, keyObjectsCut: 0, flows: this.flows.stats,
       get packets() { return graph.packets; },
       get outputs() { return graph.outputs; },
+      get tls() { return cleartext?.stats; },
       get newestExportedNs() { return keeper.newestExportedNs; },
       gatewaysWaiting: 0,
       shard: keeper.stats,
@@ -179,8 +191,8 @@ class StitchRun {
       // With checkpoints a stop leaves flows open: the last checkpoint carries them on.
       if (once || !this.keeper.keepsFlowsOpen) {
         this.flows.closeAll();
-        this.options.cleartext?.flush();
-        for (const gate of this.gates) gate.flush();
+        this.cleartext?.flush();
+        for (const gate of this.graph.gates) gate.flush();
       }
       if (this.graph.mustWait) await this.graph.drained();
     } catch (error) {
@@ -263,16 +275,6 @@ class StitchRun {
       object: report.objectKey, valid: report.valid, invalid: report.invalid, firstInvalidLine: report.firstInvalidLine,
       problems: report.problems, ...(report.cut ? { cutAtObjectLimit: true } : {}),
     });
-  };
-
-  /** pcapng outputs wait for a TLS flow's keys (see KeyGate). */
-  private readonly gateFor = (next: FlowConsumer): FlowConsumer => {
-    const gate = new KeyGate(this.keyStore, next, {
-      keyWaitMs: this.options.keyWaitMs,
-      ...(this.options.keyGateMaxHeldBytes !== undefined ? { maxHeldBytes: this.options.keyGateMaxHeldBytes } : {}),
-    });
-    this.gates.push(gate);
-    return gate;
   };
 
   /** Key log files hold secrets: 0600, also when the file was there before with a wider mode. */

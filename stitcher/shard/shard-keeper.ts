@@ -4,18 +4,17 @@
  * between two objects, retiring quiet gateways, and stopping the moment its
  * guard (the shard's Lease) withdraws the right to export.
  */
-import type { FlowConsumer } from '../flow/events.js';
 import type { FlowTable } from '../flow/flow-table.js';
 import type { TcpSynthesizer } from '../flow/tcp-synthesizer.js';
 import type { PacketSink } from '../export/sink.js';
 import type { GatewayCheckpoint } from '../checkpoint/checkpoint.js';
 import { Checkpointer, type CheckpointerOptions, type CheckpointStats } from '../checkpoint/checkpointer.js';
-import { FlowLedger, type LedgerParts } from '../checkpoint/flow-ledger.js';
+import type { FlowLedger } from '../checkpoint/flow-ledger.js';
 import type { Logger } from '../observe/log.js';
 import type { ObjectFeed } from '../ingest/object-feed.js';
 import { resumeFrom, takeCheckpoint, type ResumeParts } from '../checkpoint/resume.js';
 import { encodeShardStatus, shardStatus, type ExportProgress } from './status-report.js';
-import { ownsGateway, SINGLE_SHARD, type ShardSpec } from './shard.js';
+import { SINGLE_SHARD, type ShardSpec } from './shard.js';
 
 export interface ExportGuard {
   mayExport(): boolean;
@@ -35,6 +34,8 @@ export interface ShardKeeperOptions {
   readonly checkpoint?: CheckpointerOptions;
   readonly guard?: ExportGuard;
   readonly logger: Logger;
+  /** What it reads, resumes and checkpoints. */
+  readonly parts: ShardParts;
 }
 
 export interface ShardStats {
@@ -48,8 +49,10 @@ export interface ShardStats {
   readonly checkpoint: CheckpointStats | undefined;
 }
 
-interface Attached {
+export interface ShardParts {
   readonly feed: ObjectFeed;
+  /** The flow table's consumer, noting what checkpoints need (built with checkpoints on when `checkpoint` is given). */
+  readonly ledger: FlowLedger;
   readonly table: FlowTable;
   readonly synthesizers: readonly TcpSynthesizer[];
   /** Waits until every output took what it was given. */
@@ -64,8 +67,7 @@ export class ShardKeeper {
   readonly stats: ShardStats;
   readonly shard: ShardSpec;
   private readonly checkpointer: Checkpointer | undefined;
-  private ledger: FlowLedger | undefined;
-  private parts: (Attached & { readonly ledger: FlowLedger }) | undefined;
+  private readonly parts: ShardParts;
   private carried = new Map<string, GatewayCheckpoint>();
   private readonly log: Logger;
   private lastReport: ExportProgress | undefined;
@@ -73,11 +75,10 @@ export class ShardKeeper {
   constructor(private readonly options: ShardKeeperOptions) {
     this.shard = options.shard ?? SINGLE_SHARD;
     this.log = options.logger;
+    this.parts = options.parts;
     this.checkpointer = options.checkpoint === undefined ? undefined : new Checkpointer(options.checkpoint);
     this.stats = { gatewaysRetired: 0, resumedGateways: 0, resumedFlows: 0, ready: false, stoppedBy: undefined, checkpoint: this.checkpointer?.stats };
   }
-
-  readonly owns = (gateway: string): boolean => ownsGateway(this.shard, gateway);
 
   /** With checkpoints, flows stay open across a stop (the last checkpoint carries them). */
   get keepsFlowsOpen(): boolean {
@@ -86,25 +87,14 @@ export class ShardKeeper {
 
   /** Record time (ns) of the newest event exported. */
   get newestExportedNs(): bigint {
-    return this.ledger?.newestTsNs ?? 0n;
-  }
-
-  /** The consumer the flow table hands to: notes what checkpoints need (asking the graph's stages), then `downstream`. */
-  wrap(downstream: FlowConsumer, graph: LedgerParts): FlowConsumer {
-    this.ledger = new FlowLedger(downstream, this.checkpointer !== undefined, graph);
-    return this.ledger;
-  }
-
-  attach(parts: Attached): void {
-    if (this.ledger === undefined) throw new Error('ShardKeeper.attach: wrap() the flow consumer first');
-    this.parts = { ...parts, ledger: this.ledger };
+    return this.parts.ledger.newestTsNs;
   }
 
   /** Seeds the feed, the flow table and the synthesisers from every checkpoint found. */
   async resume(): Promise<void> {
     const store = this.options.checkpoint?.store;
     const parts = this.resumeParts();
-    if (store !== undefined && parts !== undefined) {
+    if (store !== undefined) {
       const found = await store.readAll();
       const summary = resumeFrom(parts, found, (hour) => parts.feed.isBeforeWindow(hour));
       this.carried = summary.carried;
@@ -131,12 +121,12 @@ export class ShardKeeper {
 
   beforeObject(gateway: string, seq: bigint): void {
     this.checkGuard();
-    this.ledger?.reading(gateway, seq);
+    this.parts.ledger.reading(gateway, seq);
   }
 
   afterObject(gateway: string): void {
     this.checkGuard();
-    if (this.parts !== undefined && this.checkpointer !== undefined) this.parts.ledger.objectDone(gateway, this.parts.table);
+    if (this.checkpointer !== undefined) this.parts.ledger.objectDone(gateway, this.parts.table);
   }
 
   async checkpointIfDue(): Promise<void> {
@@ -159,9 +149,8 @@ export class ShardKeeper {
     if (error === undefined) await this.checkpoint(true);
   }
 
-  private resumeParts(): ResumeParts | undefined {
+  private resumeParts(): ResumeParts {
     const parts = this.parts;
-    if (parts === undefined) return undefined;
     return { shard: this.shard, feed: parts.feed, table: parts.table, synthesizers: parts.synthesizers, ledger: parts.ledger };
   }
 
@@ -169,26 +158,26 @@ export class ShardKeeper {
   private async checkpoint(outputsClosed: boolean): Promise<void> {
     const parts = this.resumeParts();
     // A shard that lost its Lease leaves the checkpoint to its successor.
-    if (this.checkpointer === undefined || parts === undefined || !this.mayExport()) return;
+    if (this.checkpointer === undefined || !this.mayExport()) return;
     for (const [gateway, entry] of this.carried) {
       if (entry.lastHour !== undefined && parts.feed.isBeforeWindow(entry.lastHour)) this.carried.delete(gateway);
     }
     if (!outputsClosed) await this.flushOutputs();
     const report = this.options.checkpoint?.store.carriesReports === true ? () => this.statusReport() : undefined;
-    const packets = this.parts!.outputPackets();
-    const outputs = this.parts!.sinks.map((sink, i) => ({ output: sink.description, packets: packets[i] ?? 0 }));
+    const packets = this.parts.outputPackets();
+    const outputs = this.parts.sinks.map((sink, i) => ({ output: sink.description, packets: packets[i] ?? 0 }));
     await this.checkpointer.offer({ ...takeCheckpoint(parts, this.carried, parts.ledger.newestTsNs), outputs }, report);
   }
 
   /** What the checkpoint claims must have left the stitcher: every output takes and hands on all it was given. */
   private async flushOutputs(): Promise<void> {
-    await this.parts!.drained();
-    await Promise.all(this.parts!.sinks.map((sink) => sink.flush()));
+    await this.parts.drained();
+    await Promise.all(this.parts.sinks.map((sink) => sink.flush()));
   }
 
   /** Throughput since the last report and lag, as the operator reads them (status-report.ts). */
   private statusReport(): string {
-    const parts = this.parts!;
+    const parts = this.parts;
     const newest = parts.ledger.newestTsNs;
     const current = { bytes: parts.table.stats.exported, atMs: Date.now(), newestExportedNs: newest === 0n ? undefined : newest };
     const report = shardStatus(this.lastReport, current);
@@ -203,7 +192,6 @@ export class ShardKeeper {
    */
   private retireQuietGateways(): void {
     const parts = this.parts;
-    if (parts === undefined) return;
     for (const gateway of parts.feed.outOfWindow()) {
       const closed = parts.table.closeGateway(gateway);
       if (closed > 0) this.log.warn('closed the open flows of a gateway gone quiet', { gateway, flows: closed });

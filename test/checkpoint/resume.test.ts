@@ -25,8 +25,6 @@ import { haveTshark, tsharkFields } from '../support/tshark.js';
 import { close, CloseReason, data, Direction, flowId, open } from '../flow/records.js';
 import { generateTraffic } from '../../stitcher/generator/generate.js';
 import { splitOutputOptions } from '../../stitcher/graph/output-options.js';
-import { CleartextSide } from '../../stitcher/graph/cleartext.js';
-import { KeyStore } from '../../stitcher/tls/key-store.js';
 import type { Checkpoint } from '../../stitcher/checkpoint/checkpoint.js';
 import { countFlowBytes, judgeUnion, keyLogOf, unionOf } from '../e2e/shards-harness.js';
 import { exportedObjectHashes } from '../support/tshark.js';
@@ -141,10 +139,9 @@ describe('pipeline/resume', function () {
         const options = splitOutputOptions(url);
         return { sink: await openFileOutput(options.url), options };
       }));
-      const keyStore = new KeyStore();
       return stitch({
-        source: new LocalFolderStore(bucket), keys: new LocalFolderStore(keyFolder), outputs: targets, keyStore,
-        cleartext: new CleartextSide({ keys: keyStore, logger: silentLogger() }),
+        source: new LocalFolderStore(bucket), keys: new LocalFolderStore(keyFolder), outputs: targets,
+        cleartext: {},
         once: stopAfter === undefined, pollIntervalMs: 20, logger: silentLogger(), signal: stop.signal, hours: { kind: 'look-back', ms: 3_600_000 },
         // No reorder window: flows hand their bytes on while they are open, so the stop comes mid-stream.
         flowLimits: { reorderWindowNs: 0n },
