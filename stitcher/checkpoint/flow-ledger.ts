@@ -142,7 +142,7 @@ export class FlowLedger implements FlowConsumer {
    * is handed again (the stages downstream held them), and the marks before it
    * are forgotten: `from` never goes back.
    */
-  resumeSeqOf(gateway: string, key: string, from: StreamOffsets): bigint {
+  takeResumeSeq(gateway: string, key: string, from: StreamOffsets): bigint {
     const note = this.gateways.get(gateway)?.open.get(key);
     if (note === undefined) return 0n;
     let at = 0;
@@ -155,8 +155,11 @@ export class FlowLedger implements FlowConsumer {
     return this.gateways.get(gateway)?.open.get(key)?.openSeq ?? 0n;
   }
 
-  /** Flows closed in the table that a stage still holds: a checkpoint carries them as open. */
-  lingeringFlows(gateway: string): LingeringFlow[] {
+  /**
+   * Flows closed in the table that a stage still holds: a checkpoint carries them as open.
+   * Those the stages let go of since the last call are dropped first.
+   */
+  sweepLingering(gateway: string): LingeringFlow[] {
     const ledger = this.gateways.get(gateway);
     if (ledger === undefined) return [];
     this.releaseLingering(ledger);
@@ -168,7 +171,7 @@ export class FlowLedger implements FlowConsumer {
    * again and must neither open them twice nor take their records for orphans.
    * Older notes are dropped for good, since resume positions only move forward.
    */
-  closedSince(gateway: string, resumeSeq: bigint): string[] {
+  pruneToClosedSince(gateway: string, resumeSeq: bigint): string[] {
     const ledger = this.gateways.get(gateway);
     if (ledger === undefined) return [];
     ledger.closed = ledger.closed.filter((closed) => closed.closeSeq >= resumeSeq);

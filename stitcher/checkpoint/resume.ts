@@ -59,7 +59,7 @@ export function takeCheckpoint(parts: ResumeParts, carried: ReadonlyMap<string, 
       const key = flow.identity.key;
       const points = parts.ledger.stages.map((stage) => stage.resumePoint(gateway, key));
       const from = points.reduce((low, point) => lowerOffsets(low, point.heldFrom ?? [NOTHING_HELD, NOTHING_HELD]), handedOn(flow));
-      const flowSeq = parts.ledger.resumeSeqOf(gateway, key, from);
+      const flowSeq = parts.ledger.takeResumeSeq(gateway, key, from);
       if (flowSeq < resumeSeq) resumeSeq = flowSeq;
       flows.push({
         ...flowCheckpoint(parts, gateway, flow.identity, from, parts.ledger.openSeqOf(gateway, key), (state) => (state === undefined ? null : tcpToJson(state))),
@@ -69,7 +69,7 @@ export function takeCheckpoint(parts: ResumeParts, carried: ReadonlyMap<string, 
       });
     }
     // Closed, but held downstream (waiting for keys): carried as open from its start, so the stage gets it all again.
-    for (const lingering of parts.ledger.lingeringFlows(gateway)) {
+    for (const lingering of parts.ledger.sweepLingering(gateway)) {
       if (lingering.openSeq < resumeSeq) resumeSeq = lingering.openSeq;
       const points = parts.ledger.stages.map((stage) => stage.resumePoint(gateway, lingering.identity.key));
       flows.push({
@@ -86,7 +86,7 @@ export function takeCheckpoint(parts: ResumeParts, carried: ReadonlyMap<string, 
       resumeSeq: resumeSeq.toString(),
       nextSeq: cursor.nextSeq.toString(),
       ...(cursor.lastHour !== undefined ? { lastHour: cursor.lastHour } : {}),
-      closed: parts.ledger.closedSince(gateway, resumeSeq),
+      closed: parts.ledger.pruneToClosedSince(gateway, resumeSeq),
       flows,
     };
   }
