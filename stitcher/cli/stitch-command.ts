@@ -18,7 +18,7 @@ import { emptyTlsStats, type TlsStats } from '../tls/stats.js';
 import { createLogger } from '../observe/log.js';
 import { stitch, type StitchOptions, type StitchStats } from '../run/stitch.js';
 import { createMetrics } from '../observe/metrics.js';
-import { serveMetrics } from '../observe/metrics-server.js';
+import { serveMetricsAndProbes } from '../../kube-common/probe-server.js';
 import { openShardServices, type ShardServices } from '../kube/shard-services.js';
 import type { Logger } from '../observe/log.js';
 import { DEFAULT_KEY_WAIT } from '../../contract/stitcher-config.js';
@@ -110,7 +110,7 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
   });
   registerStoreMetrics(registry, storeCalls);
   const health = { live: () => true, ready: () => current?.shard.ready === true && (lease === undefined || lease.mayExport()) };
-  const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(registry, config.metricsPort, undefined, health);
+  const metrics = config.metricsPort === undefined ? undefined : await serveMetricsAndProbes(registry, config.metricsPort, undefined, health);
   try {
     // A pod that waits for its shard's Lease opens no output: it must not export.
     if (lease !== undefined && !(await lease.acquire(stop.signal))) return 0;

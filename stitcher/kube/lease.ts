@@ -9,6 +9,7 @@
  */
 import { ApiException, CoordinationV1Api, type KubeConfig, type V1Lease, type V1OwnerReference } from '@kubernetes/client-node';
 import type { Logger } from '../observe/log.js';
+import { claimedSpec, mayClaim, releasedSpec, takesOver } from '../../kube-common/lease.js';
 
 export interface ShardLeaseOptions {
   readonly namespace: string;
@@ -23,14 +24,6 @@ export interface ShardLeaseOptions {
   readonly renewDeadlineMs?: number;
   /** How often to renew, or to try again while another pod holds it. @default a fifth of the duration */
   readonly retryPeriodMs?: number;
-}
-
-/**
- * A Lease's times are MicroTime, which the API server parses with six
- * fractional digits; a Date would be sent with three. So it goes as a string.
- */
-function microTime(date: Date): Date {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
 }
 
 export class ShardLease {
@@ -101,7 +94,7 @@ export class ShardLease {
       if (lease?.spec?.holderIdentity === this.options.identity) {
         await this.api.replaceNamespacedLease({
           name: this.options.name, namespace: this.options.namespace,
-          body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } },
+          body: { ...lease, spec: releasedSpec(lease.spec) },
         });
       }
     } catch (error) {
@@ -168,7 +161,7 @@ export class ShardLease {
     const started = performance.now();
     const now = new Date();
     const lease = await this.read();
-    const spec = { holderIdentity: this.options.identity, leaseDurationSeconds: this.durationSeconds, renewTime: microTime(now) };
+    const spec = claimedSpec(lease === undefined ? undefined : (lease.spec ?? {}), this.options.identity, this.durationSeconds, now);
     try {
       if (lease === undefined) {
         await this.api.createNamespacedLease({
@@ -176,25 +169,18 @@ export class ShardLease {
           body: {
             apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
             metadata: { name: this.options.name, namespace: this.options.namespace, ...this.owners() },
-            spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
+            spec,
           },
         });
       } else {
-        const holder = lease.spec?.holderIdentity ?? '';
-        const renewed = lease.spec?.renewTime === undefined ? 0 : new Date(String(lease.spec.renewTime)).getTime();
-        const expired = renewed + (lease.spec?.leaseDurationSeconds ?? this.durationSeconds) * 1000 < now.getTime();
-        if (holder !== this.options.identity && holder !== '' && !expired) return false;
-        const takingOver = holder !== this.options.identity;
-        if (takingOver) this.transitions++;
+        if (!mayClaim(lease.spec, this.options.identity, this.durationSeconds, now)) return false;
+        if (takesOver(lease.spec, this.options.identity)) this.transitions++;
         await this.api.replaceNamespacedLease({
           name: this.options.name, namespace: this.options.namespace,
           body: {
             ...lease,
             metadata: { ...lease.metadata, ...(lease.metadata?.ownerReferences?.length ? {} : this.owners()) },
-            spec: {
-              ...lease.spec, ...spec,
-              ...(takingOver ? { acquireTime: microTime(now), leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 } : {}),
-            },
+            spec,
           },
         });
       }

@@ -1,11 +1,12 @@
 /**
- * Serves /metrics (Prometheus text), /healthz (the process is alive and its
- * loop is not stuck) and /readyz (it reads and exports: resumed, holding its
- * Lease) on a port. Without a Health, both answer ok.
+ * The HTTP endpoint every cloudtap pod serves, operator and stitcher alike:
+ * /metrics (Prometheus text), /healthz (the process is alive and its loop is not
+ * stuck) and /readyz (it does its job: caches synced, or resumed and holding its
+ * Lease). The kubelet's probes and Prometheus read it (contract/names.ts paths).
  */
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
-import { LIVENESS_PATH, READINESS_PATH } from '../../contract/names.js';
+import { LIVENESS_PATH, READINESS_PATH } from '../contract/names.js';
 
 export interface Health {
   live(): boolean;
@@ -14,7 +15,8 @@ export interface Health {
 
 const ALWAYS: Health = { live: () => true, ready: () => true };
 
-export async function serveMetrics(registry: Registry, port: number, host = '0.0.0.0', health: Health = ALWAYS): Promise<Server> {
+/** Resolves once the port listens; rejects when it cannot (taken, not allowed). */
+export async function serveMetricsAndProbes(registry: Registry, port: number, host = '0.0.0.0', health: Health = ALWAYS): Promise<Server> {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/metrics') {
