@@ -127,6 +127,8 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
       hours: config.hours,
       flowLimits: flowLimits(config, budget),
       keyGateMaxHeldBytes: budget.keyGateBytes,
+      keySessionsMaxBytes: budget.keySessionsBytes,
+      keyLinesMaxBytes: budget.keyLinesBytes,
       selection,
       cleartext,
       keyWaitMs: config.keyWaitMs,
@@ -220,6 +222,7 @@ function summary(stats: StitchStats, config: StitchConfig, seconds: number, sele
     `  memory    ${formatCount(f.flowsClosedForMemory)} flows closed and ${formatCount(f.earlyDroppedForMemory)} early records dropped for the budget, ${formatCount(f.flowsClosedForFlowCap)} flows closed for --max-open-flows`,
     `  packets   ${formatCount(stats.packets)} synthesised`,
     `  keys      ${formatCount(stats.keyLines)} key log lines, ${formatCount(stats.keyLinesInvalid)} invalid dropped, ${formatCount(stats.keyObjectsCut)} objects cut at the per-object limit`,
+    `  key memory ${formatCount(stats.keySessionsDropped)} TLS sessions dropped and ${formatCount(stats.keyLinesForgotten)} key log lines forgotten for the budget`,
   ];
   if (config.shard.count > 1) lines.push(`  shard     ${config.shard.index} of ${config.shard.count}`);
   if (stats.shard.checkpoint !== undefined) {

@@ -94,6 +94,11 @@ export class KeyFeed {
     return this.seen.size;
   }
 
+  /** Lines forgotten to keep the memory of lines passed on within its bounds (age, count, bytes). */
+  get forgottenLines(): number {
+    return this.seen.forgotten;
+  }
+
   /** Reads the key objects that appeared since the last call; returns how many new lines they gave. */
   async poll(passGaps: boolean, onDamage: (damage: ObjectDamage) => void, onGap: (gap: SeqGap) => void): Promise<number> {
     const before = this.stats.lines;

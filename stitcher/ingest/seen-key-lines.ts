@@ -14,6 +14,8 @@ import { hash } from 'node:crypto';
 export interface SeenKeyLinesOptions {
   /** The most lines remembered. @default 100000 */
   readonly maxLines?: number;
+  /** The memory the lines may take (their share of the stitcher's budget): caps `maxLines` at `maxBytes / SEEN_LINE_BUDGET_BYTES`. */
+  readonly maxBytes?: number;
   /** How long a sighting is remembered, ms. @default 3600000 (one hour) */
   readonly maxAgeMs?: number;
   /** The clock, ms. @default Date.now */
@@ -22,6 +24,12 @@ export interface SeenKeyLinesOptions {
 
 /** Heap bytes one remembered line costs (digest string, set slot, queue slots): measured on Node 24.21, for budgets. */
 export const SEEN_LINE_BYTES = 144;
+/**
+ * What one remembered line costs at most, for a byte budget: under a flood the
+ * queue holds as many forgotten digests again until it is compacted (measured:
+ * about 260 bytes per remembered line).
+ */
+export const SEEN_LINE_BUDGET_BYTES = 2 * SEEN_LINE_BYTES;
 
 export class SeenKeyLines {
   private readonly seen = new Set<string>();
@@ -42,7 +50,8 @@ export class SeenKeyLines {
   forgotten = 0;
 
   constructor(options: SeenKeyLinesOptions = {}) {
-    this.maxLines = options.maxLines ?? 100_000;
+    const byBytes = options.maxBytes === undefined ? Infinity : Math.max(1, Math.floor(options.maxBytes / SEEN_LINE_BUDGET_BYTES));
+    this.maxLines = Math.min(options.maxLines ?? 100_000, byBytes);
     this.maxAgeSeconds = Math.ceil((options.maxAgeMs ?? 3_600_000) / 1000);
     this.nowMs = options.nowMs ?? Date.now;
     this.epochMs = this.nowMs();

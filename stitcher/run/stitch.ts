@@ -54,6 +54,10 @@ export interface StitchOptions {
   readonly flowLimits?: Partial<FlowLimits>;
   /** Bytes the key gates of pcapng outputs may hold (their share of the memory budget). @default the gate's own */
   readonly keyGateMaxHeldBytes?: number;
+  /** Bytes the TLS session keys may take (their share of the memory budget); past it the oldest are dropped. @default the key store's own count bound */
+  readonly keySessionsMaxBytes?: number;
+  /** Bytes the memory of key log lines passed on may take (its share of the budget); past it the oldest are forgotten. @default its own count bound */
+  readonly keyLinesMaxBytes?: number;
   readonly logger: Logger;
   /** Stops a polling run (SIGTERM). */
   readonly signal?: AbortSignal;
@@ -86,6 +90,10 @@ export interface StitchStats {
   keyLinesInvalid: number;
   /** Key objects cut short by the per-object limit of key log text (not read past it). */
   keyObjectsCut: number;
+  /** TLS sessions whose keys were dropped, oldest first, to keep the key store within its share of the budget. */
+  readonly keySessionsDropped: number;
+  /** Key log lines passed on whose memory was given up (so a repeat of one is passed on again). */
+  readonly keyLinesForgotten: number;
   /** The flow table's own counters (flows, tapped bytes, holes, forced flushes...). */
   readonly flows: FlowTable['stats'];
   /** Packets synthesised, every variant. */
@@ -118,7 +126,7 @@ class StitchRun {
   readonly stats: StitchStats;
   private readonly graph: ExportGraph;
   /** The one store of session keys: the key feed fills it, key gates and decryptors read it. */
-  private readonly keyStore = new KeyStore();
+  private readonly keyStore: KeyStore;
   private readonly cleartext: CleartextSide | undefined;
   private readonly flows: FlowTable;
   private readonly traffic: ObjectFeed;
@@ -135,6 +143,7 @@ class StitchRun {
     this.flowIdleNs = BigInt(options.flowIdleMs ?? 3_600_000) * 1_000_000n;
     this.source = new PrefetchingStore(options.source);
     this.reuseBuffers = options.outputs.every((output) => output.sink.capabilities?.copiesOnWrite === true);
+    this.keyStore = new KeyStore({ maxBytes: options.keySessionsMaxBytes });
     this.cleartext = options.cleartext === undefined ? undefined : new CleartextSide({
       ...options.cleartext, keys: this.keyStore, logger: options.logger, keyWaitMs: options.keyWaitMs,
     });
@@ -151,7 +160,7 @@ class StitchRun {
     const owns = (gateway: string): boolean => ownsGateway(shard, gateway);
     const feedOptions = { owns, reorderWaitMs: options.reorderWaitMs, ...(options.now !== undefined ? { now: options.now } : {}) };
     this.traffic = new ObjectFeed(options.source, ObjectKind.Traffic, options.hours, feedOptions);
-    this.keys = new KeyFeed(options.keys ?? options.source, options.hours, feedOptions);
+    this.keys = new KeyFeed(options.keys ?? options.source, options.hours, { ...feedOptions, seen: { maxBytes: options.keyLinesMaxBytes } });
     this.keys.onKeyLog = this.onKeyLog;
     this.keys.onDropped = this.onKeysDropped;
     const keeper = new ShardKeeper({
@@ -163,11 +172,14 @@ class StitchRun {
     });
     this.keeper = keeper;
     const cleartext = this.cleartext;
+    const [keyStore, keys] = [this.keyStore, this.keys];
     this.stats = {
       objects: 0, objectsKnown: 0, damaged: 0, bytesRead: 0, seqGaps: 0, keyLines: 0, keyLinesInvalid: 0, keyObjectsCut: 0, flows: this.flows.stats,
       get packets() { return graph.packets; },
       get outputs() { return graph.outputs; },
       get tls() { return cleartext?.stats; },
+      get keySessionsDropped() { return keyStore.sessionsDropped; },
+      get keyLinesForgotten() { return keys.forgottenLines; },
       get newestExportedNs() { return keeper.newestExportedNs; },
       gatewaysWaiting: 0,
       shard: keeper.stats,
