@@ -4,7 +4,7 @@
  * it, what a claim writes, how it is given up. The callers do the API calls
  * (optimistic concurrency, the resourceVersion, decides races).
  */
-import type { V1LeaseSpec } from '@kubernetes/client-node';
+import type { V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 
 /**
  * A Lease's times are MicroTime, which the API server parses with exactly six
@@ -39,6 +39,12 @@ export function claimedSpec(previous: V1LeaseSpec | undefined, identity: string,
 /** The spec that gives the Lease up, so that a successor need not wait for it to expire. */
 export function releasedSpec(spec: V1LeaseSpec | undefined): V1LeaseSpec {
   return { ...spec, holderIdentity: '', leaseDurationSeconds: 1 };
+}
+
+/** Gives `lease` up through `replace` when `identity` still holds it (someone who took it over keeps it). */
+export async function releaseIfHeld(lease: V1Lease | undefined, identity: string, replace: (released: V1Lease) => Promise<unknown>): Promise<void> {
+  if (lease?.spec?.holderIdentity !== identity) return;
+  await replace({ ...lease, spec: releasedSpec(lease.spec) });
 }
 
 /** The client may hand MicroTime back as a Date or as the string it was sent as. */

@@ -5,7 +5,7 @@
  * Optimistic concurrency (the Lease's resourceVersion) decides races.
  */
 import type { V1Lease } from '@kubernetes/client-node';
-import { claimedSpec, mayClaim, releasedSpec } from '../../kube-common/lease.js';
+import { claimedSpec, mayClaim, releaseIfHeld } from '../../kube-common/lease.js';
 import { apiErrorCode, describeError, fieldManager, type KubeApi } from './kube.js';
 import type { Logger } from './logger.js';
 
@@ -49,10 +49,7 @@ export class LeaderElector {
     if (!this.leading) return;
     this.leading = false;
     try {
-      const lease = await this.read();
-      if (lease?.spec?.holderIdentity === this.options.identity) {
-        await this.api.objects.replace({ ...lease, spec: releasedSpec(lease.spec) });
-      }
+      await releaseIfHeld(await this.read(), this.options.identity, (released) => this.api.objects.replace(released));
     } catch (error) {
       this.log.warn('could not release the leader Lease', { error: describeError(error) });
     }

@@ -9,7 +9,7 @@
  */
 import { ApiException, CoordinationV1Api, type KubeConfig, type V1Lease, type V1OwnerReference } from '@kubernetes/client-node';
 import type { Logger } from '../observe/log.js';
-import { claimedSpec, mayClaim, releasedSpec, takesOver } from '../../kube-common/lease.js';
+import { claimedSpec, mayClaim, releaseIfHeld, takesOver } from '../../kube-common/lease.js';
 
 export interface ShardLeaseOptions {
   readonly namespace: string;
@@ -90,13 +90,8 @@ export class ShardLease {
     if (!this.held) return;
     this.held = false;
     try {
-      const lease = await this.read();
-      if (lease?.spec?.holderIdentity === this.options.identity) {
-        await this.api.replaceNamespacedLease({
-          name: this.options.name, namespace: this.options.namespace,
-          body: { ...lease, spec: releasedSpec(lease.spec) },
-        });
-      }
+      const { name, namespace } = this.options;
+      await releaseIfHeld(await this.read(), this.options.identity, (body) => this.api.replaceNamespacedLease({ name, namespace, body }));
     } catch (error) {
       this.log.warn('could not release the shard Lease', { lease: this.options.name, error: describe(error) });
     }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { claimedSpec, mayClaim, microTime, releasedSpec, takesOver } from '../../kube-common/lease.js';
+import type { V1Lease } from '@kubernetes/client-node';
+import { claimedSpec, mayClaim, microTime, releaseIfHeld, releasedSpec, takesOver } from '../../kube-common/lease.js';
 
 const NOW = new Date('2026-12-06T20:00:00.123Z');
 const secondsBefore = (seconds: number): Date => new Date(NOW.getTime() - seconds * 1000);
@@ -36,5 +37,16 @@ describe('kube-common/lease', () => {
     const released = releasedSpec({ holderIdentity: 'pod-a', leaseDurationSeconds: 15, leaseTransitions: 3 });
     expect(released).to.deep.equal({ holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 3 });
     expect(mayClaim(released, 'pod-b', 15, NOW)).to.equal(true);
+  });
+
+  it('releases a Lease only while this identity still holds it', async () => {
+    const replaced: V1Lease[] = [];
+    const replace = async (lease: V1Lease): Promise<void> => void replaced.push(lease);
+    const lease = (holderIdentity: string): V1Lease => ({ metadata: { name: 'l' }, spec: { holderIdentity, leaseDurationSeconds: 15 } });
+    await releaseIfHeld(lease('pod-b'), 'pod-a', replace);
+    await releaseIfHeld(undefined, 'pod-a', replace);
+    expect(replaced, 'taken over or gone: left alone').to.deep.equal([]);
+    await releaseIfHeld(lease('pod-a'), 'pod-a', replace);
+    expect(replaced.map((l) => l.spec)).to.deep.equal([{ holderIdentity: '', leaseDurationSeconds: 1 }]);
   });
 });
