@@ -21,9 +21,9 @@ import { RecordType, type CtapRecord, type DataRecord, type FlowCloseRecord, typ
 import type { FlowConsumer, FlowIdentity } from './events.js';
 import { emptyFlowTableStats, type FlowTableStats } from './flow-stats.js';
 import { FlowState, type ReleaseMode } from './flow-state.js';
-import { MemoryRelief } from './memory-relief.js';
 import { MinHeap } from './min-heap.js';
 import { RecentKeys } from './recent-keys.js';
+import { MemoryRelief } from './memory-relief.js';
 
 export interface FlowLimits {
   /** Bytes one flow may hold before it must hand them on early. @default 8 MiB */
@@ -114,12 +114,13 @@ function releasingBefore(a: Releasing, b: Releasing): boolean {
 export class FlowTable {
   readonly stats: FlowTableStats = emptyFlowTableStats();
   private readonly limits: FlowLimits;
+  /** What the table gives up under its caps. */
+  private readonly relief: MemoryRelief<GatewayFlows>;
   private readonly gateways = new Map<string, GatewayFlows>();
   private readonly touched = new Set<FlowState>();
   /** Every open flow, the one quiet the longest first (a flow moves to the end when a record touches it). */
   private readonly quietest = new Map<FlowState, GatewayFlows>();
   private readonly releasing = new MinHeap<Releasing>(releasingBefore);
-  private readonly relief: MemoryRelief<GatewayFlows>;
 
   constructor(private readonly consumer: FlowConsumer, limits?: Partial<FlowLimits>) {
     this.limits = { ...DEFAULT_FLOW_LIMITS, ...definedOnly(limits ?? {}) };
