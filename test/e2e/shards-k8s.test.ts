@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateTraffic } from '../../stitcher/generator/generate.js';
-import { decodeCheckpoint, type Checkpoint } from '../../stitcher/pipeline/checkpoint.js';
+import { decodeCheckpoint, type Checkpoint } from '../../stitcher/checkpoint/checkpoint.js';
 import { startTestApiServer, type TestApiServer } from '../k8s/server.js';
 import { writeKubeConfigFile } from '../k8s/kubeconfig.js';
 import { haveTshark } from '../support/tshark.js';

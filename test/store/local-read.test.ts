@@ -5,7 +5,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import { readObject } from '../../stitcher/pipeline/read-object.js';
+import { readObject } from '../../stitcher/ingest/read-object.js';
 import { encodeCtapObject } from '../../stitcher/format/writer.js';
 import { BlockCodec, ObjectKind, RecordType, type CtapRecord } from '../../stitcher/format/records.js';
 import { LocalFolderStore } from '../../stitcher/store/local.js';

@@ -6,7 +6,7 @@ import { Operator, type OperatorOptions } from '../../../operator/controller/con
 import { startTestApiServer, type TestApiServer } from '../../k8s/server.js';
 import type { ResourceType } from '../../k8s/registry.js';
 import { loadCrd, type Json } from '../support.js';
-import { encodeShardStatus, shardStatus, STATUS_REPORT_KEY } from '../../../stitcher/pipeline/status-report.js';
+import { encodeShardStatus, shardStatus, STATUS_REPORT_KEY } from '../../../stitcher/shard/status-report.js';
 import { until } from '../../support/until.js';
 
 export interface Cluster {
@@ -95,7 +95,7 @@ export interface ShardLoad {
 
 /**
  * Writes a shard's checkpoint ConfigMap as the stitcher does
- * (stitcher/pipeline/checkpoint-configmap.ts: its name, labels and a whole
+ * (stitcher/kube/checkpoint-configmap.ts: its name, labels and a whole
  * replace), with a status report made by the stitcher's own code.
  */
 export function writeShardReport(cluster: Cluster, cloudTap: string, shard: number, load: ShardLoad, namespace = 'default'): void {
