@@ -7,6 +7,8 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
+COPY contract contract
+COPY kube-common kube-common
 COPY stitcher stitcher
 COPY operator operator
 COPY bin bin

@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 DEMO_DIR ?= $(CURDIR)/demo-output
 DEMO_FLOWS ?= 60
 
-.PHONY: all deps tools peers k8s-tools build lint test unit demo bench bench-smoke fuzz clean golden e2e-cluster chart-crds quiet-watch
+.PHONY: all deps tools peers k8s-tools fuzzer build lint test unit demo bench bench-smoke fuzz clean golden e2e-cluster chart-crds quiet-watch
 
 all: build
 
@@ -28,13 +28,21 @@ peers:
 k8s-tools:
 	@bin/install-k8s-tools
 
+# Jazzer.js with a libFuzzer addon built against Debian's libFuzzer, into ~/.cache/cloudtap/jazzer/ (once).
+fuzzer:
+	@bin/install-fuzzer
+
+# bin/node-runtime refuses a Node.js older than 22.19 in one line (on Linux x64 the bundled Node 24 is first on PATH).
 build: deps
+	@bin/node-runtime >/dev/null
 	tsc -p tsconfig.json
 
 lint: deps
 	eslint .
 
+# Without Jazzer.js (no root for apt, no g++) the fuzz tests run a randomized fast-check loop and say so.
 test: tools peers k8s-tools build lint
+	@bin/install-fuzzer || echo "make test: Jazzer.js not installed: the fuzz targets run under fast-check, not coverage-guided"
 	mocha
 
 # Rewrites test/golden/ from the operator's output after an intended change (tests only read them).
@@ -63,9 +71,10 @@ demo: build
 bench: build peers
 	node --expose-gc dist/bench/run.js
 
-# Each fuzz target (CTAP reader, key log parser, flow table) for FUZZ_SECONDS after its corpus; see test/fuzz/README.md.
+# Each fuzz target (CTAP reader, key log parser, flow table) for FUZZ_SECONDS after its corpus, under Jazzer.js
+# (coverage-guided); findings land in test/fuzz/findings/. See test/fuzz/README.md.
 FUZZ_SECONDS ?= 60
-fuzz: build
+fuzz: build fuzzer
 	FUZZ_SECONDS=$(FUZZ_SECONDS) node dist/test/fuzz/run.js
 
 # Every row of the bench at small sizes (about a minute): checks the harness, not the numbers.

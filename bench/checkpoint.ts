@@ -12,9 +12,9 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openFileOutput } from '../stitcher/export/file-output.js';
-import { silentLogger } from '../stitcher/pipeline/log.js';
-import { FileCheckpointStore } from '../stitcher/pipeline/checkpoint-store.js';
-import { stitch } from '../stitcher/pipeline/stitch.js';
+import { silentLogger } from '../stitcher/observe/log.js';
+import { FileCheckpointStore } from '../stitcher/checkpoint/checkpoint-store.js';
+import { stitch } from '../stitcher/run/stitch.js';
 import { LocalFolderStore } from '../stitcher/store/local.js';
 
 export interface CheckpointBenchOptions {

@@ -10,10 +10,8 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { openFileOutput } from '../stitcher/export/file-output.js';
 import { readCtapObject } from '../stitcher/format/reader.js';
 import { RecordType } from '../stitcher/format/records.js';
-import { CleartextSide } from '../stitcher/pipeline/cleartext.js';
-import { KeyStore } from '../stitcher/tls/key-store.js';
-import { silentLogger } from '../stitcher/pipeline/log.js';
-import { stitch } from '../stitcher/pipeline/stitch.js';
+import { silentLogger } from '../stitcher/observe/log.js';
+import { stitch } from '../stitcher/run/stitch.js';
 import { LocalFolderStore } from '../stitcher/store/local.js';
 import { listAll } from '../stitcher/store/store.js';
 
@@ -35,14 +33,12 @@ async function measureCleartext(bucket: string, keys: string, output: string): P
   const started = process.hrtime.bigint();
   const sink = await openFileOutput(`pcap://${output}`);
   const logger = silentLogger();
-  const keyStore = new KeyStore();
-  const cleartext = new CleartextSide({ keys: keyStore, logger });
   const stats = await stitch({
-    source: new LocalFolderStore(bucket), keys: new LocalFolderStore(keys), cleartext, keyStore, once: true, logger,
+    source: new LocalFolderStore(bucket), keys: new LocalFolderStore(keys), cleartext: {}, once: true, logger,
     outputs: [{ sink, options: { url: output, variant: 'cleartext', remap: [] } }],
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, bytes: stats.flows.exported, count: cleartext.stats.decryptedFlows };
+  return { seconds, bytes: stats.flows.exported, count: stats.tls?.decryptedFlows ?? 0 };
 }
 
 /** Each tapped direction's bytes in stream order, by flow and direction. */

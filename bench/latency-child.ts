@@ -22,8 +22,8 @@ import { CloseReason, Direction, ObjectKind, RecordType, type CtapRecord } from 
 import { encodeCtapObject } from '../stitcher/format/writer.js';
 import type { PacketSink } from '../stitcher/export/sink.js';
 import type { Packet } from '../stitcher/packet/packet.js';
-import { silentLogger } from '../stitcher/pipeline/log.js';
-import { stitch } from '../stitcher/pipeline/stitch.js';
+import { silentLogger } from '../stitcher/observe/log.js';
+import { stitch } from '../stitcher/run/stitch.js';
 import { LocalFolderStore } from '../stitcher/store/local.js';
 import { openStore } from '../stitcher/store/open.js';
 import type { ObjectStore } from '../stitcher/store/store.js';

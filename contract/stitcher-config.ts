@@ -6,6 +6,14 @@
  * misspells fails at start, not silently.
  */
 
+/**
+ * How long (capture time) a TLS flow waits for its session keys when neither the
+ * CloudTap nor a flag says: keys may land after the traffic they unlock.
+ */
+export const DEFAULT_KEY_WAIT_MS = 30_000;
+/** The same default as the operator writes it into the config file (a duration). */
+export const DEFAULT_KEY_WAIT = `${DEFAULT_KEY_WAIT_MS / 1000}s`;
+
 export interface SelectionConfig {
   readonly users?: readonly string[];
   readonly ports?: readonly number[];

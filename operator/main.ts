@@ -16,13 +16,13 @@
  *   STITCHER_IMAGE    the image stitchers run (the chart's stitcher.image; default: the built-in one)
  *   ALLOW_IMAGE_OVERRIDE  "true" lets a CloudTap name its own image (default: false)
  */
-import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import winston from 'winston';
 import { Operator } from './controller/controller.js';
 import { defaultImage } from './api/defaults.js';
 import type { Logger } from './controller/logger.js';
+import { serveMetricsAndProbes } from '../kube-common/probe-server.js';
 
 function winstonLogger(level: string): Logger {
   const logger = winston.createLogger({ level, format: winston.format.json(), transports: [new winston.transports.Console()] });
@@ -32,27 +32,6 @@ function winstonLogger(level: string): Logger {
     warn: (message, fields) => logger.warn(message, fields),
     error: (message, fields) => logger.error(message, fields),
   };
-}
-
-function serveProbes(operator: Operator, port: number, log: Logger): Server {
-  const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
-    if (path === '/healthz') return void response.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
-    if (path === '/readyz') {
-      const ready = operator.isReady;
-      return void response.writeHead(ready ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ready ? 'ok' : 'caches not synced');
-    }
-    if (path === '/metrics') {
-      operator.metrics.registry.metrics().then(
-        (text) => response.writeHead(200, { 'Content-Type': operator.metrics.registry.contentType }).end(text),
-        (error: unknown) => response.writeHead(500).end(String(error)),
-      );
-      return;
-    }
-    response.writeHead(404).end();
-  });
-  server.listen(port, () => log.info('serving metrics and probes', { port: (server.address() as { port: number }).port }));
-  return server;
 }
 
 async function main(): Promise<void> {
@@ -72,7 +51,11 @@ async function main(): Promise<void> {
     log,
     images: { defaultImage: env.STITCHER_IMAGE || defaultImage, allowOverride: env.ALLOW_IMAGE_OVERRIDE === 'true' },
   });
-  const probes = serveProbes(operator, Number(env.METRICS_PORT ?? 8080), log);
+  // Ready once every watch has listed once; a standby is ready (see Operator.isReady).
+  const probes = await serveMetricsAndProbes(operator.metrics.registry, Number(env.METRICS_PORT ?? 8080), undefined, {
+    live: () => true, ready: () => operator.isReady,
+  });
+  log.info('serving metrics and probes', { port: (probes.address() as { port: number }).port });
   operator.start();
   log.info('cloudtap operator started', { identity, cluster: kubeConfig.getCurrentCluster()?.server });
   const shutdown = async (signal: string) => {

@@ -2,6 +2,7 @@
  * The defaults the CRD schema applies, applied again here so that builders
  * never see an absent field (an older CRD, or an object built in a test).
  */
+import { DEFAULT_KEY_WAIT } from '../../contract/stitcher-config.js';
 import type { CloudTapSpec, StitcherOptions, Target, TargetType, StoreSource } from './types.js';
 
 /** The operator's default stitcher image when its deployment names none (the chart always does). */
@@ -26,7 +27,7 @@ export function defaultStitcher(options: StitcherOptions | undefined): Defaulted
     ...options,
     imagePullPolicy: options?.imagePullPolicy ?? 'IfNotPresent',
     pollInterval: options?.pollInterval ?? '10s',
-    keyWait: options?.keyWait ?? '30s',
+    keyWait: options?.keyWait ?? DEFAULT_KEY_WAIT,
     logLevel: options?.logLevel ?? 'info',
   };
 }

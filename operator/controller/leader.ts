@@ -5,6 +5,7 @@
  * Optimistic concurrency (the Lease's resourceVersion) decides races.
  */
 import type { V1Lease } from '@kubernetes/client-node';
+import { claimedSpec, mayClaim, releaseIfHeld } from '../../kube-common/lease.js';
 import { apiErrorCode, describeError, fieldManager, type KubeApi } from './kube.js';
 import type { Logger } from './logger.js';
 
@@ -18,15 +19,6 @@ export interface LeaderElectionOptions {
   readonly leaseDurationSeconds?: number;
   /** How often to try or renew. @default a third of the lease duration */
   readonly retryPeriodMs?: number;
-}
-
-/**
- * A Lease's times are MicroTime, which the API server parses with exactly six
- * fractional digits; the client passes a Date through as toISOString() (three
- * digits), which the server refuses. So the time goes as a padded string.
- */
-export function microTime(date: Date): Date {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
 }
 
 export class LeaderElector {
@@ -57,10 +49,7 @@ export class LeaderElector {
     if (!this.leading) return;
     this.leading = false;
     try {
-      const lease = await this.read();
-      if (lease?.spec?.holderIdentity === this.options.identity) {
-        await this.api.objects.replace({ ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } });
-      }
+      await releaseIfHeld(await this.read(), this.options.identity, (released) => this.api.objects.replace(released));
     } catch (error) {
       this.log.warn('could not release the leader Lease', { error: describeError(error) });
     }
@@ -111,21 +100,16 @@ export class LeaderElector {
 
   /** @returns whether this process holds the Lease now */
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const nowDate = new Date();
-    const now = microTime(nowDate);
+    const now = new Date();
     const lease = await this.read();
-    const spec = {
-      holderIdentity: this.options.identity,
-      leaseDurationSeconds: this.durationSeconds,
-      renewTime: now,
-    };
+    const spec = claimedSpec(lease === undefined ? undefined : (lease.spec ?? {}), this.options.identity, this.durationSeconds, now);
     if (!lease) {
       await this.api.objects.create<V1Lease>(
         {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name: this.leaseName, namespace: this.options.namespace },
-          spec: { ...spec, acquireTime: now, leaseTransitions: 0 },
+          spec,
         },
         undefined,
         undefined,
@@ -133,20 +117,9 @@ export class LeaderElector {
       );
       return true;
     }
-    const holder = lease.spec?.holderIdentity ?? '';
-    const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;
-    const expired = renewed + (lease.spec?.leaseDurationSeconds ?? this.durationSeconds) * 1000 < nowDate.getTime();
-    if (holder !== this.options.identity && holder !== '' && !expired) return false;
-    const takingOver = holder !== this.options.identity;
+    if (!mayClaim(lease.spec, this.options.identity, this.durationSeconds, now)) return false;
     try {
-      await this.api.objects.replace<V1Lease>({
-        ...lease,
-        spec: {
-          ...lease.spec,
-          ...spec,
-          ...(takingOver ? { acquireTime: now, leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 } : {}),
-        },
-      });
+      await this.api.objects.replace<V1Lease>({ ...lease, spec });
       return true;
     } catch (error) {
       if (apiErrorCode(error) === 409) return false; // another candidate won this round

@@ -1,7 +1,7 @@
 /**
  * Throughput and lag in the CloudTap status, from the reports the shards
  * write under `status.json` in their checkpoint ConfigMaps
- * (stitcher/pipeline/status-report.ts). The throughput is the sum over the
+ * (stitcher/shard/status-report.ts). The throughput is the sum over the
  * shards, the lag the largest; only fresh reports count, and a shard whose
  * report is too old is called stalled (the Degraded condition says so).
  *

@@ -1,7 +1,8 @@
 /**
  * The stitcher's memory budget (`--max-buffer`) and how it is shared: the flow
  * table takes half (held bytes, their bookkeeping, early records, open flows),
- * the key gate of pcapng outputs and the clear-text decryptors a quarter each.
+ * the key gate of pcapng outputs, the clear-text decryptors and the TLS session
+ * keys 5/32 each, the memory of key log lines already passed on the last 1/32.
  * In a container without `--max-buffer` the budget is a share of the cgroup's
  * memory limit, so a pod's defaults fit the memory it was given; the rest of
  * the limit is the runtime's (heap, read-ahead, output buffers).
@@ -19,6 +20,10 @@ export interface BudgetShares {
   readonly flowTableBytes: number;
   readonly keyGateBytes: number;
   readonly decryptorBytes: number;
+  /** The TLS session keys (KeyStore). */
+  readonly keySessionsBytes: number;
+  /** The key log lines already passed on (SeenKeyLines). */
+  readonly keyLinesBytes: number;
   /** Where the total came from, for the log. */
   readonly source: '--max-buffer' | 'cgroup' | 'default';
 }
@@ -52,8 +57,10 @@ export function budgetShares(maxBuffer: number | undefined, cgroupLimit: number 
   return {
     totalBytes,
     flowTableBytes: Math.floor(totalBytes / 2),
-    keyGateBytes: Math.floor(totalBytes / 4),
-    decryptorBytes: Math.floor(totalBytes / 4),
+    keyGateBytes: Math.floor((totalBytes * 5) / 32),
+    decryptorBytes: Math.floor((totalBytes * 5) / 32),
+    keySessionsBytes: Math.floor((totalBytes * 5) / 32),
+    keyLinesBytes: Math.floor(totalBytes / 32),
     source,
   };
 }

@@ -3,25 +3,25 @@ import { parseArgs } from 'node:util';
 import { openStore, type OpenStoreOptions } from '../store/open.js';
 import { countingStore, StoreCallCounts } from '../store/counting-store.js';
 import type { ObjectStore } from '../store/store.js';
-import { registerStoreMetrics } from '../pipeline/store-metrics.js';
+import { registerStoreMetrics } from '../observe/store-metrics.js';
 import { openOutput } from '../export/open-output.js';
-import type { ExportTarget, OutputReport } from '../pipeline/export-graph.js';
-import { splitOutputOptions } from '../pipeline/output-options.js';
+import type { ExportTarget, OutputReport } from '../graph/export-graph.js';
+import { splitOutputOptions } from '../graph/output-options.js';
 import { isBucketOutputUrl, openBucketOutput, parseBucketOutputUrl } from '../export/bucket-output.js';
 import type { PacketSink } from '../export/sink.js';
 import { DEFAULT_FLOW_LIMITS, type FlowLimits } from '../flow/flow-table.js';
 import { budgetShares, type BudgetShares } from './memory-budget.js';
 import { parseSelection, type FlowSelection } from '../flow/selection.js';
-import { CleartextSide, parsePortMap } from '../pipeline/cleartext.js';
-import { registerTlsMetrics } from '../pipeline/tls-metrics.js';
-import { KeyStore } from '../tls/key-store.js';
-import type { TlsStats } from '../tls/stats.js';
-import { createLogger } from '../pipeline/log.js';
-import { stitch, type StitchOptions, type StitchStats } from '../pipeline/stitch.js';
-import { createMetrics } from '../pipeline/metrics.js';
-import { serveMetrics } from '../pipeline/metrics-server.js';
-import { openShardServices, type ShardServices } from '../pipeline/shard-services.js';
-import type { Logger } from '../pipeline/log.js';
+import { parsePortMap } from '../graph/cleartext.js';
+import { registerTlsMetrics } from '../observe/tls-metrics.js';
+import { emptyTlsStats, type TlsStats } from '../tls/stats.js';
+import { createLogger } from '../observe/log.js';
+import { stitch, type StitchOptions, type StitchStats } from '../run/stitch.js';
+import { createMetrics } from '../observe/metrics.js';
+import { serveMetricsAndProbes } from '../../kube-common/probe-server.js';
+import { openShardServices, type ShardServices } from '../kube/shard-services.js';
+import type { Logger } from '../observe/log.js';
+import { DEFAULT_KEY_WAIT } from '../../contract/stitcher-config.js';
 import { resolveStitchConfig, type StitchConfig, type StitchFlags } from './stitch-config.js';
 import { formatBytes, formatCount, Progress } from './progress.js';
 
@@ -36,7 +36,7 @@ export const STITCH_USAGE = `usage: cloudtap stitch --source <url> [--keys <url>
                             any output takes remap=client:<cidr> / remap=server:<cidr>
                             variant=original|cleartext|both (TLS decrypted onto a plain port), keylog=/abs/file
   --select <criterion>      user=<globs>, port=<ports>, subnet=<cidrs>: export only matching flows (repeatable)
-  --key-wait <dur>          how long (capture time) a TLS flow waits for its keys (default 30s)
+  --key-wait <dur>          how long (capture time) a TLS flow waits for its keys (default ${DEFAULT_KEY_WAIT})
   --cleartext-ports <map>   server ports of decrypted flows in the clear-text variant (default 443:80)
   --once                    read every object present, close all flows, print a summary and exit
   --poll-interval <dur>     how often to look for new objects (default 10s)
@@ -110,27 +110,27 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
   });
   registerStoreMetrics(registry, storeCalls);
   const health = { live: () => true, ready: () => current?.shard.ready === true && (lease === undefined || lease.mayExport()) };
-  const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(registry, config.metricsPort, undefined, health);
+  const metrics = config.metricsPort === undefined ? undefined : await serveMetricsAndProbes(registry, config.metricsPort, undefined, health);
   try {
     // A pod that waits for its shard's Lease opens no output: it must not export.
     if (lease !== undefined && !(await lease.acquire(stop.signal))) return 0;
     lease?.onLost(() => stop.abort());
     const outputs = await openOutputs(config.outputs, config.credentials, storeCalls);
-    const keyStore = new KeyStore();
     const budget = budgetShares(config.maxTotalBufferBytes);
     logger.info('memory budget', { bytes: budget.totalBytes, from: budget.source });
     const cleartext = outputs.some((o) => o.options.variant !== 'original')
-      ? new CleartextSide({ keys: keyStore, keyWaitMs: config.keyWaitMs, portMap: parsePortMap(config.cleartextPorts), logger, maxHeldBytes: budget.decryptorBytes })
+      ? { portMap: parsePortMap(config.cleartextPorts), maxHeldBytes: budget.decryptorBytes }
       : undefined;
-    if (cleartext !== undefined) registerTlsMetrics(registry, () => cleartext.stats);
+    if (cleartext !== undefined) registerTlsMetrics(registry, () => current?.tls ?? emptyTlsStats());
     const stats = await stitch({
       source, keys, outputs, once: config.once, pollIntervalMs: config.pollIntervalMs, logger, signal: stop.signal,
       hours: config.hours,
       flowLimits: flowLimits(config, budget),
       keyGateMaxHeldBytes: budget.keyGateBytes,
+      keySessionsMaxBytes: budget.keySessionsBytes,
+      keyLinesMaxBytes: budget.keyLinesBytes,
       selection,
       cleartext,
-      keyStore,
       keyWaitMs: config.keyWaitMs,
       shard: config.shard,
       reorderWaitMs: config.reorderWaitMs,
@@ -141,7 +141,7 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
     });
     progress.done();
     process.stdout.write(summary(stats, config, (Date.now() - started) / 1000, selection));
-    if (cleartext !== undefined) process.stdout.write(tlsSummary(cleartext.stats));
+    if (stats.tls !== undefined) process.stdout.write(tlsSummary(stats.tls));
     if (stats.shard.stoppedBy === 'guard') {
       process.stderr.write(`cloudtap: lost the shard Lease (${lease?.description ?? 'guard'}): stopped exporting\n`);
       return 1;
@@ -222,6 +222,7 @@ function summary(stats: StitchStats, config: StitchConfig, seconds: number, sele
     `  memory    ${formatCount(f.flowsClosedForMemory)} flows closed and ${formatCount(f.earlyDroppedForMemory)} early records dropped for the budget, ${formatCount(f.flowsClosedForFlowCap)} flows closed for --max-open-flows`,
     `  packets   ${formatCount(stats.packets)} synthesised`,
     `  keys      ${formatCount(stats.keyLines)} key log lines, ${formatCount(stats.keyLinesInvalid)} invalid dropped, ${formatCount(stats.keyObjectsCut)} objects cut at the per-object limit`,
+    `  key memory ${formatCount(stats.keySessionsDropped)} TLS sessions dropped and ${formatCount(stats.keyLinesForgotten)} key log lines forgotten for the budget`,
   ];
   if (config.shard.count > 1) lines.push(`  shard     ${config.shard.index} of ${config.shard.count}`);
   if (stats.shard.checkpoint !== undefined) {

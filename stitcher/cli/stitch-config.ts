@@ -3,12 +3,12 @@
  * (what the operator mounts from a ConfigMap). Flags win over the file.
  */
 import { readFileSync } from 'node:fs';
-import { LOG_LEVELS, type LogLevel } from '../pipeline/log.js';
-import type { HourWindow } from '../pipeline/object-feed.js';
-import type { ShardSpec } from '../pipeline/shard.js';
-import { parseCheckpointUrl } from '../pipeline/checkpoint-store.js';
+import { LOG_LEVELS, type LogLevel } from '../observe/log.js';
+import type { HourWindow } from '../ingest/object-feed.js';
+import type { ShardSpec } from '../shard/shard.js';
+import { parseCheckpointUrl } from '../checkpoint/checkpoint-store.js';
 import { parseCount, parseDuration, parseSize, UsageError } from './usage-error.js';
-import { checkStitcherConfig, type StitcherConfigFile } from '../../contract/stitcher-config.js';
+import { checkStitcherConfig, DEFAULT_KEY_WAIT, type StitcherConfigFile } from '../../contract/stitcher-config.js';
 import { MAX_SHARD_COUNT } from '../../contract/limits.js';
 import { checkAssignment } from '../../contract/shard-assignment.js';
 import { SHARD_ENV } from '../../contract/names.js';
@@ -115,7 +115,7 @@ export function resolveStitchConfig(flags: StitchFlags, env: NodeJS.ProcessEnv =
     metricsPort: metricsPort(flags['metrics-port'] ?? file.metricsPort),
     hours: hourWindow(flags, file, flags.once === true),
     select: flags.select ?? selectFromFile(file.select),
-    keyWaitMs: parseDuration(flags['key-wait'] ?? file.keyWait ?? '30s', '--key-wait'),
+    keyWaitMs: parseDuration(flags['key-wait'] ?? file.keyWait ?? DEFAULT_KEY_WAIT, '--key-wait'),
     cleartextPorts: flags['cleartext-ports'] ?? file.cleartextPorts ?? '443:80',
     shard: shardOf(flags, env),
     reorderWaitMs: parseDuration(flags['reorder-wait'] ?? file.reorderWait ?? '5m', '--reorder-wait'),

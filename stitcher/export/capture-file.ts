@@ -1,6 +1,6 @@
 /** What the pcap and pcapng writers have in common, so that rotation can drive either. */
 import type { Packet } from '../packet/packet.js';
-import type { FrameSink, PacketSink } from './sink.js';
+import type { FrameSink } from './sink.js';
 
 /** One open capture file (pcap or pcapng). */
 export interface CaptureFile extends FrameSink {
@@ -33,15 +33,6 @@ export interface CaptureFileOptions {
 
 export const defaultSnapLength = 262144;
 
-/**
- * Whether `sink` copies every packet before `write` returns (capture files do)
- * and so never holds a view of the bytes it was handed: then the reader may
- * rewrite its memory once the block is done (see ObjectReadHandlers.reuseBuffers).
- * A sink says so with `readonly copiesOnWrite = true`.
- */
-export function copiesOnWrite(sink: PacketSink): boolean {
-  return (sink as { readonly copiesOnWrite?: unknown }).copiesOnWrite === true;
-}
 /** LINKTYPE_ETHERNET. */
 export const linkTypeEthernet = 1;
 

@@ -70,6 +70,7 @@ export function createGeneveSink(options: GeneveSinkOptions): WireSink {
 
 class GeneveSink implements WireSink {
   readonly description: string;
+  readonly capabilities = { wire: this };
   readonly stats: WireStats = emptyWireStats();
   private readonly tunnel: UdpTunnel;
   private readonly inner: 'ethernet' | 'ip';

@@ -4,9 +4,7 @@
  * + inner IP + TCP (data segments carry no TCP options: only the synthesiser's
  * SYNs do, and they carry no payload).
  */
-import { isIP } from 'node:net';
 import type { WireUrl } from './wire-url.js';
-import { parseWireUrl } from './wire-url.js';
 
 export type Encapsulation =
   | { readonly kind: 'vxlan' }
@@ -60,11 +58,4 @@ export function encapsulationOf(wire: WireUrl): Encapsulation {
     return { kind: 'geneve', inner: wire.inner, optionsLength: wire.options.reduce((sum, o) => sum + 4 + o.data.length, 0) };
   }
   return { kind: wire.kind };
-}
-
-/** `maxInnerSegmentPayload` for an `--output` URL, before it is opened. */
-export function maxSegmentPayloadForUrl(url: string | WireUrl, innerIpVersion: 4 | 6): number {
-  const wire = typeof url === 'string' ? parseWireUrl(url) : url;
-  const outer = isIP(wire.host) === 4 ? 4 : 6;
-  return maxInnerSegmentPayload(wire.mtu, encapsulationOf(wire), innerIpVersion, outer);
 }

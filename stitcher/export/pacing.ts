@@ -31,6 +31,7 @@ export function pacedSink(sink: WireSink, options: PacingOptions): WireSink {
 
 class PacedSink implements WireSink {
   readonly description: string;
+  readonly capabilities = { wire: this };
   private readonly queue: (Packet | undefined)[] = [];
   private head = 0;
   private readonly queuePackets: number;

@@ -81,6 +81,7 @@ export async function listenPcapOverIp(options: PcapOverIpOptions): Promise<Wire
 
 abstract class PcapOverIpSink implements WireSink {
   readonly description: string;
+  readonly capabilities = { wire: this };
   readonly stats: WireStats = emptyWireStats();
 
   constructor(protected readonly options: PcapOverIpOptions) {

@@ -5,6 +5,7 @@
 import type { Packet } from '../packet/packet.js';
 import { BufferedFile } from './buffered-file.js';
 import type { CaptureFile, CaptureFileOptions } from './capture-file.js';
+import type { SinkCapabilities } from './sink.js';
 import { capturedLength, copyFrame, defaultSnapLength, linkTypeEthernet } from './capture-file.js';
 
 const nanosecondMagic = 0xa1b23c4d;
@@ -18,6 +19,7 @@ export function createPcapFile(path: string, options: CaptureFileOptions = {}): 
 
 class PcapFile implements CaptureFile {
   readonly description: string;
+  readonly capabilities: SinkCapabilities = { frames: this };
   private readonly file: BufferedFile;
   private readonly snapLength: number;
   /** The last timestamp split into seconds and nanoseconds: packets come in runs that share one. */

@@ -7,6 +7,7 @@
 import type { Packet } from '../packet/packet.js';
 import { BufferedFile } from './buffered-file.js';
 import type { CaptureFile, CaptureFileOptions } from './capture-file.js';
+import type { SinkCapabilities } from './sink.js';
 import { capturedLength, copyFrame, defaultSnapLength, linkTypeEthernet } from './capture-file.js';
 
 const sectionHeaderType = 0x0a0d0d0a;
@@ -49,6 +50,7 @@ function optionsLength(options: readonly BlockOption[]): number {
 
 class PcapngFile implements CaptureFile {
   readonly description: string;
+  readonly capabilities: SinkCapabilities = { frames: this, secrets: this };
   private readonly file: BufferedFile;
   private readonly snapLength: number;
   /** The last timestamp split into its two 32-bit halves: packets come in runs that share one. */

@@ -9,7 +9,7 @@
  */
 import type { Packet } from '../packet/packet.js';
 import type { CaptureFile } from './capture-file.js';
-import type { FrameSink } from './sink.js';
+import type { FrameSink, SinkCapabilities } from './sink.js';
 
 export interface FileOutputStats {
   readonly packets: number;
@@ -66,8 +66,8 @@ export function fileTimestamp(ns: bigint): string {
 
 export class CaptureOutput implements FileOutput {
   readonly description: string;
-  /** Every packet is copied into the file's buffer at once (see copiesOnWrite). */
-  readonly copiesOnWrite = true;
+  /** Every packet is copied into the file's buffer at once; pcapng takes secrets. */
+  readonly capabilities: SinkCapabilities;
   private readonly files: CaptureFile[] = [];
   addSecrets?: (nssKeyLogLines: string) => void;
   private readonly plan: FilePlan;
@@ -100,6 +100,8 @@ export class CaptureOutput implements FileOutput {
     this.maxNs = BigInt(options.plan.maxSeconds) * 1_000_000_000n;
     this.rotatesByTime = this.maxNs > 0n;
     if (options.secrets) this.addSecrets = (lines) => this.keepSecrets(lines);
+    const secrets = this.addSecrets === undefined ? {} : { secrets: { addSecrets: this.addSecrets } };
+    this.capabilities = { frames: this, copiesOnWrite: true, ...secrets };
   }
 
   get stats(): FileOutputStats {

@@ -5,6 +5,7 @@
  * it never grows memory without bound.
  */
 import type { Packet } from '../packet/packet.js';
+import type { WireCapability } from './wire-sink.js';
 
 export interface PacketSink {
   /** For messages and metrics: `pcapng:///tmp/out.pcapng`. */
@@ -19,6 +20,29 @@ export interface PacketSink {
   flush(): Promise<void>;
   /** Writes out what is buffered and closes every file or socket. */
   close(): Promise<void>;
+  /** What this output can do beyond taking packets, as it declares it; absent: nothing more. */
+  readonly capabilities?: SinkCapabilities;
+}
+
+/**
+ * Each capability is the object that provides it (usually the sink itself), so
+ * the compiler checks that a sink has what it declares and callers never guess
+ * from the methods an object happens to have.
+ */
+export interface SinkCapabilities {
+  /** Frames written straight into its memory (capture files). */
+  readonly frames?: FrameWriter;
+  /** It copies every packet before `write` returns: the reader may reuse its memory once a block is done. */
+  readonly copiesOnWrite?: true;
+  /** It carries TLS secrets in-band (pcapng: Decryption Secrets Blocks). */
+  readonly secrets?: SecretsCarrier;
+  /** It sends over the network: it counts what it could not send and needs segments that fit its MTU. */
+  readonly wire?: WireCapability;
+}
+
+/** An output that carries TLS secrets in-band (pcapng: Decryption Secrets Blocks). */
+export interface SecretsCarrier {
+  addSecrets(nssKeyLogLines: string): void;
 }
 
 /**
@@ -26,7 +50,9 @@ export interface PacketSink {
  * (capture files): no header buffer and no Packet per frame, one copy of the
  * payload. `write` still takes Packets.
  */
-export interface FrameSink extends PacketSink {
+export interface FrameSink extends PacketSink, FrameWriter {}
+
+export interface FrameWriter {
   /**
    * Makes room for a frame of `length` bytes captured at `tsNs` and returns
    * where its first byte goes in `frameBuffer` (read `frameBuffer` after this
@@ -37,8 +63,4 @@ export interface FrameSink extends PacketSink {
   readonly frameBuffer: Buffer;
   /** False when the producer should wait for `drain()` (what `write` would have returned). */
   readonly writable: boolean;
-}
-
-export function isFrameSink(sink: PacketSink): sink is FrameSink {
-  return typeof (sink as Partial<FrameSink>).reserveFrame === 'function';
 }

@@ -36,6 +36,7 @@ export function createVxlanSink(options: VxlanSinkOptions): WireSink {
 
 class VxlanSink implements WireSink {
   readonly description: string;
+  readonly capabilities = { wire: this };
   readonly stats: WireStats = emptyWireStats();
   private readonly header: Buffer;
   private readonly tunnel: UdpTunnel;

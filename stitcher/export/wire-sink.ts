@@ -19,21 +19,20 @@ export interface WireStats {
   connections: number;
 }
 
-export interface WireSink extends PacketSink {
+/** What a wire output declares as its `capabilities.wire`. */
+export interface WireCapability {
   readonly stats: WireStats;
   /**
    * The largest TCP payload per synthesised segment such that no packet this
    * sink sends exceeds its MTU (pass it as the synthesiser's `maxSegmentPayload`).
    */
   maxSegmentPayload(innerIpVersion: 4 | 6): number;
-  /** Sinks with sockets to set up do it here, before the first packet. */
-  open?(): Promise<void>;
 }
 
-/** Whether `sink` sends over the network and counts what it could not send. */
-export function isWireSink(sink: PacketSink): sink is WireSink {
-  const stats = (sink as Partial<WireSink>).stats;
-  return typeof stats === 'object' && stats !== null && typeof stats.dropped === 'number' && typeof stats.sendErrors === 'number';
+/** A wire output; it declares itself as `capabilities.wire`. */
+export interface WireSink extends PacketSink, WireCapability {
+  /** Sinks with sockets to set up do it here, before the first packet. */
+  open?(): Promise<void>;
 }
 
 export function emptyWireStats(): WireStats {

@@ -23,6 +23,7 @@ import { emptyFlowTableStats, type FlowTableStats } from './flow-stats.js';
 import { FlowState, type ReleaseMode } from './flow-state.js';
 import { MinHeap } from './min-heap.js';
 import { RecentKeys } from './recent-keys.js';
+import { MemoryRelief } from './memory-relief.js';
 
 export interface FlowLimits {
   /** Bytes one flow may hold before it must hand them on early. @default 8 MiB */
@@ -113,6 +114,8 @@ function releasingBefore(a: Releasing, b: Releasing): boolean {
 export class FlowTable {
   readonly stats: FlowTableStats = emptyFlowTableStats();
   private readonly limits: FlowLimits;
+  /** What the table gives up under its caps. */
+  private readonly relief: MemoryRelief<GatewayFlows>;
   private readonly gateways = new Map<string, GatewayFlows>();
   private readonly touched = new Set<FlowState>();
   /** Every open flow, the one quiet the longest first (a flow moves to the end when a record touches it). */
@@ -121,6 +124,16 @@ export class FlowTable {
 
   constructor(private readonly consumer: FlowConsumer, limits?: Partial<FlowLimits>) {
     this.limits = { ...DEFAULT_FLOW_LIMITS, ...definedOnly(limits ?? {}) };
+    this.relief = new MemoryRelief<GatewayFlows>({
+      stats: this.stats,
+      memoryBytes: () => this.memoryBytes,
+      quietest: this.quietest,
+      gateways: () => this.gateways.values(),
+      openFlowCount: (flows) => flows.flows.size,
+      releaseNow: (flows, flow, mode) => this.release(flows, [{ flow, mode, ts: 0n }], 0n),
+      dropEarly: (flows) => this.dropEarly(flows),
+      closeFlows: (flows, closing) => this.closeFlows(flows, closing),
+    }, { ...this.limits, openFlowCostBytes: OPEN_FLOW_COST_BYTES });
   }
 
   /**
@@ -141,10 +154,10 @@ export class FlowTable {
     for (const flow of this.touched) {
       for (const direction of flow.directions) direction.keepViews();
       if (this.quietest.delete(flow)) this.quietest.set(flow, flows);
-      if (flow.bufferedBytes > this.limits.maxFlowBufferBytes) this.relieveFlow(flows, flow);
+      if (flow.bufferedBytes > this.limits.maxFlowBufferBytes) this.relief.relieveFlow(flows, flow);
     }
     this.touched.clear();
-    if (this.memoryBytes > this.limits.maxTotalBufferBytes) this.relieveTotal();
+    if (this.memoryBytes > this.limits.maxTotalBufferBytes) this.relief.relieveTotal();
   }
 
   /** What the table holds, by the costs above: bytes, held items and open flows. */
@@ -262,7 +275,7 @@ export class FlowTable {
     if (flows.flows.has(key) || flows.closed.has(key)) return;
     // The record's buffers may be views into the block: the flow outlives it.
     const kept = { ...record, flowId: Buffer.from(record.flowId), clientIp: Buffer.from(record.clientIp), serverIp: Buffer.from(record.serverIp) };
-    if (this.stats.flowsOpen >= this.limits.maxOpenFlows) this.closeQuietest(1, 'flowCap');
+    if (this.stats.flowsOpen >= this.limits.maxOpenFlows) this.relief.closeQuietest(1, 'flowCap');
     const flow = new FlowState({ key, gateway, open: kept }, this.stats);
     flows.flows.set(key, flow);
     this.quietest.set(flow, flows);
@@ -271,7 +284,7 @@ export class FlowTable {
     this.stats.flowsOpen++;
     this.touched.add(flow);
     // A block can open a hundred thousand flows: the budget is kept as they come, not only after the block.
-    if (this.memoryBytes > this.limits.maxTotalBufferBytes) this.relieveTotal();
+    if (this.memoryBytes > this.limits.maxTotalBufferBytes) this.relief.relieveTotal();
     const early = flows.early.get(key);
     if (early === undefined) return;
     flows.early.delete(key);
@@ -374,8 +387,11 @@ export class FlowTable {
     this.stats.flowsOpen--;
   }
 
-  private dropEarly(flows: GatewayFlows): void {
+  /** Records still waiting for their FLOW_OPEN are orphans; returns how many were dropped. */
+  private dropEarly(flows: GatewayFlows): number {
+    let dropped = 0;
     for (const records of flows.early.values()) {
+      dropped += records.length;
       for (const record of records) {
         this.stats.orphanRecords++;
         this.stats.heldItems--;
@@ -386,63 +402,7 @@ export class FlowTable {
       }
     }
     flows.early.clear();
-  }
-
-  /** A flow over its cap hands on what is contiguous; if still over, it gives up the bytes it misses. */
-  private relieveFlow(flows: GatewayFlows, flow: FlowState): void {
-    this.releaseEarly(flows, flow, 'all');
-    if (flow.bufferedBytes <= this.limits.maxFlowBufferBytes) return;
-    this.releaseEarly(flows, flow, 'flush');
-    this.stats.forcedFlushesFlowCap++;
-  }
-
-  /** Over the budget: gives up state in the order FlowLimits.maxTotalBufferBytes states, until under it. */
-  private relieveTotal(): void {
-    const limit = this.limits.maxTotalBufferBytes;
-    const holding = [...this.quietest].filter(([flow]) => flow.pending && flow.heldItems > 0);
-    for (const mode of ['all', 'flush'] as const) {
-      for (const [flow, flows] of holding) {
-        if (this.memoryBytes <= limit) return;
-        if (flow.finished || flow.heldItems === 0) continue;
-        this.releaseEarly(flows, flow, mode);
-        if (mode === 'flush') this.stats.forcedFlushesTotalCap++;
-      }
-    }
-    for (const flows of this.gateways.values()) {
-      if (this.memoryBytes <= limit) return;
-      if (flows.early.size === 0) continue;
-      for (const records of flows.early.values()) this.stats.earlyDroppedForMemory += records.length;
-      this.dropEarly(flows);
-    }
-    if (this.memoryBytes > limit) {
-      // Down to 90%, so that a flood of opens does not come back here at every flow.
-      const over = this.memoryBytes - Math.floor(limit * 0.9);
-      this.closeQuietest(Math.ceil(over / OPEN_FLOW_COST_BYTES), 'memory');
-    }
-  }
-
-  /**
-   * Closes `count` flows (their missing bytes as holes), counted by why: those of
-   * the gateway with the most open flows, quietest first, so that a gateway that
-   * floods the table with opens pays for it and the others' flows go on.
-   */
-  private closeQuietest(count: number, why: 'flowCap' | 'memory'): void {
-    let heaviest: GatewayFlows | undefined;
-    for (const flows of this.gateways.values()) if (heaviest === undefined || flows.flows.size > heaviest.flows.size) heaviest = flows;
-    if (heaviest === undefined) return;
-    const chosen: FlowState[] = [];
-    for (const [flow, flows] of this.quietest) {
-      if (chosen.length >= count) break;
-      if (flows === heaviest) chosen.push(flow);
-    }
-    this.closeFlows(heaviest, chosen);
-    if (why === 'flowCap') this.stats.flowsClosedForFlowCap += chosen.length;
-    else this.stats.flowsClosedForMemory += chosen.length;
-  }
-
-  private releaseEarly(flows: GatewayFlows, flow: FlowState, mode: 'all' | 'flush'): void {
-    this.stats.forcedReleases++;
-    this.release(flows, [{ flow, mode, ts: 0n }], 0n);
+    return dropped;
   }
 }
 

@@ -32,7 +32,7 @@ import { classifyFlow, MAX_CLASSIFY_EVENTS } from './classify.js';
 import type { KeyStore } from './key-store.js';
 import { TlsFramingError, TlsRecordReader } from './record-reader.js';
 import { TlsSession } from './session.js';
-import { WaitingFlows } from './waiting-flows.js';
+import { KeyWait, type KeyWaitLimits } from './key-wait.js';
 import type { SessionOutput, UndecryptableReason } from './session.js';
 import { flowOutcome } from './outcome.js';
 import type { TlsFlowOutcome } from './outcome.js';
@@ -42,27 +42,11 @@ import { suiteName, versionName } from './suites.js';
 import { NOTHING_HELD, type ResumableStage, type StageJson, type StagePoint, type StreamOffsets } from '../flow/resumable.js';
 import { decryptorResumeFromJson, decryptorResumeToJson, type DecryptorResume, type TlsResume } from './decryptor-resume.js';
 
-export interface TlsDecryptorOptions {
+export interface TlsDecryptorOptions extends KeyWaitLimits {
   /** Where the secrets come from; the decryptor subscribes to hear of late ones. */
   readonly keys: KeyStore;
   /** Gets the plaintext flows, and non-TLS flows unchanged. */
   readonly downstream: FlowConsumer;
-  /**
-   * How long a TLS flow waits for its secrets, in milliseconds of the clock.
-   * @default 30000
-   */
-  readonly keyWaitMs?: number;
-  /**
-   * How many ciphertext bytes a TLS flow holds while it waits for its secrets.
-   * @default 4194304 (4 MiB)
-   */
-  readonly keyWaitBytes?: number;
-  /**
-   * How many ciphertext bytes all waiting flows hold together; past it the flows that
-   * have waited longest give up first.
-   * @default 268435456 (256 MiB)
-   */
-  readonly maxHeldBytes?: number;
   /**
    * The clock for key waiting, nanoseconds since the Unix epoch.
    * @default the latest event timestamp seen (event time, so replays behave like live traffic)
@@ -84,8 +68,6 @@ export type { TlsFlowOutcome } from './outcome.js';
 
 /** Bytes buffered to decide whether a flow is TLS before calling it plain. */
 const MAX_CLASSIFY_BYTES = 65536;
-/** How often (event time) waiting flows are checked against their deadline. */
-const EXPIRY_CHECK_NS = 100_000_000n;
 
 type Mode = 'classifying' | 'plain' | 'tls' | 'done';
 
@@ -101,11 +83,8 @@ interface FlowState {
   readonly plainOffset: [bigint, bigint];
   openSent: boolean;
   close?: FlowEvent;
-  waitSinceNs?: bigint;
   /** The events as they came, kept until the first plaintext when undecryptable flows go on as they are. */
   original?: FlowEvent[];
-  /** Ciphertext held while waiting, as last counted into the decryptor's total. */
-  heldBytes: number;
   damaged?: 'gap' | 'missing' | 'auth-failure';
   /** Resumed mid-stream: per direction, bytes before these offsets were decrypted before the checkpoint. */
   skipBelow?: readonly [bigint, bigint];
@@ -127,7 +106,6 @@ function newFlowState(flow: FlowIdentity, at: readonly [number, number] = [0, 0]
     readerLost: [false, false],
     plainOffset: [0n, 0n],
     openSent: false,
-    heldBytes: 0,
   };
 }
 
@@ -136,20 +114,13 @@ export class TlsDecryptor implements FlowConsumer, ResumableStage {
   private readonly flows = new Map<string, FlowState>();
   /** Flows carried over from a checkpoint, by flow key, until they are opened. */
   private readonly resuming = new Map<string, { readonly resume: DecryptorResume; readonly json: StageJson }>();
-  private readonly waiting = new WaitingFlows<FlowState>();
-  private readonly keyWaitNs: bigint;
-  private readonly keyWaitBytes: number;
-  private readonly maxHeldBytes: number;
-  private heldBytes = 0;
+  private readonly waiting: KeyWait<FlowState>;
   private readonly clock: () => bigint;
   private readonly unsubscribe: () => void;
   private latestNs = 0n;
-  private nextExpiryCheckNs = 0n;
 
   constructor(private readonly options: TlsDecryptorOptions) {
-    this.keyWaitNs = BigInt(options.keyWaitMs ?? 30_000) * 1_000_000n;
-    this.keyWaitBytes = options.keyWaitBytes ?? 4 * 1024 * 1024;
-    this.maxHeldBytes = options.maxHeldBytes ?? 256 * 1024 * 1024;
+    this.waiting = new KeyWait(options, (state) => this.giveUp(state));
     this.clock = options.nowNs ?? (() => this.latestNs);
     this.unsubscribe = options.keys.subscribe((random) => this.keysArrived(random));
   }
@@ -245,12 +216,12 @@ export class TlsDecryptor implements FlowConsumer, ResumableStage {
     } else if (event.kind === 'close') {
       this.flows.delete(flow.key);
     }
-    this.expireWaiting();
+    this.waiting.sweep(this.clock());
   }
 
   /** Gives up every flow still waiting for secrets (end of a run). */
   flush(): void {
-    for (const state of this.waiting.snapshot()) this.giveUp(state);
+    for (const state of this.waiting.waitingFlows()) this.giveUp(state);
   }
 
   /** Stops listening to the key store. */
@@ -383,24 +354,12 @@ export class TlsDecryptor implements FlowConsumer, ResumableStage {
       this.stopWaiting(state);
       return;
     }
-    if (state.waitSinceNs === undefined) {
-      state.waitSinceNs = this.clock();
-      this.waiting.add(state, session.clientRandom);
-    }
-    this.heldBytes += session.queuedBytes - state.heldBytes;
-    state.heldBytes = session.queuedBytes;
-    if (session.queuedBytes > this.keyWaitBytes) this.giveUp(state);
-    for (const oldest of this.waiting.snapshot()) {
-      if (this.heldBytes <= this.maxHeldBytes) break;
-      this.giveUp(oldest);
-    }
+    this.waiting.wait(state, session.clientRandom, this.clock());
+    this.waiting.hold(state, session.queuedBytes);
   }
 
   private stopWaiting(state: FlowState): void {
-    this.waiting.delete(state);
-    state.waitSinceNs = undefined;
-    this.heldBytes -= state.heldBytes;
-    state.heldBytes = 0;
+    this.waiting.forget(state);
   }
 
   private keysArrived(clientRandom: string): void {
@@ -412,14 +371,6 @@ export class TlsDecryptor implements FlowConsumer, ResumableStage {
     }
   }
 
-  private expireWaiting(): void {
-    const now = this.clock();
-    if (now < this.nextExpiryCheckNs || this.waiting.size === 0) return;
-    this.nextExpiryCheckNs = now + EXPIRY_CHECK_NS;
-    for (const state of this.waiting.snapshot()) {
-      if (now - (state.waitSinceNs ?? now) > this.keyWaitNs) this.giveUp(state);
-    }
-  }
 
   /** The wait is over: what is held can never be decrypted. */
   private giveUp(state: FlowState): void {

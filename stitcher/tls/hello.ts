@@ -41,6 +41,21 @@ export interface ServerHello {
   readonly extensions: ReadonlySet<number>;
 }
 
+/** Where the random ends in the first bytes a client sends: record header (5), handshake header (4), legacy_version (2), random (32). */
+export const CLIENT_RANDOM_END = 5 + 4 + 2 + 32;
+const RANDOM_LENGTH = 32;
+
+/**
+ * The client random (hex) from the first bytes a client sends, whose first record
+ * starts with its ClientHello: known once `CLIENT_RANDOM_END` bytes are in, long
+ * before the whole ClientHello is (a flow held for its keys is matched by it).
+ * undefined when fewer bytes are in.
+ */
+export function clientHelloRandom(clientBytes: Buffer): string | undefined {
+  if (clientBytes.length < CLIENT_RANDOM_END) return undefined;
+  return clientBytes.subarray(CLIENT_RANDOM_END - RANDOM_LENGTH, CLIENT_RANDOM_END).toString('hex');
+}
+
 const HELLO_RETRY_RANDOM = Buffer.from('cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c', 'hex');
 
 /** Reads a message field by field; errors name the message and the field. */

@@ -64,25 +64,27 @@ describe('cluster: the real control plane', function () {
     await admin('create', 'secret', 'generic', 'not-for-nodes', '-n', 'default', '--from-literal=k=v');
     const node = cluster.plane.kubeconfigFor('node-check', cluster.plane.pki.client('node-check', `system:node:${cluster.node.name}`, 'system:nodes'));
     const read = await kubectl(node, 'get', 'secret', '-n', 'default', 'not-for-nodes');
-    expect(read.ok).to.equal(false);
+    expect(read.ok, read.stdout).to.equal(false);
     expect(read.stderr).to.include('Forbidden');
     await admin('delete', 'secret', '-n', 'default', 'not-for-nodes');
   });
 
   it('RBAC: an impersonated ServiceAccount with no Role is refused', async () => {
     const listed = await kubectl(cluster.plane.kubeconfigAs('default', 'default'), 'get', 'secrets', '-n', 'default');
-    expect(listed.ok).to.equal(false);
+    expect(listed.ok, listed.stdout).to.equal(false);
     expect(listed.stderr).to.include('Forbidden').and.include('system:serviceaccount:default:default');
   });
 
   it('the CRD is structural, and a printer column of an array shows only its first element', async () => {
-    expect((await admin('apply', '--server-side', '-f', 'crds/cloudtap.io_cloudtaps.yaml')).ok).to.equal(true);
+    const applied = await admin('apply', '--server-side', '-f', 'crds/cloudtap.io_cloudtaps.yaml');
+    expect(applied.ok, applied.stderr).to.equal(true);
     await admin('wait', '--for=condition=Established', 'crd/cloudtaps.cloudtap.io', '--timeout=30s');
     await admin('create', 'namespace', 'columns');
     const file = join(cluster.plane.dir, 'two-targets.yaml');
     writeFileSync(file, 'apiVersion: cloudtap.io/v1alpha1\nkind: CloudTap\nmetadata: {name: two, namespace: columns}\nspec:\n  source: {provider: gcs, bucket: b}\n  targets: [{name: first, type: pcapOverIp, host: a.example}, {name: second, type: pcapOverIp, host: b.example}]\n');
     // created with the operator not yet installed, and deleted at once: nothing reconciles it
-    expect((await admin('create', '-f', file)).ok).to.equal(true);
+    const created = await admin('create', '-f', file);
+    expect(created.ok, created.stderr).to.equal(true);
     const [header, row] = (await admin('get', 'cloudtaps', '-n', 'columns')).stdout.trim().split('\n');
     const targets = row!.split(/\s+/)[header!.split(/\s+/).indexOf('TARGETS')];
     expect(targets).to.equal('first');
@@ -93,7 +95,7 @@ describe('cluster: the real control plane', function () {
     const file = join(cluster.plane.dir, 'typo.yaml');
     writeFileSync(file, 'apiVersion: cloudtap.io/v1alpha1\nkind: CloudTap\nmetadata: {name: typo, namespace: default}\nspec:\n  source: {provider: gcs, bucket: b, bukket: c}\n  targets: [{name: t, type: pcapOverIp, host: h}]\n');
     const applied = await admin('apply', '--dry-run=server', '-f', file);
-    expect(applied.ok).to.equal(false);
+    expect(applied.ok, applied.stdout).to.equal(false);
     expect(applied.stderr).to.include('unknown field "spec.source.bukket"');
   });
 });

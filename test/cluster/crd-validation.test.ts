@@ -54,7 +54,7 @@ describe('cluster: the CRD refuses what users get wrong, with a message that say
   it('accepts a CloudTap that uses every checked field well', async () => {
     const result = await dryRun(tap('good'));
     expect(result.stderr).to.equal('');
-    expect(result.ok).to.equal(true);
+    expect(result.ok, result.stderr).to.equal(true);
   });
 
   const refused: [string, Json, string][] = [

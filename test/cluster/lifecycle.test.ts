@@ -9,8 +9,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { openShardServices } from '../../stitcher/pipeline/shard-services.js';
-import { silentLogger } from '../../stitcher/pipeline/log.js';
+import { openShardServices } from '../../stitcher/kube/shard-services.js';
+import { silentLogger } from '../../stitcher/observe/log.js';
 import { buildShardDeployment } from '../../operator/specs/deployment.js';
 import { SHARD_ENV } from '../../contract/names.js';
 import type { CloudTap } from '../../operator/api/types.js';
@@ -39,7 +39,8 @@ describe('cluster: checkpoints and shard Leases go with their CloudTap', functio
       apiVersion: 'cloudtap.io/v1alpha1', kind: 'CloudTap', metadata: { name: 'gone', namespace },
       spec: { source: { provider: 'gcs', bucket: 'taps' }, targets: [{ name: 'sensor', type: 'pcapOverIp', host: 'zeek.example' }] },
     }));
-    expect((await admin('create', '-f', file)).ok).to.equal(true);
+    const created = await admin('create', '-f', file);
+    expect(created.ok, created.stderr).to.equal(true);
     const stored = JSON.parse((await admin('get', 'cloudtap', 'gone', '-n', namespace, '-o', 'json')).stdout) as CloudTap;
     // The uid reaches the shard the way the operator passes it: the Deployment's environment.
     const env = buildShardDeployment(stored, { shard: 0, configHash: 'h', image: 'i' }).spec!.template.spec!.containers[0]!.env!;
@@ -59,7 +60,8 @@ describe('cluster: checkpoints and shard Leases go with their CloudTap', functio
       expect(owners?.map((owner) => owner.uid), kind).to.deep.equal([stored.metadata.uid]);
     }
 
-    expect((await admin('delete', 'cloudtap', 'gone', '-n', namespace)).ok).to.equal(true);
+    const deleted = await admin('delete', 'cloudtap', 'gone', '-n', namespace);
+    expect(deleted.ok, deleted.stderr).to.equal(true);
     for (let tries = 0; tries < 200; tries++) {
       const left = await admin('get', 'configmap,lease.coordination.k8s.io', '-n', namespace, '-o', 'name');
       if (!left.stdout.includes('gone-shard-0')) return;

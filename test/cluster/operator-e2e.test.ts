@@ -13,13 +13,13 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { generateTraffic, type GenerateResult } from '../../stitcher/generator/generate.js';
 import { openStore } from '../../stitcher/store/open.js';
 import { ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../servers/azurite.js';
 import { projectRoot } from '../support/paths.js';
 import { onPath } from '../support/run.js';
+import { until } from '../support/until.js';
 import { haveTshark } from '../support/tshark.js';
 import { gatewaysOf, judgeUnion, keyLogOf } from '../e2e/shards-harness.js';
 import { nodeAddress } from './network.js';
@@ -57,19 +57,7 @@ describe('cluster e2e: helm, kubectl, the operator and the shards on a real cont
   const nameOf = (object: Json) => (object.metadata as { name: string }).name;
   const podReady = (pod: Json) => ((pod.status as { conditions?: { type: string; status: string }[] }).conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
-  async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        if (await check()) return;
-      } catch (error) {
-        last = error;
-      }
-      if (Date.now() > until) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
-      await sleep(500);
-    }
-  }
+  const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> => until(check, what, { timeoutMs, intervalMs: 500 });
 
   async function shardPods(): Promise<Json[]> {
     return (await items('pods', '-n', namespace, '-l', `app.kubernetes.io/instance=${tap}`))
@@ -180,7 +168,7 @@ describe('cluster e2e: helm, kubectl, the operator and the shards on a real cont
     expect(deployments.map(nameOf).sort()).to.deep.equal([`${tap}-shard-0`, `${tap}-shard-1`]);
     for (const deployment of deployments) {
       const owners = (deployment.metadata as { ownerReferences: { uid: string; controller: boolean }[] }).ownerReferences;
-      expect(owners.some((o) => o.uid === uid && o.controller)).to.equal(true);
+      expect(owners.some((o) => o.uid === uid && o.controller), `a controller owner ${uid} in ${JSON.stringify(owners)}`).to.equal(true);
     }
     const replicaSets = await items('replicasets', '-n', namespace, '-l', `app.kubernetes.io/instance=${tap}`);
     expect(replicaSets.length).to.be.at.least(2);

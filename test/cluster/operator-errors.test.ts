@@ -39,7 +39,8 @@ describe('cluster: a child write the apiserver refuses', function () {
     };
     const file = join(cluster.plane.dir, 'write-failures.yaml');
     writeFileSync(file, [quota, tap].map((object) => stringify(object)).join('---\n'));
-    expect((await admin('create', '-f', file)).ok).to.equal(true);
+    const created = await admin('create', '-f', file);
+    expect(created.ok, created.stderr).to.equal(true);
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(cluster.plane.adminKubeconfig);
     operator = new Operator({ kubeConfig, namespace, resyncMs: 60_000, queue: { baseDelayMs: 200 } });

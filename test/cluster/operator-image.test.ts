@@ -63,7 +63,8 @@ describe('cluster: the stitcher image comes from the operator', function () {
   it('stores no image in the CloudTap, runs the operator\'s, and refuses an override the operator does not allow', async () => {
     const file = join(cluster.plane.dir, 'images.yaml');
     writeFileSync(file, [tap('plain'), tap('custom', { image: 'attacker.example/miner:latest' })].map((object) => stringify(object)).join('---\n'));
-    expect((await admin('create', '-f', file)).ok).to.equal(true);
+    const created = await admin('create', '-f', file);
+    expect(created.ok, created.stderr).to.equal(true);
     const stored = await getJson('cloudtap', 'plain');
     expect(((stored!.spec as Json).stitcher as Json).image, 'no image defaulted into the CloudTap').to.equal(undefined);
 

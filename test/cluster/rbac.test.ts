@@ -97,7 +97,8 @@ describe('cluster: least privilege, judged by the real RBAC authorizer', functio
     ];
     const file = join(cluster.plane.dir, 'tenant-a.yaml');
     writeFileSync(file, objects.map((object) => stringify(object)).join('---\n'));
-    expect((await admin('apply', '-f', file)).ok).to.equal(true);
+    const applied = await admin('apply', '-f', file);
+    expect(applied.ok, applied.stderr).to.equal(true);
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(cluster.plane.kubeconfigAs(release.namespace, release.serviceAccount));
     operator = new Operator({ kubeConfig, namespaces: [watched], resyncMs: 60_000, queue: { baseDelayMs: 200 }, leaderElection: { namespace: release.namespace, identity: 'rbac-test', leaseDurationSeconds: 15 } });
@@ -112,18 +113,19 @@ describe('cluster: least privilege, judged by the real RBAC authorizer', functio
     const byType = Object.fromEntries(conditions.map((condition) => [condition.type, condition]));
     expect((byType.Reconciled as Json | undefined)?.status, JSON.stringify(conditions)).to.equal('True');
     expect((byType.CredentialsValid as Json | undefined)?.reason).to.equal('CredentialsFound');
-    expect((await admin('get', 'deployment', 'tap-shard-0', '-n', watched)).ok).to.equal(true);
+    const got = await admin('get', 'deployment', 'tap-shard-0', '-n', watched);
+    expect(got.ok, got.stderr).to.equal(true);
   });
 
   it('a shard\'s ServiceAccount may hold its own Lease and checkpoint, and read no Secret', async () => {
     const as = `system:serviceaccount:${watched}:tap-stitcher`;
     const named = async (verb: string, resource: string, name: string) =>
       (await admin('auth', 'can-i', verb, `${resource}/${name}`, '--as', as, '-n', watched)).stdout.trim() === 'yes';
-    expect(await named('update', 'leases.coordination.k8s.io', 'tap-shard-0')).to.equal(true);
-    expect(await named('update', 'configmaps', 'tap-shard-0-checkpoint')).to.equal(true);
-    expect(await named('update', 'leases.coordination.k8s.io', 'other-shard-0')).to.equal(false);
-    expect(await named('update', 'configmaps', 'tap-config')).to.equal(false);
-    expect(await named('get', 'secrets', 'gcs-creds')).to.equal(false);
+    expect(await named('update', 'leases.coordination.k8s.io', 'tap-shard-0'), 'update leases.coordination.k8s.io tap-shard-0').to.equal(true);
+    expect(await named('update', 'configmaps', 'tap-shard-0-checkpoint'), 'update configmaps tap-shard-0-checkpoint').to.equal(true);
+    expect(await named('update', 'leases.coordination.k8s.io', 'other-shard-0'), 'update leases.coordination.k8s.io other-shard-0').to.equal(false);
+    expect(await named('update', 'configmaps', 'tap-config'), 'update configmaps tap-config').to.equal(false);
+    expect(await named('get', 'secrets', 'gcs-creds'), 'get secrets gcs-creds').to.equal(false);
     for (const check of [['list', 'secrets', watched, false], ['list', 'configmaps', watched, false], ['create', 'pods', watched, false], ['get', 'cloudtaps.cloudtap.io', watched, false]] as const) {
       expect(await canI(as, check), `${check[0]} ${check[1]}`).to.equal(false);
     }

@@ -83,7 +83,8 @@ describe('cluster: watches stay open, no LIST while nothing changes', function (
       apiVersion: 'cloudtap.io/v1alpha1', kind: 'CloudTap', metadata: { name: 'still', namespace },
       spec: { source: { provider: 'gcs', bucket: 'taps' }, targets: [{ name: 'sensor', type: 'pcapOverIp', host: 'zeek.example' }] },
     }));
-    expect((await admin('create', '-f', file)).ok).to.equal(true);
+    const created = await admin('create', '-f', file);
+    expect(created.ok, created.stderr).to.equal(true);
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(cluster.plane.kubeconfigFor('quiet-operator', cluster.plane.pki.client('quiet-operator', operatorUser, 'system:masters')));
     // A resync every 5 s: replays must not list either.

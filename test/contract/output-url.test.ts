@@ -11,7 +11,7 @@ import type { Target } from '../../operator/api/types.js';
 import { defaultTarget } from '../../operator/api/defaults.js';
 import { configText } from '../../operator/specs/config.js';
 import { outputUrl, storeUrl } from '../../operator/specs/urls.js';
-import { splitOutputOptions } from '../../stitcher/pipeline/output-options.js';
+import { splitOutputOptions } from '../../stitcher/graph/output-options.js';
 import { isWireUrl, parseWireUrl } from '../../stitcher/export/wire-url.js';
 import { parseFileOutputUrl } from '../../stitcher/export/file-url.js';
 import { isBucketOutputUrl, parseBucketOutputUrl } from '../../stitcher/export/bucket-output.js';

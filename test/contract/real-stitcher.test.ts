@@ -186,7 +186,7 @@ describe('contract: the real stitcher runs what the operator writes', function (
               expect(first[0]! >> 6, `${what}: GENEVE version`).to.equal(0);
               expect(first.readUIntBE(4, 3), `${what}: VNI`).to.equal(target.vni);
             } else {
-              expect(PCAP_MAGICS.has(first.readUInt32BE(0)), `${what}: a pcap stream`).to.equal(true);
+              expect(PCAP_MAGICS, `${what}: a pcap stream`).to.include(first.readUInt32BE(0));
             }
           } else {
             const folder = target.type === 'pcapVolume' ? join(run, 'pcap', target.name) : join(run, 'bucket-out', target.name);

@@ -16,10 +16,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FlowManifest, GenerateResult } from '../../stitcher/generator/generate.js';
 import { LocalFolderStore } from '../../stitcher/store/local.js';
 import type { ObjectStore } from '../../stitcher/store/store.js';
-import { KeyFeed } from '../../stitcher/pipeline/key-feed.js';
-import { shardOfGateway } from '../../stitcher/pipeline/shard.js';
+import { KeyFeed } from '../../stitcher/ingest/key-feed.js';
+import { shardOfGateway } from '../../stitcher/shard/shard.js';
 import { compiledRoot, nodeBinary } from '../support/paths.js';
 import { runOk } from '../support/run.js';
+import { until } from '../support/until.js';
 import { exportedObjectHashes, tsharkFields } from '../support/tshark.js';
 
 /** A folder store whose writes land one at a time, `delayMs` apart: a gateway fleet uploading steadily. */
@@ -115,12 +116,7 @@ async function outputBytes(output: string): Promise<number> {
 
 /** Waits until a file (or a folder's files) has grown past `bytes` (the stitcher is mid-stream). */
 export async function waitForBytes(path: string, bytes: number, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await outputBytes(path) > bytes) return;
-    await sleep(50);
-  }
-  throw new Error(`${path} did not grow past ${bytes} bytes in ${timeoutMs} ms`);
+  await until(async () => await outputBytes(path) > bytes, `${path} to grow past ${bytes} bytes`, { timeoutMs, intervalMs: 50 });
 }
 
 /**

@@ -13,15 +13,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateTraffic } from '../../stitcher/generator/generate.js';
-import { decodeCheckpoint, type Checkpoint } from '../../stitcher/pipeline/checkpoint.js';
+import { decodeCheckpoint, type Checkpoint } from '../../stitcher/checkpoint/checkpoint.js';
 import { startTestApiServer, type TestApiServer } from '../k8s/server.js';
 import { writeKubeConfigFile } from '../k8s/kubeconfig.js';
 import { haveTshark } from '../support/tshark.js';
 import { onPath } from '../support/run.js';
+import { until } from '../support/until.js';
 import {
   flowsCarriedOver, gatewaysOf, judgeUnion, keyLogOf, killStitcher, PacedStore, payloadBytes, startStitcher, stopStitcher, unionOf, waitForBytes,
   type Stitcher,
 } from './shards-harness.js';
+
+/** A Lease changes hands within a lease duration or two. */
+const LEASE_WAIT = { timeoutMs: 20_000, intervalMs: 50 };
 
 describe('e2e: shards with Leases and ConfigMap checkpoints', function () {
   this.timeout(120_000);
@@ -67,26 +71,26 @@ describe('e2e: shards with Leases and ConfigMap checkpoints', function () {
       const claimants = [pod('s0-a', 0, 3), pod('s0-b', 0, 3)];
       pod('s1-a', 1, 3);
       const s2 = pod('s2-a', 2, 3);
-      await waitFor(() => holderOf(0) !== undefined && holderOf(1) !== undefined && holderOf(2) !== undefined);
+      await until(() => holderOf(0) !== undefined && holderOf(1) !== undefined && holderOf(2) !== undefined, 'a holder for every shard\'s Lease', LEASE_WAIT);
       const holder = claimants.find((c) => c.name === holderOf(0))!;
       const standby = claimants.find((c) => c !== holder)!;
       await waitForBytes(holder.output, 40_000);
       expect(existsSync(standby.output), 'the pod without the Lease opened an output').to.equal(false);
       // the holder stops: it gives the Lease up and the standby goes on from the ConfigMap
       expect(await stopStitcher(holder), holder.stderr()).to.equal(0);
-      await waitFor(() => holderOf(0) === standby.name);
+      await until(() => holderOf(0) === standby.name, `${standby.name} to take the Lease of shard 0`, LEASE_WAIT);
       // shard 1 is killed: its successor must wait for the Lease to expire
       const s1 = all.find((s) => s.name === 's1-a')!;
       await waitForBytes(s1.output, 60_000);
       await killStitcher(s1);
       killedBytes = await payloadBytes([s1.output]);
       const s1b = pod('s1-b', 1, 3);
-      await waitFor(() => holderOf(1) === 's1-b', 15_000);
+      await until(() => holderOf(1) === 's1-b', 's1-b to take the Lease of shard 1', { ...LEASE_WAIT, timeoutMs: 15_000 });
       await sleep(1000);
       // re-shard 3 -> 2
       for (const stitcher of [standby, s1b, s2]) expect(await stopStitcher(stitcher), stitcher.stderr()).to.equal(0);
       const second = [pod('r0', 0, 2), pod('r1', 1, 2)];
-      await waitFor(() => holderOf(0) === 'r0' && holderOf(1) === 'r1');
+      await until(() => holderOf(0) === 'r0' && holderOf(1) === 'r1', 'r0 and r1 to take the Leases', LEASE_WAIT);
       const result = await generating;
       await waitUntilCaughtUp(api, result.objects.filter((o) => o.kind === 'traffic').map((o) => [o.gateway, o.seq] as const));
       for (const stitcher of second) expect(await stopStitcher(stitcher), stitcher.stderr()).to.equal(0);
@@ -110,14 +114,6 @@ describe('e2e: shards with Leases and ConfigMap checkpoints', function () {
   });
 });
 
-async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error(`condition not met in ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
 function checkpointsIn(api: TestApiServer): Checkpoint[] {
   const type = api.resources.typeOf('', 'v1', 'configmaps')!;
   const found: Checkpoint[] = [];
@@ -135,7 +131,7 @@ function checkpointsIn(api: TestApiServer): Checkpoint[] {
 async function waitUntilCaughtUp(api: TestApiServer, objects: readonly (readonly [string, bigint])[], timeoutMs = 40_000): Promise<void> {
   const last = new Map<string, bigint>();
   for (const [gateway, seq] of objects) if (seq >= (last.get(gateway) ?? -1n)) last.set(gateway, seq);
-  await waitFor(() => {
+  await until(() => {
     const entries = new Map<string, { nextSeq: string; flows: readonly unknown[] }>();
     for (const checkpoint of checkpointsIn(api)) {
       for (const [gateway, entry] of Object.entries(checkpoint.gateways)) {
@@ -147,5 +143,5 @@ async function waitUntilCaughtUp(api: TestApiServer, objects: readonly (readonly
       const entry = entries.get(gateway);
       return entry !== undefined && BigInt(entry.nextSeq) > seq && entry.flows.length === 0;
     });
-  }, timeoutMs);
+  }, 'every gateway checkpointed past its last object, no flow open', { timeoutMs, intervalMs: 50 });
 }

@@ -16,10 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateTraffic } from '../../stitcher/generator/generate.js';
-import type { Checkpoint } from '../../stitcher/pipeline/checkpoint.js';
-import { shardOfGateway } from '../../stitcher/pipeline/shard.js';
+import type { Checkpoint } from '../../stitcher/checkpoint/checkpoint.js';
+import { shardOfGateway } from '../../stitcher/shard/shard.js';
 import { haveTshark } from '../support/tshark.js';
 import { onPath } from '../support/run.js';
+import { until } from '../support/until.js';
 import {
   captureFiles, flowsCarriedOver, gatewaysOf, judgeUnion, keyLogOf, killStitcher, PacedStore, payloadBytes, startStitcher, stopStitcher, unionOf, waitForBytes,
   type Stitcher,
@@ -129,12 +130,7 @@ async function packetsAtCheckpoint(folder: string, index: number, file: string):
 
 /** Until the checkpoint of shard `index` says its output `file` has taken packets. */
 async function waitForCheckpointedPackets(folder: string, index: number, file: string, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await packetsAtCheckpoint(folder, index, file).catch(() => 0) > 0) return;
-    await sleep(100);
-  }
-  throw new Error(`no checkpoint of shard ${index} saw packets in ${file} within ${timeoutMs} ms`);
+  await until(async () => await packetsAtCheckpoint(folder, index, file) > 0, `a checkpoint of shard ${index} that saw packets in ${file}`, { timeoutMs, intervalMs: 100 });
 }
 
 async function readCheckpoints(folder: string, shards: readonly number[]): Promise<Checkpoint[]> {

@@ -8,7 +8,7 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateTraffic, type FlowManifest, type GenerateResult } from '../../stitcher/generator/generate.js';
@@ -16,7 +16,8 @@ import { RecordType } from '../../stitcher/format/records.js';
 import { LocalFolderStore } from '../../stitcher/store/local.js';
 import { cloudtapOk } from '../support/cli.js';
 import { haveSuricata, runSuricata } from '../support/suricata.js';
-import { haveTshark, tsharkFields } from '../support/tshark.js';
+import { sha256 } from '../support/sha.js';
+import { exportedObjects, haveTshark, tsharkFields } from '../support/tshark.js';
 import { expectCleanCapture } from './capture-judge.js';
 import { rewriteRecords } from './rewrite-objects.js';
 
@@ -48,17 +49,8 @@ async function stitch(run: Run, outputs: string[]): Promise<string> {
 
 /** HTTP/1 bodies tshark carves out, without the HTTP/2 connection prefaces its HTTP dissector also takes for requests. */
 async function http1Objects(file: string): Promise<string[]> {
-  const dir = await mkdtemp(join(tmpdir(), 'cloudtap-h1-'));
-  const { runOk } = await import('../support/run.js');
-  await runOk('tshark', ['-r', file, '-q', '--export-objects', `http,${dir}`]);
-  const { createHash } = await import('node:crypto');
-  const hashes: string[] = [];
-  for (const name of await readdir(dir)) {
-    const body = await readFile(join(dir, name));
-    if (body.subarray(0, 14).toString('latin1') === 'PRI * HTTP/2.0') continue;
-    hashes.push(createHash('sha256').update(body).digest('hex'));
-  }
-  return hashes.sort();
+  const objects = await exportedObjects(file);
+  return objects.filter(({ bytes }) => bytes.subarray(0, 14).toString('latin1') !== 'PRI * HTTP/2.0').map(({ bytes }) => sha256(bytes)).sort();
 }
 
 function hashesOf(flows: readonly FlowManifest[]): string[] {
@@ -167,7 +159,7 @@ describe('e2e: a wrong key and flipped ciphertext', function () {
       payload[Math.floor(payload.length / 2)]! ^= 0x40;
       return { ...record, payload };
     });
-    expect(flipped).to.equal(true);
+    expect(flipped, `a DATA record of flow ${victim.flowId} past 100 kB to flip a bit in`).to.equal(true);
     const out = join(run.dir, 'clear.pcap');
     const summary = await stitch(run, [`pcap://${out}?variant=cleartext`]);
     expect(summary).to.match(/tls\s+\d+ flows decrypted \(1 lost part of a direction\), none undecryptable, 1 records failed authentication/);

@@ -146,7 +146,7 @@ describe('export/file-output', () => {
         expect(path).to.match(/\.1\.pcap$/);
       }
       const after = await Promise.all(first.paths.map((path) => readFile(path)));
-      after.forEach((bytes, i) => expect(bytes.equals(kept[i]!), `${first.paths[i]} unchanged`).to.equal(true));
+      after.forEach((bytes, i) => expect(bytes, `${first.paths[i]} unchanged`).to.deep.equal(kept[i]!));
       expect((await readdir(rotatedFolder)).length).to.equal(2 * first.paths.length);
     });
   });

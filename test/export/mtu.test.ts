@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { maxInnerSegmentPayload, maxSegmentPayloadForUrl } from '../../stitcher/export/mtu.js';
+import { maxInnerSegmentPayload } from '../../stitcher/export/mtu.js';
 
 describe('export/mtu', () => {
   it('leaves 50 bytes for VXLAN over IPv4, as AWS documents (1500 link: 1450 inner IP packet)', () => {
@@ -15,11 +15,6 @@ describe('export/mtu', () => {
     expect(maxInnerSegmentPayload(9001, { kind: 'geneve', inner: 'ip', optionsLength: 0 }, 4, 4)).to.equal(plain + 14);
   });
 
-  it('sizes from a URL, assuming the larger IPv6 outer header for a host name', () => {
-    expect(maxSegmentPayloadForUrl('vxlan://10.0.0.1?mtu=9001', 4)).to.equal(maxInnerSegmentPayload(9001, { kind: 'vxlan' }, 4, 4));
-    expect(maxSegmentPayloadForUrl('vxlan://sensor.example', 4)).to.equal(maxInnerSegmentPayload(1500, { kind: 'vxlan' }, 4, 6));
-    expect(maxSegmentPayloadForUrl('geneve://10.0.0.1?opt=1:1:00000000', 4)).to.equal(maxInnerSegmentPayload(1500, { kind: 'geneve', inner: 'ethernet', optionsLength: 8 }, 4, 4));
-  });
 
   it('refuses an MTU with no room for payload', () => {
     expect(() => maxInnerSegmentPayload(100, { kind: 'vxlan' }, 6, 6)).to.throw(/MTU 100 leaves no room/);

@@ -1,16 +1,18 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Packet } from '../../stitcher/packet/packet.js';
 import { openWireOutput } from '../../stitcher/export/wire-output.js';
 import type { WireSink } from '../../stitcher/export/wire-sink.js';
-import { execFileAsync, tsharkFields } from './wire-capture.js';
 import { httpConversation } from './wire-frames.js';
-import { interleave, sha256 } from './tunnel-judge.js';
+import { sha256 } from '../support/sha.js';
+import { exportedObjectHashes, tsharkFields } from '../support/tshark.js';
+import { until } from '../support/until.js';
+import { interleave } from './tunnel-judge.js';
 
 const body1 = randomBytes(50_000);
 const body2 = randomBytes(7_777);
@@ -22,23 +24,8 @@ function conversations(): Packet[] {
   ]);
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 20) {
-    if (waited > 10_000) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 async function writeAll(sink: WireSink, packets: readonly Packet[]): Promise<void> {
   for (const packet of packets) if (!sink.write(packet)) await sink.drain();
-}
-
-/** The HTTP bodies tshark reassembles from a pcap file, by sha256. */
-async function httpObjectHashes(file: string, folder: string): Promise<Set<string>> {
-  await mkdir(folder, { recursive: true });
-  await execFileAsync('tshark', ['-r', file, '-q', '--export-objects', `http,${folder}`]);
-  const names = await readdir(folder);
-  return new Set(await Promise.all(names.map(async (name) => sha256(await readFile(join(folder, name))))));
 }
 
 describe('export/pcap-over-ip', function () {
@@ -76,15 +63,16 @@ describe('export/pcap-over-ip', function () {
     const socketFile = join(folder, 'socket.pcap');
     await writeFile(socketFile, Buffer.concat(chunks));
     for (const file of [tsharkFile, socketFile]) {
-      const rows = await tsharkFields(file, ['frame.number'], ['-o', 'tcp.check_checksum:TRUE']);
+      const rows = await tsharkFields(file, '', ['frame.number']);
       expect(rows.length, file).to.equal(packets.length);
-      const bad = await tsharkFields(file, ['frame.number'], ['-o', 'tcp.check_checksum:TRUE', '-Y', 'tcp.checksum.status != 1']);
+      const bad = await tsharkFields(file, 'tcp.checksum.status != 1', ['frame.number']);
       expect(bad, file).to.deep.equal([]);
-      const hashes = await httpObjectHashes(file, `${file}.objects`);
-      expect(hashes.has(sha256(body1)) && hashes.has(sha256(body2)), file).to.equal(true);
+      const hashes = new Set(await exportedObjectHashes(file));
+      expect(hashes, file).to.include(sha256(body1));
+      expect(hashes, file).to.include(sha256(body2));
     }
     // Record times are the packets' own capture times, to the microsecond.
-    const times = await tsharkFields(socketFile, ['frame.time_epoch']);
+    const times = await tsharkFields(socketFile, '', ['frame.time_epoch']);
     expect(times[0]![0]).to.equal(`${packets[0]!.tsNs / 1_000_000_000n}.${String((packets[0]!.tsNs / 1000n) % 1_000_000n).padStart(6, '0')}000`);
     expect(sink.stats.dropped).to.equal(0);
   });
@@ -117,10 +105,11 @@ describe('export/pcap-over-ip', function () {
 
     const second = join(folder, 'second.pcap');
     await writeFile(second, Buffer.concat(streams[1]!));
-    const rows = await tsharkFields(second, ['frame.number']);
+    const rows = await tsharkFields(second, '', ['frame.number']);
     expect(rows.length).to.equal(packets.length);
-    const hashes = await httpObjectHashes(second, `${second}.objects`);
-    expect(hashes.has(sha256(body1)) && hashes.has(sha256(body2))).to.equal(true);
+    const hashes = new Set(await exportedObjectHashes(second));
+    expect(hashes).to.include(sha256(body1));
+    expect(hashes).to.include(sha256(body2));
   });
 
   it('connect: with no listener, drops and counts instead of queueing, and closes cleanly', async () => {

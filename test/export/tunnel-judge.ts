@@ -3,16 +3,18 @@
  * Suricata rather than by our own decoder.
  */
 import { expect } from 'chai';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Packet } from '../../stitcher/packet/packet.js';
 import type { PacketSink } from '../../stitcher/export/sink.js';
 import { openWireOutput } from '../../stitcher/export/wire-output.js';
 import type { WireStats } from '../../stitcher/export/wire-sink.js';
 import { parseAddress } from '../../stitcher/flow/cidr.js';
-import { execFileAsync, startCapture, tsharkFields } from './wire-capture.js';
+import { execFileAsync, startCapture } from './wire-capture.js';
+import { sha256 } from '../support/sha.js';
+import { exportedObjects, tsharkFields, type TsharkOptions } from '../support/tshark.js';
 import type { Endpoints } from './wire-frames.js';
 import { httpConversation } from './wire-frames.js';
 
@@ -40,24 +42,20 @@ export function interleave(conversations: readonly Packet[][]): Packet[] {
   return packets;
 }
 
-export function decodeAs(capture: TunnelCapture): string[] {
-  return ['-d', `udp.port==${capture.port},${capture.protocol}`, '-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE'];
+/** tshark decodes the capture's UDP port as the tunnel (it checks IP and TCP checksums anyway). */
+function decodeAs(capture: TunnelCapture): TsharkOptions {
+  return { extraArgs: ['-d', `udp.port==${capture.port},${capture.protocol}`] };
 }
 
 /** One row per captured datagram: the fields asked for. */
 export function capturedRows(capture: TunnelCapture, fields: string[], filter?: string): Promise<string[][]> {
-  return tsharkFields(capture.file, fields, [...decodeAs(capture), ...(filter ? ['-Y', filter] : [])]);
+  return tsharkFields(capture.file, filter ?? '', fields, decodeAs(capture));
 }
 
 /** `{ sha256 of body: file name }` of every HTTP object tshark reassembles from the capture. */
-export async function exportedHttpObjects(capture: TunnelCapture, folder: string): Promise<Map<string, string>> {
-  await mkdir(folder, { recursive: true });
-  await execFileAsync('tshark', ['-r', capture.file, ...decodeAs(capture), '-q', '--export-objects', `http,${folder}`]);
-  const objects = new Map<string, string>();
-  for (const name of await readdir(folder)) {
-    objects.set(sha256(await readFile(join(folder, name))), name);
-  }
-  return objects;
+export async function exportedHttpObjects(capture: TunnelCapture): Promise<Map<string, string>> {
+  const objects = await exportedObjects(capture.file, 'http', decodeAs(capture));
+  return new Map(objects.map((object) => [sha256(object.bytes), object.name]));
 }
 
 export interface SuricataView {
@@ -95,10 +93,6 @@ export async function suricataView(capture: TunnelCapture, logFolder: string): P
     }
   }
   return { flows, urls, fileSizes };
-}
-
-export function sha256(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 export interface TestFlow {
@@ -190,8 +184,8 @@ export function describeTunnelChecks(get: () => { capture: TunnelCapture; flows:
   });
 
   it('carries every HTTP object intact (tshark --export-objects)', async () => {
-    const { capture, flows, folder } = get();
-    const objects = await exportedHttpObjects(capture, join(folder, `objects-${capture.port}`));
+    const { capture, flows } = get();
+    const objects = await exportedHttpObjects(capture);
     for (const { path, body } of flows) expect(objects.get(sha256(body)), path).to.be.a('string');
   });
 
@@ -201,8 +195,8 @@ export function describeTunnelChecks(get: () => { capture: TunnelCapture; flows:
     const flowKeys = new Set([...view.flows].map(normaliseFlow));
     for (const { endpoints, path, body } of flows) {
       const key = normaliseFlow(`${endpoints.client} ${endpoints.clientPort} ${endpoints.server} ${endpoints.serverPort}`);
-      expect(flowKeys.has(key), `flow ${key} in ${[...flowKeys].join('; ')}`).to.equal(true);
-      expect(view.urls.has(path), path).to.equal(true);
+      expect(flowKeys, `flow ${key} in ${[...flowKeys].join('; ')}`).to.include(key);
+      expect(view.urls, path).to.include(path);
       expect(view.fileSizes.get(path), path).to.equal(body.length);
     }
   });

@@ -35,7 +35,7 @@ describe('export/udp-tunnel', () => {
     const tunnel = new UdpTunnel({ address: '127.0.0.1', family: 4, port: peer.address().port, sourcePorts: 4, queuePackets: 5 }, stats);
     const answers = Array.from({ length: 12 }, (_, i) => tunnel.send(3, [Buffer.from(`p${i}`)], 2));
     expect(answers.slice(0, 4)).to.deep.equal([true, true, true, true]);
-    expect(answers.slice(4).every((answer) => answer === false)).to.equal(true);
+    expect(answers.slice(4).filter((answer) => answer !== false)).to.deep.equal([]);
     expect(stats.dropped).to.equal(7);
     await tunnel.drain();
     await tunnel.close();

@@ -57,16 +57,4 @@ export async function startCapture(file: string, filter: string, options: { ifac
   };
 }
 
-/** tshark's output for `args` (fields, filters), as text. */
-export async function tshark(args: string[]): Promise<string> {
-  const { stdout } = await run('tshark', args, { maxBuffer: 64 << 20 });
-  return stdout;
-}
-
-/** Rows of `-T fields` output, split on tabs. */
-export async function tsharkFields(file: string, fields: string[], extra: string[] = []): Promise<string[][]> {
-  const out = await tshark(['-r', file, ...extra, '-T', 'fields', ...fields.flatMap((field) => ['-e', field])]);
-  return out.split('\n').filter((line) => line !== '').map((line) => line.split('\t'));
-}
-
 export { run as execFileAsync };

@@ -5,6 +5,7 @@
  */
 import type { Packet } from '../../stitcher/packet/packet.js';
 import { parseAddress } from '../../stitcher/flow/cidr.js';
+import { referenceChecksum } from '../support/reference-checksum.js';
 
 export interface Endpoints {
   readonly client: string;
@@ -86,7 +87,7 @@ export function tcpPacket(segment: TcpSegment): Packet {
     ip[9] = 6;
     src.copy(ip, 12);
     dst.copy(ip, 16);
-    ip.writeUInt16BE(onesComplement(sum16(ip)), 10);
+    ip.writeUInt16BE(referenceChecksum(ip), 10);
   } else {
     ip.writeUInt32BE(0x60000000, 0);
     ip.writeUInt16BE(tcpLength, 4);
@@ -108,20 +109,7 @@ export function tcpPacket(segment: TcpSegment): Packet {
   dst.copy(pseudo, src.length);
   pseudo.writeUInt32BE(tcpLength, src.length * 2);
   pseudo[pseudo.length - 1] = 6;
-  const checksum = onesComplement(sum16(pseudo) + sum16(tcp) + sum16(payload));
+  const checksum = referenceChecksum(Buffer.concat([pseudo, tcp, payload]));
   tcp.writeUInt16BE(checksum, 16);
   return { tsNs: segment.tsNs, header, payload };
-}
-
-function sum16(bytes: Buffer): number {
-  let sum = 0;
-  for (let i = 0; i + 1 < bytes.length; i += 2) sum += bytes.readUInt16BE(i);
-  if (bytes.length % 2 === 1) sum += bytes[bytes.length - 1]! << 8;
-  return sum;
-}
-
-function onesComplement(sum: number): number {
-  let folded = sum;
-  while (folded > 0xffff) folded = (folded & 0xffff) + Math.floor(folded / 0x10000);
-  return ~folded & 0xffff;
 }

@@ -21,7 +21,7 @@ describe('export/wire-url', () => {
       [0x0108, 1, '0000002a'],
       [0x0108, 2, '00000000deadbeef'],
     ]);
-    expect(parseWireUrl('pcap-over-ip://0.0.0.0:57012?listen').listen).to.equal(true);
+    expect(parseWireUrl('pcap-over-ip://0.0.0.0:57012?listen')).to.include({ listen: true });
   });
 
   it('says which URL and which parameter is wrong, in one line', () => {
@@ -55,9 +55,9 @@ describe('export/wire-url', () => {
   });
 
   it('recognises wire URLs and nothing else', () => {
-    expect(isWireUrl('VXLAN://h')).to.equal(true);
-    expect(isWireUrl('pcap-over-ip://h')).to.equal(true);
-    expect(isWireUrl('pcapng:///tmp/x')).to.equal(false);
+    expect(isWireUrl('VXLAN://h'), 'VXLAN://h').to.equal(true);
+    expect(isWireUrl('pcap-over-ip://h'), 'pcap-over-ip://h').to.equal(true);
+    expect(isWireUrl('pcapng:///tmp/x'), 'pcapng:///tmp/x').to.equal(false);
   });
 
   it('openWireOutput rejects a host it cannot resolve with the URL in the message', async () => {

@@ -111,7 +111,7 @@ describe('flow/flow-table', () => {
     ]);
     table.endOfObject(GW);
     expect(consumer.calls).to.deep.equal(['open 21', 'data 21 10', 'data 21 11', 'data 21 50', 'close 21 1000']);
-    expect(consumer.stream(id, C2S).bytes.equals(hello)).to.equal(true);
+    expect(consumer.stream(id, C2S).bytes).to.deep.equal(hello);
   });
 
   it('hands on an open flow only once the gateway\'s clock is a reorder window past its bytes, the other direction\'s late bytes still first', () => {
@@ -150,7 +150,7 @@ describe('flow/flow-table', () => {
       const shuffled = shuffle(records, seed);
       for (let i = 0; i < shuffled.length; i += 13) table.ingestBlock(GW, shuffled.slice(i, i + 13));
       table.closeAll();
-      expect(consumer.stream(id, C2S).bytes.equals(stream), `seed ${seed}`).to.equal(true);
+      expect(consumer.stream(id, C2S).bytes, `seed ${seed}`).to.deep.equal(stream);
       const tapped = records.reduce((n, r) => n + (r.type === RecordType.Data ? r.payload.length : 0), 0);
       expect(table.stats, `seed ${seed}`).to.include({ tapped, exported: stream.length, duplicate: tapped - stream.length, bufferedBytes: 0 });
     }
@@ -165,7 +165,7 @@ describe('flow/flow-table', () => {
     table.endOfObject(GW, 100n * SECOND);
     const { bytes, holes } = consumer.stream(id, C2S);
     expect(holes).to.deep.equal([{ offset: 100, length: 50, cause: 'gap' }]);
-    expect(bytes.subarray(150).equals(Buffer.alloc(50, 2))).to.equal(true);
+    expect(bytes.subarray(150)).to.deep.equal(Buffer.alloc(50, 2));
     expect(table.stats).to.include({ holes: 1, gapHoleBytes: 50, missingHoleBytes: 0, bufferedBytes: 0, heldItems: 0 });
   });
 
@@ -181,7 +181,7 @@ describe('flow/flow-table', () => {
     table.endOfObject(GW);
     const { bytes, holes } = consumer.stream(id, S2C);
     expect(holes).to.deep.equal([{ offset: 100, length: 100, cause: 'missing' }, { offset: 300, length: 100, cause: 'missing' }]);
-    expect(bytes.subarray(200, 300).equals(Buffer.alloc(100, 3))).to.equal(true);
+    expect(bytes.subarray(200, 300)).to.deep.equal(Buffer.alloc(100, 3));
     expect(closeOf(consumer, id)).to.deep.equal({ kind: 'close', tsNs: 9n, reason: CloseReason.RstFromServer });
     expect(table.stats).to.include({ holes: 2, missingHoleBytes: 200, holeBytes: 200, bufferedBytes: 0, flowsOpen: 0 });
     const closeEvent = consumer.of(id).at(-1)!;

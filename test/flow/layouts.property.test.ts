@@ -325,11 +325,11 @@ describe('flow: every layout the format allows (property-based, fast-check)', fu
       const expected = await stitchLayout(ordered);
       const got = await stitchLayout(other);
       expect(got.calls).to.deep.equal(expected.calls);
-      expect(got.pcap.equals(expected.pcap), 'the pcap of the other layout is byte for byte the in-order one').to.equal(true);
+      expect(got.pcap, 'the pcap of the other layout is byte for byte the in-order one').to.deep.equal(expected.pcap);
       for (const [key, [up, down]] of written.streams) {
         const [c2s, s2c] = got.streams.get(key)!;
-        expect(Buffer.concat(c2s).equals(up), `flow ${key} client bytes`).to.equal(true);
-        expect(Buffer.concat(s2c).equals(down), `flow ${key} server bytes`).to.equal(true);
+        expect(Buffer.concat(c2s), `flow ${key} client bytes`).to.deep.equal(up);
+        expect(Buffer.concat(s2c), `flow ${key} server bytes`).to.deep.equal(down);
       }
     }), parameters());
   });

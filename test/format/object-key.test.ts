@@ -28,7 +28,7 @@ describe('format/object-key', () => {
         seq,
         kind,
       });
-      expect(key.startsWith(parsed?.hourPrefix ?? '?')).to.equal(true);
+      expect(key.slice(0, (parsed?.hourPrefix ?? '?').length), key).to.equal(parsed?.hourPrefix ?? '?');
     }
   });
 

@@ -99,7 +99,7 @@ describe('format/reader on bad input', () => {
       expect(read.damage.map((d) => d.offset), `flip at stored byte ${byte}`).to.deep.equal([second.offset]);
       expect(read.damage[0].problem).to.match(/^block: (raw_crc mismatch|deflate data|decompresses to)/);
       expect(read.records).to.deep.equal([...BLOCK(0), ...BLOCK(2)]);
-      expect(read.summary.complete).to.equal(true);
+      expect(read.summary).to.include({ complete: true });
     }
   });
 
@@ -171,7 +171,7 @@ describe('format/reader on bad input', () => {
       const read = await readBytes(withU32(DEFLATED, last.offset + 8, lie), 100);
       expect(read.messages).to.deep.equal([`${at(last.offset)}block: stored_len ${lie} but its compressed data ends after ${last.storedLen} bytes`]);
       expect(read.records).to.deep.equal(RECORDS);
-      expect(read.summary.complete).to.equal(true);
+      expect(read.summary).to.include({ complete: true });
     });
 
     it('skips a compressed block whose stored_len is too short', async () => {
@@ -308,7 +308,7 @@ describe('format/reader on bad input', () => {
     const read = await readBytes(object, 5);
     expect(read.messages).to.deep.equal([`${at(garbageAt)}expected a block or the end, found "xxBL"`]);
     expect(read.records).to.deep.equal([...BLOCK(0), ...BLOCK(1)]);
-    expect(read.summary.complete).to.equal(true);
+    expect(read.summary).to.include({ complete: true });
   });
 
   it('reports damage, never throws, whatever single bit is flipped', async () => {

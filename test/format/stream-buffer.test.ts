@@ -7,18 +7,18 @@ const BYTES = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz');
 describe('format/stream-buffer', () => {
   it('peeks and skips across chunk boundaries, pulling only what is needed', async () => {
     const buffer = new StreamBuffer(chunked(BYTES, 5));
-    expect(await buffer.ensure(3)).to.equal(true);
+    expect(await buffer.ensure(3), `ensure(3): ${buffer.available} bytes in hand, ended ${buffer.ended}`).to.equal(true);
     expect(buffer.received).to.equal(5);
     expect(buffer.peek(3).toString()).to.equal('012');
     buffer.skip(3);
-    expect(await buffer.ensure(9)).to.equal(true);
+    expect(await buffer.ensure(9), `ensure(9): ${buffer.available} bytes in hand, ended ${buffer.ended}`).to.equal(true);
     expect(buffer.received).to.equal(15);
     expect(buffer.peek(9).toString()).to.equal('3456789ab');
     expect(buffer.peek(2).toString()).to.equal('34');
     buffer.skip(4);
     expect(buffer.offset).to.equal(7);
     expect(buffer.peek(buffer.available).toString()).to.equal('789abcde');
-    expect(await buffer.ensure(100)).to.equal(false);
+    expect(await buffer.ensure(100), `ensure(100): ${buffer.available} bytes in hand, ended ${buffer.ended}`).to.equal(false);
     expect(buffer.ended).to.equal(true);
     expect(buffer.peek(buffer.available).toString()).to.equal(BYTES.subarray(7).toString());
   });
@@ -38,7 +38,7 @@ describe('format/stream-buffer', () => {
       throw new Error('boom');
     }
     const buffer = new StreamBuffer(failing());
-    expect(await buffer.ensure(10)).to.equal(false);
+    expect(await buffer.ensure(10), `ensure(10): ${buffer.available} bytes in hand, ended ${buffer.ended}`).to.equal(false);
     expect(buffer.error?.message).to.equal('boom');
     expect(buffer.peek(3).toString()).to.equal('abc');
   });
@@ -46,13 +46,13 @@ describe('format/stream-buffer', () => {
   it('counts a source that cannot even start, or gives strings, as failed', async () => {
     const broken = { [Symbol.asyncIterator]: () => { throw new Error('no such object'); } } as unknown as AsyncIterable<Buffer>;
     const first = new StreamBuffer(broken);
-    expect(await first.ensure(1)).to.equal(false);
+    expect(await first.ensure(1), `ensure(1): ${first.available} bytes in hand, ended ${first.ended}`).to.equal(false);
     expect(first.error?.message).to.equal('no such object');
     async function* text() {
       yield 'CTAP';
     }
     const second = new StreamBuffer(text() as unknown as AsyncIterable<Buffer>);
-    expect(await second.ensure(1)).to.equal(false);
+    expect(await second.ensure(1), `ensure(1): ${second.available} bytes in hand, ended ${second.ended}`).to.equal(false);
     expect(second.error?.message).to.equal('source gave a chunk of type string, expected bytes');
   });
 });

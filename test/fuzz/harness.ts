@@ -2,15 +2,12 @@
  * A time-bounded fuzzing loop over byte inputs, for targets written in the entry
  * convention of Jazzer.js (`fuzz(data: Buffer)`, throwing on a finding).
  *
- * This is randomized, not coverage-guided, fuzzing: the maintained coverage-guided
- * fuzzer for Node.js on npm (@jazzer.js/core 4.0.0) ships a native libFuzzer addon
- * built against glibc 2.38 and libstdc++ 3.4.32 that does not load on Debian 12
- * (glibc 2.36), and its sources are not in the npm package (a build would download
- * them). So inputs come from fast-check: random bytes, a target's own structured
- * generator, and the seed corpus mutated (bit flips, byte writes, interesting
- * integers, inserts, deletes, splices), with fast-check's shrinking to give the
- * smallest failing input. A target file can be handed to Jazzer.js unchanged where
- * it loads (`npx jazzer dist/test/fuzz/targets/<name>.js test/fuzz/corpus/<name>`).
+ * Randomized, not coverage-guided: what `make test` and `make fuzz` fall back to
+ * where Jazzer.js (jazzer.ts, installed by bin/install-fuzzer) is not installed.
+ * Inputs come from fast-check: random bytes, a target's own structured generator,
+ * and the seed corpus mutated (bit flips, byte writes, interesting integers,
+ * inserts, deletes, splices), with fast-check's shrinking to give the smallest
+ * failing input. It also replays the corpus in both cases.
  */
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../support/sha.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +44,7 @@ describe('generator: bulk mode', function () {
     const flows = recordsByFlow(objects);
     for (const flow of result.flows) {
       const s2c = reassemble(flows.get(flow.flowId)!.data, 1, flow.bytesS2c).bytes;
-      expect(createHash('sha256').update(s2c).digest('hex')).to.equal(flow.sha256S2c);
+      expect(sha256(s2c)).to.equal(flow.sha256S2c);
     }
   });
 });

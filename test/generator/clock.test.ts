@@ -6,7 +6,7 @@ describe('generator: VirtualClock', function () {
     const clock = new VirtualClock({ startNs: 1_000_000_000n, timeScale: 0 });
     const readings = Array.from({ length: 100 }, () => clock.now());
     expect(readings[0]).to.equal(1_000_000_000n);
-    for (let i = 1; i < readings.length; i++) expect(readings[i]! > readings[i - 1]!).to.equal(true);
+    for (let i = 1; i < readings.length; i++) expect(readings[i]! > readings[i - 1]!, `reading ${i}: ${readings[i]} after ${readings[i - 1]}`).to.equal(true);
   });
 
   it('moves by nsPerByte for tapped bytes, so runs cross an hour where asked', function () {

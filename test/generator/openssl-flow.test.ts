@@ -126,11 +126,11 @@ describe('generator: planning openssl flows', function () {
 
   it('leaves plans as they were without openssl, and gives openssl flows the suites in turn', function () {
     const none = plan(0);
-    expect(none.every((p) => p.stack === 'node')).to.equal(true);
+    expect(none.filter((p) => p.stack !== 'node')).to.deep.equal([]);
     expect(none).to.deep.equal(plan());
     const withOpenssl = plan(0.5).filter((p) => p.stack === 'openssl');
     expect(withOpenssl.length).to.be.within(10, 56);
-    expect(withOpenssl.every((p) => p.protocol === 'https' && p.objects.length === 1)).to.equal(true);
+    expect(withOpenssl.filter((p) => !(p.protocol === 'https' && p.objects.length === 1))).to.deep.equal([]);
     expect(withOpenssl.map((p) => p.suite)).to.deep.equal(withOpenssl.map((_, i) => OPENSSL_SUITES[i % OPENSSL_SUITES.length]));
   });
 });

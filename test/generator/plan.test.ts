@@ -22,7 +22,7 @@ describe('generator: planFlows', function () {
     expect(share((p) => p.protocol !== 'http')).to.be.within(0.5, 0.7);
     expect(share((p) => p.protocol === 'h2')).to.be.within(0.08, 0.22);
     expect([...new Set(flows.map((p) => p.gateway))].sort()).to.deep.equal([0, 1, 2, 3]);
-    expect(plan({ ipv6Share: 0, httpsShare: 0 }).every((p) => p.ipVersion === 4 && p.protocol === 'http')).to.equal(true);
+    expect(plan({ ipv6Share: 0, httpsShare: 0 }).filter((p) => !(p.ipVersion === 4 && p.protocol === 'http'))).to.deep.equal([]);
   });
 
   it('serves paths that name their body and sizes within bodyBytes', function () {
@@ -39,7 +39,7 @@ describe('generator: planFlows', function () {
   it('keeps HTTP/2 off suites RFC 7540 forbids and its closes on the client', function () {
     for (const flow of plan({ httpsShare: 1, h2Share: 0.5, rstShare: 0.5 })) {
       if (flow.protocol !== 'h2') continue;
-      expect(flow.suite!.h2).to.equal(true);
+      expect(flow.suite).to.include({ h2: true });
       expect(['fin-client', 'rst-client']).to.include(flow.close);
     }
   });

@@ -94,15 +94,15 @@ describe('charts/cloudtap', function () {
     for (const [group, resource] of [['apps', 'deployments'], ['', 'configmaps'], ['', 'services'], ['', 'serviceaccounts'], ['rbac.authorization.k8s.io', 'roles'], ['rbac.authorization.k8s.io', 'rolebindings']] as const) {
       for (const verb of ['get', 'list', 'watch', 'create', 'update', 'delete']) expect(allowed(group, resource, verb), `${verb} ${resource}`).to.equal(true);
     }
-    expect(allowed('cloudtap.io', 'cloudtaps/status', 'patch')).to.equal(true);
+    expect(allowed('cloudtap.io', 'cloudtaps/status', 'patch'), 'patch cloudtaps/status').to.equal(true);
     // The shard count it applies while it sizes a CloudTap itself; it never replaces or deletes one.
-    expect(allowed('cloudtap.io', 'cloudtaps', 'patch')).to.equal(true);
+    expect(allowed('cloudtap.io', 'cloudtaps', 'patch'), 'patch cloudtaps').to.equal(true);
     for (const verb of ['update', 'delete', 'create']) expect(allowed('cloudtap.io', 'cloudtaps', verb), `${verb} cloudtaps`).to.equal(false);
-    expect(allowed('cloudtap.io', 'cloudtaps/finalizers', 'update')).to.equal(true);
+    expect(allowed('cloudtap.io', 'cloudtaps/finalizers', 'update'), 'update cloudtaps/finalizers').to.equal(true);
     // Secrets: get by name only, never listed, watched or written.
-    expect(allowed('', 'secrets', 'get')).to.equal(true);
+    expect(allowed('', 'secrets', 'get'), 'get secrets').to.equal(true);
     for (const verb of ['list', 'watch', 'update', 'create']) expect(allowed('', 'secrets', verb), `${verb} secrets`).to.equal(false);
-    expect(allowed('coordination.k8s.io', 'leases', 'update')).to.equal(true);
+    expect(allowed('coordination.k8s.io', 'leases', 'update'), 'update leases').to.equal(true);
   });
 
   it('narrows RBAC to one namespace when asked', async () => {

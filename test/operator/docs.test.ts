@@ -27,7 +27,7 @@ describe('docs/operator.md and the Dockerfile', () => {
   it('builds an image on Node 24 that runs as the non-root user the pods ask for', () => {
     const dockerfile = readFileSync(join(projectRoot, 'Dockerfile'), 'utf8');
     const stages = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((match) => match[1]);
-    expect(stages.every((image) => image!.startsWith('node:24'))).to.equal(true);
+    expect(stages.filter((image) => !image!.startsWith('node:24'))).to.deep.equal([]);
     const users = [...dockerfile.matchAll(/^USER (\S+)/gm)].map((match) => match[1]);
     expect(users.at(-1)).to.equal(`${stitcherUid}:${stitcherUid}`);
   });

@@ -33,15 +33,15 @@ describe('packet/ethernet', () => {
     const destination = localMac(Buffer.from('b'));
     expect(writeEthernetHeader(buf, 0, { source, destination, etherType: 0x86dd })).to.equal(14);
     const parsed = parseEthernetHeader(buf);
-    expect(parsed.source.equals(source)).to.equal(true);
-    expect(parsed.destination.equals(destination)).to.equal(true);
+    expect(parsed.source).to.deep.equal(source);
+    expect(parsed.destination).to.deep.equal(destination);
     expect(parsed.etherType).to.equal(0x86dd);
   });
 
   it('makes deterministic, locally administered unicast MACs that differ by seed', () => {
     const a = localMac(v4a);
-    expect(a.equals(localMac(v4a))).to.equal(true);
-    expect(a.equals(localMac(v4b))).to.equal(false);
+    expect(a).to.deep.equal(localMac(v4a));
+    expect(a).to.not.deep.equal(localMac(v4b));
     expect(a[0]! & 0x02).to.equal(0x02);
     expect(a[0]! & 0x01).to.equal(0);
   });
@@ -59,7 +59,8 @@ describe('packet/ipv4', () => {
     expect(internetChecksum(buf, 4, 24)).to.equal(0);
     const parsed = parseIpv4Header(buf, 4);
     expect(parsed).to.include({ headerLength: 20, totalLength: 120, payloadLength: 100, identification: 0x1234, ttl: 64, protocol: 6, dontFragment: true });
-    expect(parsed.source.equals(v4a) && parsed.destination.equals(v4b)).to.equal(true);
+    expect(parsed.source).to.deep.equal(v4a);
+    expect(parsed.destination).to.deep.equal(v4b);
   });
 
   it('refuses a total length over 65535 and a header of another version', () => {
@@ -75,7 +76,8 @@ describe('packet/ipv6', () => {
     writeIpv6Header(buf, 0, { source: v6a, destination: v6b, payloadLength: 1234, nextHeader: 6, flowLabel: 0xabcde });
     const parsed = parseIpv6Header(buf);
     expect(parsed).to.include({ payloadLength: 1234, nextHeader: 6, hopLimit: 64, flowLabel: 0xabcde });
-    expect(parsed.source.equals(v6a) && parsed.destination.equals(v6b)).to.equal(true);
+    expect(parsed.source).to.deep.equal(v6a);
+    expect(parsed.destination).to.deep.equal(v6b);
   });
 });
 

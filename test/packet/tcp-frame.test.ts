@@ -25,7 +25,7 @@ describe('packet/tcp-frame', () => {
     for (const size of [0, 1, 1460, 77]) {
       const payload = randomBytes(size);
       const header = headerOf(path, ack(5), payload);
-      expect(parseEthernetHeader(header).source.equals(macs.sourceMac)).to.equal(true);
+      expect(parseEthernetHeader(header).source).to.deep.equal(macs.sourceMac);
       const ip = parseIpv4Header(header, 14);
       expect(internetChecksum(header, 14, 34)).to.equal(0);
       expect(ip.totalLength).to.equal(20 + 20 + size);
@@ -43,8 +43,8 @@ describe('packet/tcp-frame', () => {
     const path = new TcpPath(ends);
     expect(path.headerLength(ack(9))).to.equal(expected.length);
     path.writeFrame(target, 7, ack(9), payload);
-    expect(target.subarray(7, 7 + expected.length).equals(expected)).to.equal(true);
-    expect(target.subarray(7 + expected.length, 7 + expected.length + payload.length).equals(payload)).to.equal(true);
+    expect(target.subarray(7, 7 + expected.length)).to.deep.equal(expected);
+    expect(target.subarray(7 + expected.length, 7 + expected.length + payload.length)).to.deep.equal(payload);
     expect([...target.subarray(0, 7), ...target.subarray(-3)]).to.deep.equal(new Array(10).fill(0xee));
     const tcpSegment = target.subarray(7 + 34, 7 + expected.length + payload.length);
     const pseudo = Buffer.concat([ends.sourceIp, ends.destinationIp, Buffer.from([0, 6, tcpSegment.length >> 8, tcpSegment.length & 0xff])]);

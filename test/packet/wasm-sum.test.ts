@@ -2,16 +2,7 @@ import { expect } from 'chai';
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { finishChecksum, internetChecksum, sumBytes } from '../../stitcher/packet/checksum.js';
 import { allocateSummable, wasmSummerFor } from '../../stitcher/packet/wasm-sum.js';
-
-/** RFC 1071 the slow way: big-endian 16-bit words, end-around carry after every add. */
-function referenceChecksum(bytes: Buffer): number {
-  let sum = 0;
-  for (let i = 0; i < bytes.length; i += 2) {
-    sum += (bytes[i]! << 8) | (bytes[i + 1] ?? 0);
-    sum = (sum & 0xffff) + (sum >>> 16);
-  }
-  return ~sum & 0xffff;
-}
+import { referenceChecksum } from '../support/reference-checksum.js';
 
 /** Deterministic lengths and offsets, so that a failure can be replayed. */
 function* cases(count: number, maxLength: number): Generator<{ start: number; length: number }> {

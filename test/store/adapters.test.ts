@@ -5,7 +5,7 @@
  * keys relative to the URL's prefix; a missing key named in the error.
  */
 import { expect } from 'chai';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { buffer } from 'node:stream/consumers';
 import { openStore } from '../../stitcher/store/open.js';
 import { listAll, type ObjectStore } from '../../stitcher/store/store.js';
 import { startProviders, stopProviders, type Providers } from '../servers/providers.js';
+import { sha256 } from '../support/sha.js';
 
 after(stopProviders);
 
@@ -144,7 +145,7 @@ describe('store adapters against real servers', function () {
       it('reads each object whole, byte for byte', async () => {
         for (const key of KEYS) {
           const read = await buffer(await store.read(key));
-          expect(sha(read), key).to.equal(sha(contents.get(key)!));
+          expect(sha256(read), key).to.equal(sha256(contents.get(key)!));
         }
       });
 
@@ -162,7 +163,3 @@ describe('store adapters against real servers', function () {
     });
   }
 });
-
-function sha(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}

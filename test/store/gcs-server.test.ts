@@ -63,7 +63,7 @@ for (const peer of peers) describe(`${peer.name}, judged by @google-cloud/storag
     expect(metadata.md5Hash).to.equal(createHash('md5').update(data).digest('base64'));
     expect(Number(metadata.size)).to.equal(data.length);
     const [read] = await storage.bucket('judge').file('multi/part.bin').download({ validation: 'md5' });
-    expect(read.equals(data)).to.equal(true);
+    expect(read).to.deep.equal(data);
     if (server === undefined) return;
     const multipart = server.requests.find((r) => r.query.get('uploadType') === 'multipart');
     expect(multipart?.path).to.equal('/upload/storage/v1/b/judge/o');
@@ -73,8 +73,8 @@ for (const peer of peers) describe(`${peer.name}, judged by @google-cloud/storag
     const data = randomBytes(300_000);
     await storage.bucket('judge').file('resumable.bin').save(data, { resumable: true });
     const [read] = await storage.bucket('judge').file('resumable.bin').download();
-    expect(read.equals(data)).to.equal(true);
-    if (server !== undefined) expect(server.requests.some((r) => r.method === 'PUT' && r.query.has('upload_id'))).to.equal(true);
+    expect(read).to.deep.equal(data);
+    if (server !== undefined) expect(server.requests.some((r) => r.method === 'PUT' && r.query.has('upload_id')), server.requests.map((r) => r.method).join(' ')).to.equal(true);
   });
 
   it('fails the client-side hash check when the stored hash is wrong', async function () {
@@ -91,9 +91,9 @@ for (const peer of peers) describe(`${peer.name}, judged by @google-cloud/storag
     const data = randomBytes(10_000);
     await storage.bucket('judge').file('range.bin').save(data, { resumable: false });
     const [middle] = await storage.bucket('judge').file('range.bin').download({ start: 1000, end: 1999 });
-    expect(middle.equals(data.subarray(1000, 2000))).to.equal(true);
+    expect(middle).to.deep.equal(data.subarray(1000, 2000));
     const [tail] = await storage.bucket('judge').file('range.bin').download({ start: 9_000 });
-    expect(tail.equals(data.subarray(9_000))).to.equal(true);
+    expect(tail).to.deep.equal(data.subarray(9_000));
   });
 
   it('lists with prefix, delimiter, startOffset and pages', async () => {

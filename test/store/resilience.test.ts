@@ -5,7 +5,7 @@
  * duplicate nothing: the hashes of what comes out equal those that went in.
  */
 import { expect } from 'chai';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { mapBounded } from '../../stitcher/store/discovery.js';
 import { openStore } from '../../stitcher/store/open.js';
@@ -13,6 +13,7 @@ import type { RetryOptions } from '../../stitcher/store/retry.js';
 import { listAll, type ObjectStore } from '../../stitcher/store/store.js';
 import { FaultProxy, THROTTLE, type ProxyFault } from '../servers/fault-proxy.js';
 import { startProviders, stopProviders, type Providers } from '../servers/providers.js';
+import { sha256 } from '../support/sha.js';
 
 after(stopProviders);
 
@@ -51,7 +52,7 @@ describe('stores behind a fault-injecting proxy', function () {
         for (let index = 0; index < OBJECTS; index++) {
           const data = randomBytes(index % 5 === 0 ? index : 20_000 + index * 9_000);
           const key = `2026/11/25/14/gw-${index % 3}/${String(index).padStart(20, '0')}.ctap`;
-          written.set(key, sha(data));
+          written.set(key, sha256(data));
           await direct.write(key, data);
         }
       });
@@ -73,7 +74,7 @@ describe('stores behind a fault-injecting proxy', function () {
       });
 
       it('reads every object whole: no byte lost, none twice', async () => {
-        const hashes = await mapBounded([...written.keys()], 4, async (key) => [key, sha(await buffer(await faulty.read(key)))] as const);
+        const hashes = await mapBounded([...written.keys()], 4, async (key) => [key, sha256(await buffer(await faulty.read(key)))] as const);
         expect(new Map(hashes)).to.deep.equal(written);
         expect(proxy.counts['reset-mid'] + proxy.counts['stall-mid'], 'faults part way through a body').to.be.greaterThan(0);
       });
@@ -83,13 +84,13 @@ describe('stores behind a fault-injecting proxy', function () {
         for (let index = 0; index < 8; index++) {
           const data = randomBytes(5_000 + index * 1_000);
           const key = `written/${index}.bin`;
-          uploads.set(key, sha(data));
+          uploads.set(key, sha256(data));
           await faulty.write(key, data);
         }
         const listed = [];
         for await (const object of listAll(direct, 'written/')) listed.push(object.key);
         expect(listed).to.deep.equal([...uploads.keys()].sort());
-        for (const [key, hash] of uploads) expect(sha(await buffer(await direct.read(key))), key).to.equal(hash);
+        for (const [key, hash] of uploads) expect(sha256(await buffer(await direct.read(key))), key).to.equal(hash);
       });
 
       it('met every kind of fault', () => {
@@ -98,7 +99,3 @@ describe('stores behind a fault-injecting proxy', function () {
     });
   }
 });
-
-function sha(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}

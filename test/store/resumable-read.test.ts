@@ -39,7 +39,7 @@ describe('resumable read', () => {
       { kind: 'error', after: 5 * CHUNK }, { kind: 'short', after: 3 * CHUNK }, { kind: 'stall', after: CHUNK },
     ], calls);
     const read = await buffer(await resumableRead(opener, { baseDelayMs: 1, idleTimeoutMs: 50 }, wrap('k')));
-    expect(read.equals(data)).to.equal(true);
+    expect(read).to.deep.equal(data);
     expect(calls).to.deep.equal([
       { start: 0 }, { start: 5 * CHUNK, version: 'v1' }, { start: 8 * CHUNK, version: 'v1' }, { start: 9 * CHUNK, version: 'v1' },
     ]);
@@ -80,7 +80,7 @@ describe('resumable read', () => {
       parts.push(chunk as Buffer);
       await sleep(25); // a slow consumer: backpressure, not a stalled store
     }
-    expect(Buffer.concat(parts).equals(data)).to.equal(true);
+    expect(Buffer.concat(parts)).to.deep.equal(data);
     expect(parts.length, 'the consumer held chunks while more were pending').to.be.greaterThan(2);
     expect(calls.length).to.equal(1);
   });

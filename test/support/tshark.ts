@@ -2,11 +2,11 @@
  * tshark as the judge of every capture the project writes: malformed packets,
  * bad checksums, TCP expert warnings, and the HTTP objects it can carve out.
  */
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onPath, runOk } from './run.js';
+import { sha256 } from './sha.js';
 
 /** Expert severities of Wireshark (epan/proto.h): warning and above. */
 const PI_WARN = 0x00600000;
@@ -51,18 +51,49 @@ export async function captureProblems(file: string, options: TsharkOptions = {})
   return rows.map(([frame, messages]) => ({ frame: Number(frame), messages: messages ?? '' }));
 }
 
-/** sha256 of every object tshark's `--export-objects` carves out for a protocol (http, ...). */
-export async function exportedObjectHashes(file: string, protocol = 'http', options: TsharkOptions = {}): Promise<string[]> {
+export interface ExportedObject {
+  /** The file name tshark gave it (from the URL). */
+  readonly name: string;
+  readonly bytes: Buffer;
+}
+
+/** Every object tshark's `--export-objects` carves out for a protocol (http, ...). */
+export async function exportedObjects(file: string, protocol = 'http', options: TsharkOptions = {}): Promise<ExportedObject[]> {
   const dir = await mkdtemp(join(tmpdir(), 'cloudtap-objects-'));
-  await runOk('tshark', ['-r', file, '-n', ...prefArgs(options), '-q', '--export-objects', `${protocol},${dir}`], { timeoutMs: 300_000 });
-  const hashes: string[] = [];
-  for (const name of await readdir(dir)) {
-    hashes.push(createHash('sha256').update(await readFile(join(dir, name))).digest('hex'));
+  try {
+    await runOk('tshark', ['-r', file, '-n', ...prefArgs(options), '-q', '--export-objects', `${protocol},${dir}`], { timeoutMs: 300_000 });
+    const names = (await readdir(dir)).sort();
+    return await Promise.all(names.map(async (name) => ({ name, bytes: await readFile(join(dir, name)) })));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  return hashes.sort();
+}
+
+/** sha256 of every object tshark's `--export-objects` carves out for a protocol (http, ...), sorted. */
+export async function exportedObjectHashes(file: string, protocol = 'http', options: TsharkOptions = {}): Promise<string[]> {
+  return (await exportedObjects(file, protocol, options)).map((object) => sha256(object.bytes)).sort();
 }
 
 /** Packet count per protocol hierarchy is too coarse; this counts frames matching a filter. */
 export async function countFrames(file: string, filter: string, options: TsharkOptions = {}): Promise<number> {
   return (await tsharkFields(file, filter, ['frame.number'], options)).length;
+}
+
+/** The bytes of each direction of each TCP stream, by stream number, as `-z follow,tcp,raw` gives them back. */
+export async function followTcpRaw(file: string, streams: readonly number[], options: TsharkOptions = {}): Promise<Map<number, { client: Buffer; server: Buffer }>> {
+  const args = ['-r', file, '-n', ...prefArgs(options), '-q', ...streams.flatMap((n) => ['-z', `follow,tcp,raw,${n}`])];
+  const { stdout } = await runOk('tshark', args, { timeoutMs: 300_000 });
+  const result = new Map<number, { client: Buffer; server: Buffer }>();
+  for (const section of stdout.split(/^=+$/m)) {
+    const stream = /^Filter: tcp\.stream eq (\d+)$/m.exec(section);
+    if (stream === null) continue;
+    const client: Buffer[] = [];
+    const server: Buffer[] = [];
+    for (const line of section.split('\n')) {
+      if (/^\t[0-9a-f]+$/.test(line)) server.push(Buffer.from(line.slice(1), 'hex'));
+      else if (/^[0-9a-f]+$/.test(line)) client.push(Buffer.from(line, 'hex'));
+    }
+    result.set(Number(stream[1]), { client: Buffer.concat(client), server: Buffer.concat(server) });
+  }
+  return result;
 }

@@ -85,9 +85,9 @@ function stopAndResume(session: Captured, cut: number, expected: readonly [Buffe
     if (fromSnapshot) {
       const earlier = plaintext(before, dir, 0n);
       const later = plaintext(after, dir, BigInt(earlier.length));
-      expect(Buffer.concat([earlier, later]).equals(expected[dir]), `direction ${dir}, cut at event ${cut}: every plaintext byte once`).to.equal(true);
+      expect(Buffer.concat([earlier, later]), `direction ${dir}, cut at event ${cut}: every plaintext byte once`).to.deep.equal(expected[dir]);
     } else {
-      expect(plaintext(after, dir, 0n).equals(expected[dir]), `direction ${dir}, cut at event ${cut}: all of it from the start`).to.equal(true);
+      expect(plaintext(after, dir, 0n), `direction ${dir}, cut at event ${cut}: all of it from the start`).to.deep.equal(expected[dir]);
     }
   }
   expect(after.at(-1)?.kind, 'the resumed flow closes').to.equal('close');

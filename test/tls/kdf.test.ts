@@ -23,7 +23,7 @@ describe('key derivation', () => {
     const secret = Buffer.alloc(48, 1);
     const next = tls13NextSecret('sha384', secret);
     expect(next.length).to.equal(48);
-    expect(next.equals(secret)).to.equal(false);
-    expect(tls13NextSecret('sha384', secret).equals(next)).to.equal(true);
+    expect(next).to.not.deep.equal(secret);
+    expect(tls13NextSecret('sha384', secret)).to.deep.equal(next);
   });
 });

@@ -16,7 +16,7 @@ describe('parseKeyLog', () => {
     expect(tally.valid).to.equal(KEY_LOG_LABELS.length);
     expect(entries.map((entry) => entry.label)).to.deep.equal([...KEY_LOG_LABELS]);
     expect(entries[0]!.clientRandom).to.equal('a1'.repeat(32));
-    expect(entries[0]!.secret.equals(Buffer.from('bc'.repeat(48), 'hex'))).to.equal(true);
+    expect(entries[0]!.secret).to.deep.equal(Buffer.from('bc'.repeat(48), 'hex'));
     expect(entries[1]!.secret.length).to.equal(32);
   });
 

@@ -6,7 +6,8 @@ import { Operator, type OperatorOptions } from '../../../operator/controller/con
 import { startTestApiServer, type TestApiServer } from '../../k8s/server.js';
 import type { ResourceType } from '../../k8s/registry.js';
 import { loadCrd, type Json } from '../support.js';
-import { encodeShardStatus, shardStatus, STATUS_REPORT_KEY } from '../../../stitcher/pipeline/status-report.js';
+import { encodeShardStatus, shardStatus, STATUS_REPORT_KEY } from '../../../stitcher/shard/status-report.js';
+import { until } from '../../support/until.js';
 
 export interface Cluster {
   readonly server: TestApiServer;
@@ -54,13 +55,12 @@ export async function startCluster(installCrd = true): Promise<Cluster> {
 
 /** Polls `check` until it returns a value other than undefined or false. */
 export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  let value: T | undefined | false;
+  await until(() => {
+    value = check();
+    return value !== undefined && value !== false;
+  }, what, { timeoutMs });
+  return value as T;
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -95,7 +95,7 @@ export interface ShardLoad {
 
 /**
  * Writes a shard's checkpoint ConfigMap as the stitcher does
- * (stitcher/pipeline/checkpoint-configmap.ts: its name, labels and a whole
+ * (stitcher/kube/checkpoint-configmap.ts: its name, labels and a whole
  * replace), with a status report made by the stitcher's own code.
  */
 export function writeShardReport(cluster: Cluster, cloudTap: string, shard: number, load: ShardLoad, namespace = 'default'): void {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { CloudTap, CloudTapStatus, StitcherOptions } from '../../../operator/api/types.js';
 import { pollIntervalMs, reportedLoad, reportOnly, roundSignificant, settled, statusReportKey } from '../../../operator/controller/shard-reports.js';
-import { encodeShardStatus, shardStatus, STATUS_REPORT_KEY } from '../../../stitcher/pipeline/status-report.js';
+import { encodeShardStatus, shardStatus, STATUS_REPORT_KEY } from '../../../stitcher/shard/status-report.js';
 
 const now = Date.parse('2026-11-25T12:00:00.000Z');
 

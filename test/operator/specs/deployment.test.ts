@@ -44,10 +44,8 @@ describe('operator/specs/deployment', () => {
     const deployment = buildShardDeployment(cloudTapWith({}), { shard: 0, configHash: 'h', image: 'i' });
     const pod = deployment.spec?.template.spec;
     const container = pod?.containers[0]?.securityContext;
-    expect(pod?.securityContext?.runAsNonRoot).to.equal(true);
-    expect(container?.runAsNonRoot).to.equal(true);
-    expect(container?.readOnlyRootFilesystem).to.equal(true);
-    expect(container?.allowPrivilegeEscalation).to.equal(false);
+    expect(pod?.securityContext).to.include({ runAsNonRoot: true });
+    expect(container).to.include({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
     expect(container?.capabilities?.drop).to.deep.equal(['ALL']);
     expect(container?.seccompProfile?.type).to.equal('RuntimeDefault');
   });

@@ -6,10 +6,17 @@
  * about the stitcher accepting it: test/contract/real-stitcher.test.ts does.
  */
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../../support/paths.js';
 import { renderExamples } from './golden-render.js';
 
 describe('operator/specs golden files', () => {
+  it('are exactly the files make golden writes (one per example), so none goes stale unseen', () => {
+    const written = renderExamples().map((rendered) => rendered.file).sort();
+    expect(readdirSync(join(projectRoot, 'test', 'golden')).sort(), 'test/golden/ beside what make golden writes').to.deep.equal(written);
+  });
+
   for (const rendered of renderExamples()) {
     it(`builds what examples/${rendered.file} asks for`, () => {
       expect(existsSync(rendered.golden), `test/golden/${rendered.file} is missing; make golden writes it`).to.equal(true);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FlowEvent } from '../../../stitcher/flow/events.js';
 import { RecordingRelay, testCertificate } from './capture.js';
+import { until } from '../../support/until.js';
 
 export interface EarlyDataSession {
   readonly events: FlowEvent[];
@@ -39,13 +40,8 @@ function run(args: readonly string[]): { process: ChildProcessWithoutNullStreams
   return { process: child, output: () => output };
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (condition()) return;
-    await sleep(10);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** openssl answers in milliseconds: a wait this long means it is stuck. */
+const OPENSSL_WAIT = { timeoutMs: 3000, intervalMs: 10 };
 
 /** `early` is sent as 0-RTT data, `line` after the handshake, `reply` by the server. */
 export async function captureEarlyDataSession(early: string, line: string, reply: string): Promise<EarlyDataSession> {
@@ -58,10 +54,10 @@ export async function captureEarlyDataSession(early: string, line: string, reply
   const server = run(['s_server', '-accept', `127.0.0.1:${port}`, '-cert', certPath, '-key', keyPath, '-tls1_3',
     '-early_data', '-max_early_data', '16384', '-keylogfile', join(dir, 'server.keys')]);
   try {
-    await until(() => server.output().includes('ACCEPT'), 's_server to listen');
+    await until(() => server.output().includes('ACCEPT'), 's_server to listen', OPENSSL_WAIT);
     const first = run(['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_3', '-sess_out', sessionPath]);
     // s_client writes the session file when a ticket arrives (its own output is buffered).
-    await until(() => existsSync(sessionPath), 'a session ticket');
+    await until(() => existsSync(sessionPath), 'a session ticket', OPENSSL_WAIT);
     await sleep(100);
     first.process.stdin.write('Q\n');
     await once(first.process, 'exit');
@@ -70,11 +66,11 @@ export async function captureEarlyDataSession(early: string, line: string, reply
     const relayPort = await relay.listen();
     const second = run(['s_client', '-connect', `127.0.0.1:${relayPort}`, '-tls1_3', '-sess_in', sessionPath,
       '-early_data', earlyPath, '-keylogfile', join(dir, 'client.keys')]);
-    await until(() => server.output().includes(early), 'the early data to arrive');
+    await until(() => server.output().includes(early), 'the early data to arrive', OPENSSL_WAIT);
     second.process.stdin.write(`${line}\n`);
-    await until(() => server.output().includes(line), 'the line to arrive');
+    await until(() => server.output().includes(line), 'the line to arrive', OPENSSL_WAIT);
     server.process.stdin.write(`${reply}\n`);
-    await until(() => second.output().includes(reply), 'the reply to arrive');
+    await until(() => second.output().includes(reply), 'the reply to arrive', OPENSSL_WAIT);
     second.process.stdin.write('Q\n');
     await once(second.process, 'exit');
     const events = await relay.done();

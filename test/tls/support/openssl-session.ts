@@ -14,6 +14,7 @@ import { createServer } from 'node:tls';
 import type { TlsOptions } from 'node:tls';
 import type { FlowEvent } from '../../../stitcher/flow/events.js';
 import { RecordingRelay, testCertificate } from './capture.js';
+import { until } from '../../support/until.js';
 
 export interface OpensslSessionOptions {
   /** s_client arguments beyond -connect and -keylogfile. */
@@ -32,13 +33,8 @@ export interface OpensslSession {
   readonly clientOutput: string;
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (condition()) return;
-    await sleep(10);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** openssl answers in milliseconds: a wait this long means it is stuck. */
+const OPENSSL_WAIT = { timeoutMs: 2000, intervalMs: 10 };
 
 export async function captureOpensslSession(options: OpensslSessionOptions): Promise<OpensslSession> {
   const { key, cert } = testCertificate();
@@ -68,7 +64,7 @@ export async function captureOpensslSession(options: OpensslSessionOptions): Pro
   client.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('latin1')));
   const exited = once(client, 'exit');
   try {
-    await until(() => output.includes('---\n') && /Verify return code|Verification/.test(output), 's_client to connect');
+    await until(() => output.includes('---\n') && /Verify return code|Verification/.test(output), 's_client to connect', OPENSSL_WAIT);
     let expected = 0;
     for (const line of options.lines) {
       client.stdin.write(`${line}\n`);
@@ -77,7 +73,7 @@ export async function captureOpensslSession(options: OpensslSessionOptions): Pro
         continue;
       }
       expected += line.length + 1;
-      await until(() => receivedBytes >= expected, `the server to receive "${line}"`);
+      await until(() => receivedBytes >= expected, `the server to receive "${line}"`, OPENSSL_WAIT);
       await sleep(20);
     }
     client.stdin.write('Q\n');
