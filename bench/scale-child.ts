@@ -11,7 +11,9 @@
  * `requests <gateways> <active>`: <gateways> gateways each have an object in
  * the current hour, <active> of them add one object per poll; a polling
  * stitcher (poll 300 ms, look-back 3 h as the CLI polls) over a local folder
- * counts its store calls. Prints calls per poll in steady state.
+ * counts its store calls. Prints calls per poll in steady state: once the
+ * quiet gateways' listings have backed off to their cap (ListingSchedule),
+ * over one cap's worth of polls.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,6 +27,7 @@ import { encodeCtapObject } from '../stitcher/format/writer.js';
 import type { PacketSink } from '../stitcher/export/sink.js';
 import { silentLogger } from '../stitcher/pipeline/log.js';
 import { stitch } from '../stitcher/pipeline/stitch.js';
+import { DEFAULT_MAX_QUIET_MS } from '../stitcher/store/listing-schedule.js';
 import { LocalFolderStore } from '../stitcher/store/local.js';
 import type { ListOptions, ListPage, ObjectStore } from '../stitcher/store/store.js';
 import type { Readable } from 'node:stream';
@@ -45,6 +48,9 @@ export interface RequestsResult {
   readonly listsPerPoll: number;
   readonly readsPerPoll: number;
 }
+
+/** The requests run's poll interval. */
+const POLL_MS = 300;
 
 const discard: PacketSink = {
   description: 'bench://discard',
@@ -151,17 +157,22 @@ async function requests(gateways: number, active: number, folder: string): Promi
   const abort = new AbortController();
   let objects = 0;
   const running = stitch({
-    source: counter, once: false, pollIntervalMs: 300, hours: { kind: 'look-back', ms: 3 * 3600_000 }, logger: silentLogger(), signal: abort.signal,
+    source: counter, once: false, pollIntervalMs: POLL_MS, hours: { kind: 'look-back', ms: 3 * 3600_000 }, logger: silentLogger(), signal: abort.signal,
     outputs: [{ sink: discard, options: { url: discard.description, variant: 'original', remap: [] } }],
     onProgress: (stats) => { objects = stats.objects; },
   });
   while (objects < gateways) await sleep(50);
-  // Steady state: the catch-up is over; count from here while the active gateways write.
-  const start = { lists: counter.lists, reads: counter.reads, polls: counter.hourListings };
-  for (let seq = 1n; seq <= 10n; seq++) {
+  // The active gateways write every poll; the quiet ones' listings back off to the cap (twice the cap to settle).
+  let seq = 1n;
+  const writeAndWait = async (): Promise<void> => {
     for (let i = 0; i < active; i++) await put(name(i), seq);
-    await sleep(300);
-  }
+    seq++;
+    await sleep(POLL_MS);
+  };
+  for (const settleEnd = Date.now() + 2 * DEFAULT_MAX_QUIET_MS; Date.now() < settleEnd;) await writeAndWait();
+  // Steady state: count from here, over one cap's worth of polls (each quiet gateway listed about once).
+  const start = { lists: counter.lists, reads: counter.reads, polls: counter.hourListings };
+  for (const countEnd = Date.now() + DEFAULT_MAX_QUIET_MS; Date.now() < countEnd;) await writeAndWait();
   await sleep(600);
   abort.abort();
   await running.catch(() => undefined);

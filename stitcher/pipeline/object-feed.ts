@@ -8,6 +8,7 @@
 import { ObjectKind } from '../format/records.js';
 import { parseObjectKey } from '../format/object-key.js';
 import { listGateways, listHours, listObjectsAfter } from '../store/discovery.js';
+import { ListingSchedule, type ListingScheduleOptions } from '../store/listing-schedule.js';
 import { listPrefixes, type ObjectStore } from '../store/store.js';
 
 /**
@@ -47,6 +48,8 @@ export interface FeedOptions {
   readonly reorderWaitMs?: number;
   /** The clock, for tests. @default Date.now */
   readonly now?: () => number;
+  /** A polling reader's pace: quiet gateways are listed less often (see ListingSchedule). @default every gateway every poll */
+  readonly listing?: Omit<ListingScheduleOptions, 'now'>;
 }
 
 /** Where a gateway's stream stands. */
@@ -68,6 +71,7 @@ export class ObjectFeed {
   private readonly owns: (gateway: string) => boolean;
   private readonly reorderWaitMs: number;
   private readonly now: () => number;
+  private readonly schedule: ListingSchedule | undefined;
   listRequests = 0;
 
   constructor(
@@ -79,6 +83,7 @@ export class ObjectFeed {
     this.owns = options.owns ?? (() => true);
     this.reorderWaitMs = options.reorderWaitMs ?? Infinity;
     this.now = options.now ?? Date.now;
+    this.schedule = options.listing === undefined ? undefined : new ListingSchedule({ ...options.listing, now: this.now });
   }
 
   /** Every gateway this feed has a cursor for. */
@@ -135,7 +140,9 @@ export class ObjectFeed {
    */
   async poll(passGaps: boolean, onGap: (gap: SeqGap) => void): Promise<FeedObject[]> {
     const perGateway = new Map<string, FeedObject[]>();
-    for (const hour of await this.hours()) {
+    const hours = await this.hours();
+    this.schedule?.forgetBefore(hours[0] ?? '');
+    for (const hour of hours) {
       for (const gateway of await this.listed(listGateways(this.store, hour))) {
         if (!this.owns(gateway)) continue;
         const gatewayPrefix = `${hour}${gateway}/`;
@@ -146,14 +153,17 @@ export class ObjectFeed {
           if (!this.waiting.has(gateway)) continue;
           after = undefined;
         }
+        if (this.schedule?.isDue(gatewayPrefix) === false && !this.waiting.has(gateway)) continue;
+        const list = perGateway.get(gateway) ?? [];
+        const before = list.length;
         for (const object of await this.listed(listObjectsAfter(this.store, gatewayPrefix, after))) {
           const parsed = parseObjectKey(object.key);
           if (parsed === undefined || parsed.kind !== this.kind || parsed.gateway !== gateway) continue;
           if (parsed.seq < (this.nextSeq.get(gateway) ?? 0n)) continue;
-          const list = perGateway.get(gateway) ?? [];
           list.push({ key: object.key, gateway, seq: parsed.seq, hourPrefix: hour, size: object.size });
-          perGateway.set(gateway, list);
         }
+        if (list.length > 0) perGateway.set(gateway, list);
+        this.schedule?.listed(gatewayPrefix, list.length > before);
       }
     }
     const ready: FeedObject[][] = [];

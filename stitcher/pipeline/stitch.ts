@@ -52,6 +52,8 @@ export interface StitchOptions {
   readonly once: boolean;
   /** @default 10000 */
   readonly pollIntervalMs?: number;
+  /** Longest a polling run leaves a quiet gateway's folder unlisted (see store/listing-schedule.ts). @default 10000 */
+  readonly maxQuietListingMs?: number;
   /** Which hour folders each poll lists. @default every hour in the store */
   readonly hours?: HourWindow;
   readonly flowLimits?: Partial<FlowLimits>;
@@ -108,6 +110,8 @@ export interface StitchStats {
 /** Gateways are a fleet, not users: a few hundred names at most, the rest pooled so metrics stay bounded. */
 export const MAX_GATEWAY_SERIES = 256;
 export const OTHER_GATEWAYS = '_other';
+/** How often a polling run polls when not told. */
+const DEFAULT_POLL_INTERVAL_MS = 10_000;
 
 export async function stitch(options: StitchOptions): Promise<StitchStats> {
   const run = new StitchRun(options);
@@ -142,7 +146,11 @@ class StitchRun {
     this.keeper = new ShardKeeper({ shard: options.shard, checkpoint: options.checkpoint, guard: options.guard, logger: options.logger });
     const stages = [...this.gates, ...(options.cleartext?.decryptors ?? [])];
     this.flows = new FlowTable(this.keeper.wrap(this.graph.consumer, { stages, synthesizers: this.graph.synthesizers }), options.flowLimits);
-    const feedOptions = { owns: this.keeper.owns, reorderWaitMs: options.reorderWaitMs, ...(options.now !== undefined ? { now: options.now } : {}) };
+    const feedOptions = {
+      owns: this.keeper.owns, reorderWaitMs: options.reorderWaitMs, ...(options.now !== undefined ? { now: options.now } : {}),
+      // A polling run lists quiet gateways less often; a one-off run lists everything once.
+      ...(options.once ? {} : { listing: { pollIntervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, maxQuietMs: options.maxQuietListingMs } }),
+    };
     this.traffic = new ObjectFeed(options.source, ObjectKind.Traffic, options.hours, feedOptions);
     this.keys = new KeyFeed(options.keys ?? options.source, options.hours, feedOptions);
     this.keys.onKeyLog = this.onKeyLog;
@@ -174,7 +182,7 @@ class StitchRun {
         await this.pollOnce();
         if (once || this.stopped()) break;
         await this.keeper.afterPoll();
-        await sleep(this.options.pollIntervalMs ?? 10_000, undefined, { signal }).catch(() => undefined);
+        await sleep(this.options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, undefined, { signal }).catch(() => undefined);
         if (this.stopped()) break;
       }
       // With checkpoints a stop leaves flows open: the last checkpoint carries them on.

@@ -1,0 +1,134 @@
+/**
+ * The listing schedule alone (back-off, cap, forgetting old hours), and an
+ * object feed that follows it over a real local folder on a simulated clock:
+ * its store calls follow the active gateways, and a quiet gateway's new
+ * object is still seen within the cap and one poll.
+ */
+import { expect } from 'chai';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { objectKey } from '../../stitcher/format/object-key.js';
+import { ObjectKind } from '../../stitcher/format/records.js';
+import { ObjectFeed } from '../../stitcher/pipeline/object-feed.js';
+import { ListingSchedule } from '../../stitcher/store/listing-schedule.js';
+import { LocalFolderStore } from '../../stitcher/store/local.js';
+import type { ListOptions, ListPage, ObjectStore } from '../../stitcher/store/store.js';
+
+const POLL_MS = 1000;
+const CAP_MS = 10_000;
+
+/** Counts the list calls a feed makes. */
+class ListCounter implements ObjectStore {
+  lists = 0;
+  constructor(private readonly inner: ObjectStore) {}
+  get description(): string {
+    return this.inner.description;
+  }
+  list(options: ListOptions): Promise<ListPage> {
+    this.lists++;
+    return this.inner.list(options);
+  }
+  read(key: string): ReturnType<ObjectStore['read']> {
+    return this.inner.read(key);
+  }
+  write(key: string, data: Buffer): Promise<void> {
+    return this.inner.write(key, data);
+  }
+}
+
+describe('store/listing-schedule', () => {
+  it('lists an active folder every poll, backs a quiet one off by doubling up to the cap, and wakes it when it finds something', () => {
+    let now = 0;
+    const schedule = new ListingSchedule({ pollIntervalMs: POLL_MS, maxQuietMs: CAP_MS, now: () => now });
+    const listedAt: number[] = [];
+    for (now = 0; now <= 40_000; now += POLL_MS) {
+      if (!schedule.isDue('2026/01/01/00/gw/')) continue;
+      listedAt.push(now);
+      schedule.listed('2026/01/01/00/gw/', now < 3000);
+    }
+    // active for three polls, then steps of 1, 2, 4, 8 s and the cap of 10 s
+    expect(listedAt).to.deep.equal([0, 1000, 2000, 3000, 4000, 6000, 10_000, 18_000, 28_000, 38_000]);
+    now = 38_000;
+    schedule.listed('2026/01/01/00/gw/', true);
+    now += POLL_MS;
+    expect(schedule.isDue('2026/01/01/00/gw/')).to.equal(true);
+  });
+
+  it('forgets the folders of hours before the window', () => {
+    const schedule = new ListingSchedule({ pollIntervalMs: POLL_MS, now: () => 0 });
+    for (const folder of ['2026/01/01/00/a/', '2026/01/01/01/a/', '2026/01/01/02/b/']) schedule.listed(folder, false);
+    schedule.forgetBefore('2026/01/01/01/');
+    expect(schedule.size).to.equal(2);
+    expect(schedule.isDue('2026/01/01/00/a/')).to.equal(true);
+    expect(schedule.isDue('2026/01/01/01/a/')).to.equal(false);
+  });
+
+  describe('an object feed following it', function () {
+    this.timeout(120_000);
+    let folder: string;
+    let now: number;
+    let store: ListCounter;
+    let local: LocalFolderStore;
+    const name = (i: number): string => `gw-${String(i).padStart(4, '0')}`;
+    const put = (gateway: number, seq: bigint): Promise<void> =>
+      local.write(objectKey('', ObjectKind.Traffic, name(gateway), seq, BigInt(now) * 1_000_000n), Buffer.from('x'));
+    const feedOf = (): ObjectFeed => new ObjectFeed(store, ObjectKind.Traffic, { kind: 'range', from: new Date(now), to: new Date(now) }, {
+      now: () => now, listing: { pollIntervalMs: POLL_MS, maxQuietMs: CAP_MS },
+    });
+
+    beforeEach(async () => {
+      folder = await mkdtemp(join(tmpdir(), 'cloudtap-schedule-'));
+      local = new LocalFolderStore(folder);
+      store = new ListCounter(local);
+      // mid-hour, so a minute of simulated polls stays in one hour folder
+      now = Math.floor(Date.now() / 3_600_000) * 3_600_000 + 60_000;
+    });
+    afterEach(async () => {
+      await rm(folder, { recursive: true, force: true });
+    });
+
+    /** List calls per poll over `polls` polls in which gateways 0..active-1 each add an object a poll. */
+    async function steadyListsPerPoll(feed: ObjectFeed, gateways: number, active: number, polls: number): Promise<number> {
+      const nextSeq = new Map<number, bigint>();
+      for (let i = 0; i < gateways; i++) {
+        await put(i, 0n);
+        nextSeq.set(i, 1n);
+      }
+      const poll = async (): Promise<void> => {
+        for (let i = 0; i < active; i++) {
+          await put(i, nextSeq.get(i)!);
+          nextSeq.set(i, nextSeq.get(i)! + 1n);
+        }
+        await feed.poll(false, () => undefined);
+        now += POLL_MS;
+      };
+      for (let settle = 0; settle < (3 * CAP_MS) / POLL_MS; settle++) await poll();
+      const before = store.lists;
+      for (let i = 0; i < polls; i++) await poll();
+      return (store.lists - before) / polls;
+    }
+
+    it('makes store calls per poll that follow the active gateways: 1,000 gateways of which 10 are active', async () => {
+      const perPoll = await steadyListsPerPoll(feedOf(), 1000, 10, 20);
+      // one hour listing, each active gateway, and the quiet ones once per cap (1000 x 1 s / 10 s), not 1,000
+      expect(perPoll).to.be.at.most(1 + 10 + (1000 * POLL_MS) / CAP_MS + 5);
+      expect(perPoll).to.be.at.least(11);
+    });
+
+    it('sees a quiet gateway\'s new object within the cap and one poll', async () => {
+      const feed = feedOf();
+      await steadyListsPerPoll(feed, 20, 1, 5);
+      const landed = now;
+      await put(19, 1n);
+      let seenAfterMs: number | undefined;
+      while (seenAfterMs === undefined && now - landed <= 3 * CAP_MS) {
+        const objects = await feed.poll(false, () => undefined);
+        if (objects.some((object) => object.gateway === name(19))) seenAfterMs = now - landed;
+        now += POLL_MS;
+      }
+      expect(seenAfterMs, 'the quiet gateway\'s object was never seen').to.not.equal(undefined);
+      expect(seenAfterMs).to.be.at.most(CAP_MS + POLL_MS);
+    });
+  });
+});
