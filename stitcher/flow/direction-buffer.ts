@@ -16,6 +16,7 @@
 import type { Direction } from '../format/records.js';
 import type { FlowDataEvent, FlowHoleEvent } from './events.js';
 import type { FlowTableStats } from './flow-stats.js';
+import type { HoldArena, Slab } from './hold-arena.js';
 import { MinHeap } from './min-heap.js';
 
 interface Chunk {
@@ -25,6 +26,8 @@ interface Chunk {
   readonly tsNs: bigint;
   /** False while `payload` is a view into the block being ingested. */
   owned: boolean;
+  /** The arena slab `payload` was copied into, released when the chunk is gone. */
+  slab: Slab | undefined;
   /** Taken off both heaps (handed on or dropped): its view need not be kept. */
   gone: boolean;
   /** Bytes of it handed on (the bytes it was the first to carry). */
@@ -126,7 +129,7 @@ export class DirectionBuffer {
   private givenUp: [number, number][] | undefined;
 
   /** `totals` adds up every direction's account, held bytes and holes by cause, for the whole table. */
-  constructor(readonly dir: Direction, private readonly totals: FlowTableStats) {}
+  constructor(readonly dir: Direction, private readonly totals: FlowTableStats, private readonly arena: HoldArena) {}
 
   private get waiting(): MinHeap<Chunk> {
     return this.held.waiting;
@@ -185,7 +188,7 @@ export class DirectionBuffer {
     }
     if (end <= start) return;
     const piece = start === offset && end - offset === length ? payload : payload.subarray(start - offset, end - offset);
-    const chunk: Chunk = { offset: start, end, payload: piece, tsNs, owned, gone: false, taken: 0 };
+    const chunk: Chunk = { offset: start, end, payload: piece, tsNs, owned, slab: undefined, gone: false, taken: 0 };
     this.holdings().waiting.push(chunk);
     this.hold(end - start, 1);
     if (!owned) (this.views ??= []).push(chunk);
@@ -205,7 +208,9 @@ export class DirectionBuffer {
     if (views === undefined) return;
     for (const chunk of views) {
       if (chunk.gone || chunk.owned) continue;
-      chunk.payload = Buffer.from(chunk.payload);
+      const copy = this.arena.copy(chunk.payload);
+      chunk.payload = copy.bytes;
+      chunk.slab = copy.slab;
       chunk.owned = true;
     }
     this.views = undefined;
@@ -307,6 +312,10 @@ export class DirectionBuffer {
   /** A chunk leaves: what it did not hand on was carried by others (repeats) or lies past the final length. */
   private drop(chunk: Chunk): void {
     chunk.gone = true;
+    if (chunk.slab !== undefined) {
+      this.arena.release(chunk.slab);
+      chunk.slab = undefined;
+    }
     const length = chunk.end - chunk.offset;
     const final = this.finalLength ?? Infinity;
     const past = Math.max(0, chunk.end - Math.max(chunk.offset, final));
