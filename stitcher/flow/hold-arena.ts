@@ -8,7 +8,8 @@
  * were summed by the JS loop). Chunks are instead copied one after another into
  * large slabs from allocateSummable. A slab counts the chunks still alive in
  * it; once the last one is handed on or dropped the slab is reused, so a
- * steady run allocates a few slabs in all.
+ * steady run allocates a few slabs in all. When nothing at all is held any
+ * more the arena lets every slab go: an idle stitcher keeps none.
  *
  * Handing a slab back relies on the FlowConsumer contract (flow/events.ts):
  * payloads are valid during the call only, and a consumer that keeps bytes
@@ -20,8 +21,8 @@ import { allocateSummable } from '../packet/wasm-sum.js';
 const SLAB_BYTES = 1024 * 1024;
 /** Chunks from this size get a buffer of their own: a slab would be mostly one chunk, kept alive by it. */
 const OWN_BUFFER_FROM = SLAB_BYTES / 8;
-/** Empty slabs kept for reuse; more are left to the garbage collector. */
-const SPARE_SLABS = 1;
+/** Empty slabs kept for reuse while anything is held; more are left to the garbage collector. */
+const SPARE_SLABS = 8;
 
 export interface Slab {
   readonly memory: Buffer;
@@ -39,7 +40,9 @@ export interface HeldCopy {
 
 export class HoldArena {
   private current: Slab | undefined;
-  private readonly spare: Slab[] = [];
+  private spare: Slab[] = [];
+  /** Slabs with a chunk alive in them. */
+  private liveSlabs = 0;
 
   /** A copy of `bytes` that outlives the block they are in. */
   copy(bytes: Buffer): HeldCopy {
@@ -47,9 +50,9 @@ export class HoldArena {
     if (length >= OWN_BUFFER_FROM) return { bytes: Buffer.from(bytes), slab: undefined };
     const slab = this.slabWithRoom(length);
     const at = slab.used;
-    bytes.copy(slab.memory, at);
+    slab.memory.set(bytes, at);
     slab.used = at + length;
-    slab.live++;
+    if (slab.live++ === 0) this.liveSlabs++;
     return { bytes: slab.memory.subarray(at, at + length), slab };
   }
 
@@ -58,7 +61,12 @@ export class HoldArena {
     slab.live--;
     if (slab.live > 0) return;
     slab.used = 0;
-    if (slab !== this.current && this.spare.length < SPARE_SLABS) this.spare.push(slab);
+    if (--this.liveSlabs === 0) {
+      this.current = undefined;
+      this.spare = [];
+    } else if (slab !== this.current && this.spare.length < SPARE_SLABS) {
+      this.spare.push(slab);
+    }
   }
 
   private slabWithRoom(length: number): Slab {
