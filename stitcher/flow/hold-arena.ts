@@ -9,7 +9,7 @@
  * large slabs from allocateSummable. A slab counts the chunks still alive in
  * it; once the last one is handed on or dropped the slab is reused, so a
  * steady run allocates a few slabs in all. When nothing at all is held any
- * more the arena lets every slab go: an idle stitcher keeps none.
+ * more the arena lets its spare slabs go: an idle stitcher keeps one.
  *
  * Handing a slab back relies on the FlowConsumer contract (flow/events.ts):
  * payloads are valid during the call only, and a consumer that keeps bytes
@@ -62,7 +62,7 @@ export class HoldArena {
     if (slab.live > 0) return;
     slab.used = 0;
     if (--this.liveSlabs === 0) {
-      this.current = undefined;
+      // Nothing held: the spares go (an idle stitcher keeps one slab), the current one is reused from its start.
       this.spare = [];
     } else if (slab !== this.current && this.spare.length < SPARE_SLABS) {
       this.spare.push(slab);
