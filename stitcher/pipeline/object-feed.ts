@@ -9,7 +9,7 @@ import { ObjectKind } from '../format/records.js';
 import { parseObjectKey } from '../format/object-key.js';
 import { listGateways, listHours, listObjectsAfter } from '../store/discovery.js';
 import { ListingSchedule, type ListingScheduleOptions } from '../store/listing-schedule.js';
-import { listPrefixes, type ObjectStore } from '../store/store.js';
+import { listPrefixes, type ObjectInfo, type ObjectStore } from '../store/store.js';
 
 /**
  * Which hour folders a poll lists: every hour in the store (a one-off run over a
@@ -110,6 +110,7 @@ export class ObjectFeed {
     this.lastKey.delete(gateway);
     this.lastHour.delete(gateway);
     this.waiting.delete(gateway);
+    this.schedule?.forget(gateway);
   }
 
   /**
@@ -141,36 +142,80 @@ export class ObjectFeed {
   async poll(passGaps: boolean, onGap: (gap: SeqGap) => void): Promise<FeedObject[]> {
     const perGateway = new Map<string, FeedObject[]>();
     const hours = await this.hours();
-    this.schedule?.forgetBefore(hours[0] ?? '');
-    for (const hour of hours) {
-      for (const gateway of await this.listed(listGateways(this.store, hour))) {
-        if (!this.owns(gateway)) continue;
-        const gatewayPrefix = `${hour}${gateway}/`;
-        const last = this.lastKey.get(gateway);
-        let after = last?.key;
-        if (last !== undefined && hour < last.hour) {
-          // An earlier hour can only hold a <seq> this gateway still waits for (a late upload).
-          if (!this.waiting.has(gateway)) continue;
-          after = undefined;
-        }
-        if (this.schedule?.isDue(gatewayPrefix) === false && !this.waiting.has(gateway)) continue;
-        const list = perGateway.get(gateway) ?? [];
-        const before = list.length;
-        for (const object of await this.listed(listObjectsAfter(this.store, gatewayPrefix, after))) {
-          const parsed = parseObjectKey(object.key);
-          if (parsed === undefined || parsed.kind !== this.kind || parsed.gateway !== gateway) continue;
-          if (parsed.seq < (this.nextSeq.get(gateway) ?? 0n)) continue;
-          list.push({ key: object.key, gateway, seq: parsed.seq, hourPrefix: hour, size: object.size });
-        }
-        if (list.length > 0) perGateway.set(gateway, list);
-        this.schedule?.listed(gatewayPrefix, list.length > before);
-      }
-    }
+    if (this.schedule === undefined) for (const hour of hours) await this.listEveryGateway(hour, perGateway);
+    else await this.listScheduled(this.schedule, hours, perGateway);
     const ready: FeedObject[][] = [];
     for (const [gateway, objects] of perGateway) {
       ready.push(this.takeInOrder(gateway, objects, passGaps, onGap));
     }
     return interleaveByHour(ready);
+  }
+
+  /** Every owned gateway folder of an hour, after its cursor (a one-off run, or polling without a schedule). */
+  private async listEveryGateway(hour: string, perGateway: Map<string, FeedObject[]>): Promise<void> {
+    for (const gateway of await this.listed(listGateways(this.store, hour))) {
+      if (!this.owns(gateway)) continue;
+      const last = this.lastKey.get(gateway);
+      // An earlier hour can only hold a <seq> this gateway still waits for (a late upload).
+      if (last !== undefined && hour < last.hour && !this.waiting.has(gateway)) continue;
+      await this.listGatewayFolder(hour, gateway, perGateway);
+    }
+  }
+
+  /**
+   * A polling poll (see ListingSchedule): an hour whose sweep is due is listed
+   * flat, whole; otherwise only the folders of its due gateways (and of those
+   * waiting for a missing <seq>) are listed, in the hours they can write to.
+   */
+  private async listScheduled(schedule: ListingSchedule, hours: readonly string[], perGateway: Map<string, FeedObject[]>): Promise<void> {
+    schedule.forgetBefore(hours[0] ?? '');
+    const due = schedule.dueGateways();
+    for (const gateway of this.waiting.keys()) due.add(gateway);
+    const foundNew = new Set<string>();
+    for (const hour of hours) {
+      if (schedule.isSweepDue(hour)) {
+        const objects = await this.listed(listObjectsAfter(this.store, hour));
+        for (const gateway of this.collect(hour, objects, perGateway)) foundNew.add(gateway);
+        schedule.swept(hour);
+        continue;
+      }
+      for (const gateway of due) {
+        const lastHour = this.lastHour.get(gateway);
+        if (lastHour !== undefined && hour < lastHour && !this.waiting.has(gateway)) continue;
+        if (await this.listGatewayFolder(hour, gateway, perGateway)) foundNew.add(gateway);
+      }
+    }
+    for (const gateway of due) if (!foundNew.has(gateway)) schedule.listed(gateway, false);
+    for (const gateway of foundNew) schedule.listed(gateway, true);
+  }
+
+  /** One gateway's folder of one hour, after its cursor; whether it held anything new. */
+  private async listGatewayFolder(hour: string, gateway: string, perGateway: Map<string, FeedObject[]>): Promise<boolean> {
+    const last = this.lastKey.get(gateway);
+    const after = last !== undefined && hour < last.hour ? undefined : last?.key;
+    const objects = await this.listed(listObjectsAfter(this.store, `${hour}${gateway}/`, after));
+    return this.collect(hour, objects, perGateway, gateway).size > 0;
+  }
+
+  /**
+   * Adds the listed objects of this feed's kind at or after their gateway's
+   * next <seq> (of `gateway` only, or of every owned gateway for a sweep);
+   * returns the gateways that got something.
+   */
+  private collect(hour: string, objects: readonly ObjectInfo[], perGateway: Map<string, FeedObject[]>, gateway?: string): Set<string> {
+    const found = new Set<string>();
+    for (const object of objects) {
+      const parsed = parseObjectKey(object.key);
+      if (parsed === undefined || parsed.kind !== this.kind) continue;
+      if (gateway === undefined ? !this.owns(parsed.gateway) : parsed.gateway !== gateway) continue;
+      if (parsed.seq < (this.nextSeq.get(parsed.gateway) ?? 0n)) continue;
+      const list = perGateway.get(parsed.gateway);
+      const listed: FeedObject = { key: object.key, gateway: parsed.gateway, seq: parsed.seq, hourPrefix: hour, size: object.size };
+      if (list === undefined) perGateway.set(parsed.gateway, [listed]);
+      else list.push(listed);
+      found.add(parsed.gateway);
+    }
+    return found;
   }
 
   private takeInOrder(gateway: string, objects: FeedObject[], passGaps: boolean, onGap: (gap: SeqGap) => void): FeedObject[] {

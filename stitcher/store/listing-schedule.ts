@@ -1,18 +1,27 @@
 /**
- * Which folders a polling reader lists this poll, so that its store calls
- * follow the folders that are active rather than every folder there is. A
- * folder whose last listing found something new is listed every poll; one
- * that found nothing waits one back-off step before its next listing, and
- * each further empty listing doubles the step, up to `maxQuietMs`. A folder
- * never seen is due at once. So a quiet folder's new object is seen within
- * `maxQuietMs` and one poll, and a bucket of many quiet gateways costs
- * about gateways x poll / maxQuietMs listings a poll instead of one each.
+ * What a polling reader lists each poll, so that its store calls follow the
+ * gateways that are active rather than every gateway there is.
+ *
+ * - An active gateway (its last listing found something new) has its own
+ *   folder listed every poll, after its cursor. One whose listing found
+ *   nothing waits one back-off step before its next listing, each further
+ *   empty listing doubling the step; once the step would reach `maxQuietMs`
+ *   the gateway is quiet and leaves the schedule.
+ * - Quiet gateways are never listed one by one: each hour folder of the
+ *   window is swept instead, by one flat listing (no delimiter) of the whole
+ *   hour, when first seen and then every `maxQuietMs`. The sweep returns the
+ *   objects of every gateway of that hour, 1,000 keys a call whatever the
+ *   number of gateways; a gateway with something new becomes active again.
+ *
+ * So a quiet gateway's new object is seen within `maxQuietMs` and one poll,
+ * and a poll costs about one call per active gateway, plus, once per
+ * `maxQuietMs`, the objects of the window's hours / 1,000.
  */
 
 export interface ListingScheduleOptions {
   /** The reader's poll interval: the first back-off step, and the slack a due time is met with. */
   readonly pollIntervalMs: number;
-  /** Longest a quiet folder goes unlisted. @default 10 s */
+  /** Longest a gateway goes unlisted: the period of the hour sweeps. @default 10 s */
   readonly maxQuietMs?: number;
   /** The clock, for tests. @default Date.now */
   readonly now?: () => number;
@@ -20,15 +29,18 @@ export interface ListingScheduleOptions {
 
 export const DEFAULT_MAX_QUIET_MS = 10_000;
 
-interface FolderTurn {
-  /** When the folder is to be listed next (ms). */
+interface GatewayTurn {
+  /** When the gateway's folder is to be listed next (ms). */
   readonly dueMs: number;
-  /** The back-off step that set `dueMs`: 0 while the folder is active. */
+  /** The back-off step that set `dueMs`: 0 while the gateway is active. */
   readonly stepMs: number;
 }
 
 export class ListingSchedule {
-  private readonly turns = new Map<string, FolderTurn>();
+  /** The active gateways and those backing off; a quiet gateway has no turn. */
+  private readonly turns = new Map<string, GatewayTurn>();
+  /** Per hour prefix, when it was last swept (ms). */
+  private readonly sweptAtMs = new Map<string, number>();
   private readonly pollIntervalMs: number;
   private readonly maxQuietMs: number;
   private readonly now: () => number;
@@ -40,30 +52,53 @@ export class ListingSchedule {
     this.now = options.now ?? Date.now;
   }
 
-  /** Folders the schedule keeps a turn for. */
+  /** Gateways the schedule keeps a turn for (active or backing off). */
   get size(): number {
     return this.turns.size;
   }
 
   /**
-   * Whether `folder` is to be listed now: never listed, active, or quiet with
-   * its turn come. Half a poll of slack, so a turn due just after a poll is
-   * taken at that poll rather than one poll later.
+   * The gateways whose folders are to be listed now: active, or backing off
+   * with their turn come. Half a poll of slack, so a turn due just after a
+   * poll is taken at that poll rather than one poll later.
    */
-  isDue(folder: string): boolean {
-    const turn = this.turns.get(folder);
-    return turn === undefined || this.now() + this.pollIntervalMs / 2 >= turn.dueMs;
+  dueGateways(): Set<string> {
+    const due = new Set<string>();
+    const now = this.now() + this.pollIntervalMs / 2;
+    for (const [gateway, turn] of this.turns) if (now >= turn.dueMs) due.add(gateway);
+    return due;
   }
 
-  /** `folder` was listed now and its listing found something new (it stays active) or nothing (it backs off). */
-  listed(folder: string, foundNew: boolean): void {
-    const previous = this.turns.get(folder)?.stepMs ?? 0;
-    const stepMs = foundNew ? 0 : Math.min(this.maxQuietMs, previous === 0 ? Math.max(1, this.pollIntervalMs) : previous * 2);
-    this.turns.set(folder, { dueMs: this.now() + stepMs, stepMs });
+  /** Whether `hour` (`yyyy/mm/dd/hh/`) is to be swept now: never swept, or swept `maxQuietMs` ago. */
+  isSweepDue(hour: string): boolean {
+    const sweptAtMs = this.sweptAtMs.get(hour);
+    return sweptAtMs === undefined || this.now() + this.pollIntervalMs / 2 >= sweptAtMs + this.maxQuietMs;
   }
 
-  /** Forgets the folders that sort before `first` (folders of hours that left the window: `yyyy/mm/dd/hh/` sorts by time). */
+  /** `hour` was swept now. */
+  swept(hour: string): void {
+    this.sweptAtMs.set(hour, this.now());
+  }
+
+  /**
+   * `gateway` was listed now (its folder, or a sweep of its hour) and found
+   * something new (it is active) or nothing (it backs off, and leaves the
+   * schedule once its step would reach `maxQuietMs`: the sweeps find it then).
+   */
+  listed(gateway: string, foundNew: boolean): void {
+    const previous = this.turns.get(gateway)?.stepMs ?? 0;
+    const stepMs = foundNew ? 0 : previous === 0 ? Math.max(1, this.pollIntervalMs) : previous * 2;
+    if (stepMs >= this.maxQuietMs) this.turns.delete(gateway);
+    else this.turns.set(gateway, { dueMs: this.now() + stepMs, stepMs });
+  }
+
+  /** Forgets a gateway (retired by the reader). */
+  forget(gateway: string): void {
+    this.turns.delete(gateway);
+  }
+
+  /** Forgets the sweeps of hours that sort before `first` (hours that left the window: `yyyy/mm/dd/hh/` sorts by time). */
   forgetBefore(first: string): void {
-    for (const folder of this.turns.keys()) if (folder < first) this.turns.delete(folder);
+    for (const hour of this.sweptAtMs.keys()) if (hour < first) this.sweptAtMs.delete(hour);
   }
 }

@@ -1,8 +1,9 @@
 /**
- * The listing schedule alone (back-off, cap, forgetting old hours), and an
- * object feed that follows it over a real local folder on a simulated clock:
- * its store calls follow the active gateways, and a quiet gateway's new
- * object is still seen within the cap and one poll.
+ * The listing schedule alone (back-off, cap, hour sweeps, forgetting old
+ * hours), and an object feed that follows it over a real local folder on a
+ * simulated clock: its store calls follow the active gateways, not the
+ * number of gateways, and a quiet gateway's new object is still seen within
+ * the cap and one poll.
  */
 import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -38,30 +39,38 @@ class ListCounter implements ObjectStore {
 }
 
 describe('store/listing-schedule', () => {
-  it('lists an active folder every poll, backs a quiet one off by doubling up to the cap, and wakes it when it finds something', () => {
+  it('lists an active gateway every poll, backs a quiet one off by doubling until the step would reach the cap, then leaves it to the sweeps', () => {
     let now = 0;
     const schedule = new ListingSchedule({ pollIntervalMs: POLL_MS, maxQuietMs: CAP_MS, now: () => now });
+    schedule.listed('gw', true);
     const listedAt: number[] = [];
-    for (now = 0; now <= 40_000; now += POLL_MS) {
-      if (!schedule.isDue('2026/01/01/00/gw/')) continue;
+    for (now = 1000; now <= 40_000; now += POLL_MS) {
+      if (!schedule.dueGateways().has('gw')) continue;
       listedAt.push(now);
-      schedule.listed('2026/01/01/00/gw/', now < 3000);
+      schedule.listed('gw', now < 3000);
     }
-    // active for three polls, then steps of 1, 2, 4, 8 s and the cap of 10 s
-    expect(listedAt).to.deep.equal([0, 1000, 2000, 3000, 4000, 6000, 10_000, 18_000, 28_000, 38_000]);
-    now = 38_000;
-    schedule.listed('2026/01/01/00/gw/', true);
+    // active up to 2 s, then steps of 1, 2, 4 and 8 s; the next (16 s) would pass the cap of 10 s
+    expect(listedAt).to.deep.equal([1000, 2000, 3000, 4000, 6000, 10_000, 18_000]);
+    expect(schedule.size).to.equal(0);
+    schedule.listed('gw', true);
     now += POLL_MS;
-    expect(schedule.isDue('2026/01/01/00/gw/')).to.equal(true);
+    expect([...schedule.dueGateways()]).to.deep.equal(['gw']);
   });
 
-  it('forgets the folders of hours before the window', () => {
-    const schedule = new ListingSchedule({ pollIntervalMs: POLL_MS, now: () => 0 });
-    for (const folder of ['2026/01/01/00/a/', '2026/01/01/01/a/', '2026/01/01/02/b/']) schedule.listed(folder, false);
+  it('sweeps an hour when first seen, then once per cap, and forgets the hours before the window', () => {
+    let now = 0;
+    const schedule = new ListingSchedule({ pollIntervalMs: POLL_MS, maxQuietMs: CAP_MS, now: () => now });
+    const sweptAt: number[] = [];
+    for (now = 0; now <= 25_000; now += POLL_MS) {
+      if (!schedule.isSweepDue('2026/01/01/01/')) continue;
+      sweptAt.push(now);
+      schedule.swept('2026/01/01/01/');
+    }
+    expect(sweptAt).to.deep.equal([0, 10_000, 20_000]);
+    schedule.swept('2026/01/01/00/');
     schedule.forgetBefore('2026/01/01/01/');
-    expect(schedule.size).to.equal(2);
-    expect(schedule.isDue('2026/01/01/00/a/')).to.equal(true);
-    expect(schedule.isDue('2026/01/01/01/a/')).to.equal(false);
+    expect(schedule.isSweepDue('2026/01/01/00/')).to.equal(true);
+    expect(schedule.isSweepDue('2026/01/01/01/')).to.equal(false);
   });
 
   describe('an object feed following it', function () {
@@ -111,9 +120,16 @@ describe('store/listing-schedule', () => {
 
     it('makes store calls per poll that follow the active gateways: 1,000 gateways of which 10 are active', async () => {
       const perPoll = await steadyListsPerPoll(feedOf(), 1000, 10, 20);
-      // one hour listing, each active gateway, and the quiet ones once per cap (1000 x 1 s / 10 s), not 1,000
-      expect(perPoll).to.be.at.most(1 + 10 + (1000 * POLL_MS) / CAP_MS + 5);
-      expect(perPoll).to.be.at.least(11);
+      // each active gateway's folder, and once per cap a flat sweep of the hour (2 pages of 1,000 keys): never a call per quiet gateway
+      expect(perPoll).to.be.at.most(3 * 10 + 2);
+      expect(perPoll).to.be.at.least(9);
+    });
+
+    it('makes as many store calls per poll with 1,000 gateways as with 100, the same 10 active', async () => {
+      const many = await steadyListsPerPoll(feedOf(), 1000, 10, 20);
+      await rm(folder, { recursive: true, force: true });
+      const few = await steadyListsPerPoll(feedOf(), 100, 10, 20);
+      expect(many).to.be.at.most(few * 1.2);
     });
 
     it('sees a quiet gateway\'s new object within the cap and one poll', async () => {
