@@ -174,8 +174,7 @@ export class ObjectFeed {
     const foundNew = new Set<string>();
     for (const hour of hours) {
       if (schedule.isSweepDue(hour)) {
-        const objects = await this.listed(listObjectsAfter(this.store, hour));
-        for (const gateway of this.collect(hour, objects, perGateway)) foundNew.add(gateway);
+        await this.sweep(hour, perGateway, foundNew);
         schedule.swept(hour);
         continue;
       }
@@ -187,6 +186,16 @@ export class ObjectFeed {
     }
     for (const gateway of due) if (!foundNew.has(gateway)) schedule.listed(gateway, false);
     for (const gateway of foundNew) schedule.listed(gateway, true);
+  }
+
+  /** Lists a whole hour flat, page by page (only what is new is kept), adding the gateways that got something to `foundNew`. */
+  private async sweep(hour: string, perGateway: Map<string, FeedObject[]>, foundNew: Set<string>): Promise<void> {
+    let pageToken: string | undefined;
+    do {
+      const page = await this.listed(this.store.list({ prefix: hour, ...(pageToken === undefined ? {} : { pageToken }) }));
+      for (const gateway of this.collect(hour, page.objects, perGateway)) foundNew.add(gateway);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== undefined);
   }
 
   /** One gateway's folder of one hour, after its cursor; whether it held anything new. */
