@@ -11,16 +11,15 @@
  * `requests <gateways> <active>`: <gateways> gateways each have an object in
  * the current hour, <active> of them add one object per poll; a polling
  * stitcher (poll 300 ms, look-back 3 h as the CLI polls) over a local folder
- * counts its store calls. Prints calls per poll in steady state: once the
- * quiet gateways' listings have backed off to their cap (ListingSchedule),
- * over one cap's worth of polls.
+ * counts its store calls. Prints calls per poll in steady state (ListingSchedule:
+ * each active gateway's folder every poll, each hour of the window swept by a
+ * flat listing once per cap), over one cap's worth of polls after three caps to settle.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hourPrefix } from '../stitcher/store/discovery.js';
 import { objectKey } from '../stitcher/format/object-key.js';
 import { CloseReason, Direction, ObjectKind, RecordType, type CtapRecord } from '../stitcher/format/records.js';
 import { encodeCtapObject } from '../stitcher/format/writer.js';
@@ -121,18 +120,16 @@ async function memory(flows: number, open: boolean, folder: string): Promise<Mem
   return { flows, openFlows, heldBytes, bytes: usage.heapUsed + usage.external };
 }
 
-/** A store that counts its calls, and the polls by the listing of the current hour (once per poll and feed). */
+/** A store that counts its calls. */
 class CallCounter implements ObjectStore {
   lists = 0;
   reads = 0;
-  hourListings = 0;
-  constructor(private readonly inner: ObjectStore, private readonly hour: string) {}
+  constructor(private readonly inner: ObjectStore) {}
   get description(): string {
     return this.inner.description;
   }
   list(options: ListOptions): Promise<ListPage> {
     this.lists++;
-    if (options.prefix === this.hour && options.delimiter === '/') this.hourListings++;
     return this.inner.list(options);
   }
   read(key: string): Promise<Readable> {
@@ -153,31 +150,36 @@ async function requests(gateways: number, active: number, folder: string): Promi
     await local.write(objectKey('', ObjectKind.Traffic, gateway, seq, createdNs), encodeCtapObject({ kind: ObjectKind.Traffic, gateway, seq, createdNs }, flowRecords(Number(seq), createdNs, true)));
   };
   for (let i = 0; i < gateways; i++) await put(name(i), 0n);
-  const counter = new CallCounter(local, hourPrefix(new Date()));
+  const counter = new CallCounter(local);
   const abort = new AbortController();
   let objects = 0;
+  let polls = (): number => 0;
   const running = stitch({
     source: counter, once: false, pollIntervalMs: POLL_MS, hours: { kind: 'look-back', ms: 3 * 3600_000 }, logger: silentLogger(), signal: abort.signal,
     outputs: [{ sink: discard, options: { url: discard.description, variant: 'original', remap: [] } }],
-    onProgress: (stats) => { objects = stats.objects; },
+    onProgress: (stats) => {
+      objects = stats.objects;
+      polls = () => stats.polls; // the run's own counters, read when needed
+    },
   });
   while (objects < gateways) await sleep(50);
-  // The active gateways write every poll; the quiet ones' listings back off to the cap (twice the cap to settle).
+  // The active gateways write every poll. Every gateway found at startup is active at first and backs off,
+  // doubling, until its step would reach the cap (about two caps): three caps to settle.
   let seq = 1n;
   const writeAndWait = async (): Promise<void> => {
     for (let i = 0; i < active; i++) await put(name(i), seq);
     seq++;
     await sleep(POLL_MS);
   };
-  for (const settleEnd = Date.now() + 2 * DEFAULT_MAX_QUIET_MS; Date.now() < settleEnd;) await writeAndWait();
-  // Steady state: count from here, over one cap's worth of polls (each quiet gateway listed about once).
-  const start = { lists: counter.lists, reads: counter.reads, polls: counter.hourListings };
+  for (const settleEnd = Date.now() + 3 * DEFAULT_MAX_QUIET_MS; Date.now() < settleEnd;) await writeAndWait();
+  // Steady state: count from here, over one cap's worth of polls (each hour of the window swept about once).
+  const start = { lists: counter.lists, reads: counter.reads, polls: polls() };
   for (const countEnd = Date.now() + DEFAULT_MAX_QUIET_MS; Date.now() < countEnd;) await writeAndWait();
   await sleep(600);
   abort.abort();
   await running.catch(() => undefined);
-  const polls = (counter.hourListings - start.polls) / 2; // the traffic feed and the key feed each list the hour once a poll
-  return { gateways, active, polls, listsPerPoll: (counter.lists - start.lists) / polls, readsPerPoll: (counter.reads - start.reads) / polls };
+  const counted = polls() - start.polls; // a poll lists for the traffic feed and the key feed
+  return { gateways, active, polls: counted, listsPerPoll: (counter.lists - start.lists) / counted, readsPerPoll: (counter.reads - start.reads) / counted };
 }
 
 const [mode, first, second] = process.argv.slice(2);

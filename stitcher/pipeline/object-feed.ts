@@ -174,8 +174,7 @@ export class ObjectFeed {
     const foundNew = new Set<string>();
     for (const hour of hours) {
       if (schedule.isSweepDue(hour)) {
-        await this.sweep(hour, perGateway, foundNew);
-        schedule.swept(hour);
+        schedule.swept(hour, await this.sweep(hour, perGateway, foundNew));
         continue;
       }
       for (const gateway of due) {
@@ -188,14 +187,20 @@ export class ObjectFeed {
     for (const gateway of foundNew) schedule.listed(gateway, true);
   }
 
-  /** Lists a whole hour flat, page by page (only what is new is kept), adding the gateways that got something to `foundNew`. */
-  private async sweep(hour: string, perGateway: Map<string, FeedObject[]>, foundNew: Set<string>): Promise<void> {
+  /**
+   * Lists a whole hour flat, page by page (only what is new is kept), adding
+   * the gateways that got something to `foundNew`; whether the hour held no key at all.
+   */
+  private async sweep(hour: string, perGateway: Map<string, FeedObject[]>, foundNew: Set<string>): Promise<boolean> {
+    let empty = true;
     let pageToken: string | undefined;
     do {
       const page = await this.listed(this.store.list({ prefix: hour, ...(pageToken === undefined ? {} : { pageToken }) }));
+      if (page.objects.length > 0) empty = false;
       for (const gateway of this.collect(hour, page.objects, perGateway)) foundNew.add(gateway);
       pageToken = page.nextPageToken;
     } while (pageToken !== undefined);
+    return empty;
   }
 
   /** One gateway's folder of one hour, after its cursor; whether it held anything new. */

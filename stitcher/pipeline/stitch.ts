@@ -81,6 +81,8 @@ export interface StitchOptions {
 }
 
 export interface StitchStats {
+  /** Polls made (listings of the traffic and key feeds). */
+  polls: number;
   objects: number;
   objectsKnown: number;
   damaged: number;
@@ -162,7 +164,7 @@ class StitchRun {
     });
     const keeper = this.keeper;
     this.stats = {
-      objects: 0, objectsKnown: 0, damaged: 0, bytesRead: 0, seqGaps: 0, keyLines: 0, keyLinesInvalid: 0, keyObjectsCut: 0, flows: this.flows.stats,
+      polls: 0, objects: 0, objectsKnown: 0, damaged: 0, bytesRead: 0, seqGaps: 0, keyLines: 0, keyLinesInvalid: 0, keyObjectsCut: 0, flows: this.flows.stats,
       get packets() { return graph.packets; },
       get outputs() { return graph.outputs; },
       get newestExportedNs() { return keeper.newestExportedNs; },
@@ -209,6 +211,7 @@ class StitchRun {
 
   private async pollOnce(): Promise<void> {
     const passGaps = this.options.once;
+    this.stats.polls++;
     await this.keys.poll(passGaps, this.onDamage, this.onGap);
     const objects = await this.traffic.poll(passGaps, this.onGap);
     this.stats.objectsKnown += objects.length;

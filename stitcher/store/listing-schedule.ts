@@ -12,11 +12,16 @@
  *   hour, when first seen and then every `maxQuietMs`. The sweep returns the
  *   objects of every gateway of that hour, 1,000 keys a call whatever the
  *   number of gateways; a gateway with something new becomes active again.
+ *   The hour of now is swept every poll while its last sweep found no key at
+ *   all (a new hour, or a bucket a fleet has just started to fill), so the
+ *   first objects of an hour are seen within a poll, at one call a poll.
  *
  * So a quiet gateway's new object is seen within `maxQuietMs` and one poll,
  * and a poll costs about one call per active gateway, plus, once per
  * `maxQuietMs`, the objects of the window's hours / 1,000.
  */
+
+import { hourPrefix } from './discovery.js';
 
 export interface ListingScheduleOptions {
   /** The reader's poll interval: the first back-off step, and the slack a due time is met with. */
@@ -39,8 +44,8 @@ interface GatewayTurn {
 export class ListingSchedule {
   /** The active gateways and those backing off; a quiet gateway has no turn. */
   private readonly turns = new Map<string, GatewayTurn>();
-  /** Per hour prefix, when it was last swept (ms). */
-  private readonly sweptAtMs = new Map<string, number>();
+  /** Per hour prefix, when it was last swept (ms) and whether that sweep found no key at all. */
+  private readonly sweeps = new Map<string, { readonly atMs: number; readonly empty: boolean }>();
   private readonly pollIntervalMs: number;
   private readonly maxQuietMs: number;
   private readonly now: () => number;
@@ -69,15 +74,20 @@ export class ListingSchedule {
     return due;
   }
 
-  /** Whether `hour` (`yyyy/mm/dd/hh/`) is to be swept now: never swept, or swept `maxQuietMs` ago. */
+  /**
+   * Whether `hour` (`yyyy/mm/dd/hh/`) is to be swept now: never swept, swept
+   * `maxQuietMs` ago, or the hour of now with nothing found in it yet.
+   */
   isSweepDue(hour: string): boolean {
-    const sweptAtMs = this.sweptAtMs.get(hour);
-    return sweptAtMs === undefined || this.now() + this.pollIntervalMs / 2 >= sweptAtMs + this.maxQuietMs;
+    const sweep = this.sweeps.get(hour);
+    if (sweep === undefined) return true;
+    const now = this.now();
+    return (sweep.empty && hour === hourPrefix(new Date(now))) || now + this.pollIntervalMs / 2 >= sweep.atMs + this.maxQuietMs;
   }
 
-  /** `hour` was swept now. */
-  swept(hour: string): void {
-    this.sweptAtMs.set(hour, this.now());
+  /** `hour` was swept now, and held no key at all (`empty`) or some. */
+  swept(hour: string, empty: boolean): void {
+    this.sweeps.set(hour, { atMs: this.now(), empty });
   }
 
   /**
@@ -99,6 +109,6 @@ export class ListingSchedule {
 
   /** Forgets the sweeps of hours that sort before `first` (hours that left the window: `yyyy/mm/dd/hh/` sorts by time). */
   forgetBefore(first: string): void {
-    for (const hour of this.sweptAtMs.keys()) if (hour < first) this.sweptAtMs.delete(hour);
+    for (const hour of this.sweeps.keys()) if (hour < first) this.sweeps.delete(hour);
   }
 }

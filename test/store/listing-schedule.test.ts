@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { objectKey } from '../../stitcher/format/object-key.js';
 import { ObjectKind } from '../../stitcher/format/records.js';
 import { ObjectFeed } from '../../stitcher/pipeline/object-feed.js';
+import { hourPrefix } from '../../stitcher/store/discovery.js';
 import { ListingSchedule } from '../../stitcher/store/listing-schedule.js';
 import { LocalFolderStore } from '../../stitcher/store/local.js';
 import type { ListOptions, ListPage, ObjectStore } from '../../stitcher/store/store.js';
@@ -64,13 +65,28 @@ describe('store/listing-schedule', () => {
     for (now = 0; now <= 25_000; now += POLL_MS) {
       if (!schedule.isSweepDue('2026/01/01/01/')) continue;
       sweptAt.push(now);
-      schedule.swept('2026/01/01/01/');
+      schedule.swept('2026/01/01/01/', false);
     }
     expect(sweptAt).to.deep.equal([0, 10_000, 20_000]);
-    schedule.swept('2026/01/01/00/');
+    schedule.swept('2026/01/01/00/', false);
     schedule.forgetBefore('2026/01/01/01/');
     expect(schedule.isSweepDue('2026/01/01/00/')).to.equal(true);
     expect(schedule.isSweepDue('2026/01/01/01/')).to.equal(false);
+  });
+
+  it('sweeps the hour of now every poll while it holds nothing, an empty older hour only once per cap', () => {
+    let now = Date.UTC(2026, 0, 1, 1, 30);
+    const schedule = new ListingSchedule({ pollIntervalMs: POLL_MS, maxQuietMs: CAP_MS, now: () => now });
+    const current = hourPrefix(new Date(now));
+    const older = hourPrefix(new Date(now - 3_600_000));
+    schedule.swept(current, true);
+    schedule.swept(older, true);
+    now += POLL_MS;
+    expect(schedule.isSweepDue(current)).to.equal(true);
+    expect(schedule.isSweepDue(older)).to.equal(false);
+    schedule.swept(current, false);
+    now += POLL_MS;
+    expect(schedule.isSweepDue(current)).to.equal(false);
   });
 
   describe('an object feed following it', function () {
@@ -130,6 +146,15 @@ describe('store/listing-schedule', () => {
       await rm(folder, { recursive: true, force: true });
       const few = await steadyListsPerPoll(feedOf(), 100, 10, 20);
       expect(many).to.be.at.most(few * 1.2);
+    });
+
+    it('sees the first object of a new gateway in a bucket empty till then at the next poll', async () => {
+      const feed = feedOf();
+      await feed.poll(false, () => undefined);
+      now += POLL_MS;
+      await put(0, 0n);
+      const objects = await feed.poll(false, () => undefined);
+      expect(objects.map((object) => object.gateway)).to.deep.equal([name(0)]);
     });
 
     it('sees a quiet gateway\'s new object within the cap and one poll', async () => {
