@@ -52,7 +52,7 @@ export interface StitchOptions {
   readonly once: boolean;
   /** @default 10000 */
   readonly pollIntervalMs?: number;
-  /** Longest a polling run leaves a quiet gateway's folder unlisted (see store/listing-schedule.ts). @default 10000 */
+  /** How often a polling run sweeps each hour for quiet gateways' new objects, the longest one waits (see store/listing-schedule.ts). @default 10000 */
   readonly maxQuietListingMs?: number;
   /** Which hour folders each poll lists. @default every hour in the store */
   readonly hours?: HourWindow;
