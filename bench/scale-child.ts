@@ -26,10 +26,9 @@ import { encodeCtapObject } from '../stitcher/format/writer.js';
 import type { PacketSink } from '../stitcher/export/sink.js';
 import { silentLogger } from '../stitcher/pipeline/log.js';
 import { stitch } from '../stitcher/pipeline/stitch.js';
+import { countingStore, StoreCallCounts } from '../stitcher/store/counting-store.js';
 import { DEFAULT_MAX_QUIET_MS } from '../stitcher/store/listing-schedule.js';
 import { LocalFolderStore } from '../stitcher/store/local.js';
-import type { ListOptions, ListPage, ObjectStore } from '../stitcher/store/store.js';
-import type { Readable } from 'node:stream';
 
 export interface MemoryResult {
   readonly flows: number;
@@ -120,27 +119,6 @@ async function memory(flows: number, open: boolean, folder: string): Promise<Mem
   return { flows, openFlows, heldBytes, bytes: usage.heapUsed + usage.external };
 }
 
-/** A store that counts its calls. */
-class CallCounter implements ObjectStore {
-  lists = 0;
-  reads = 0;
-  constructor(private readonly inner: ObjectStore) {}
-  get description(): string {
-    return this.inner.description;
-  }
-  list(options: ListOptions): Promise<ListPage> {
-    this.lists++;
-    return this.inner.list(options);
-  }
-  read(key: string): Promise<Readable> {
-    this.reads++;
-    return this.inner.read(key);
-  }
-  write(key: string, data: Buffer): Promise<void> {
-    return this.inner.write(key, data);
-  }
-}
-
 async function requests(gateways: number, active: number, folder: string): Promise<RequestsResult> {
   const local = new LocalFolderStore(join(folder, 'bucket'));
   const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
@@ -150,7 +128,8 @@ async function requests(gateways: number, active: number, folder: string): Promi
     await local.write(objectKey('', ObjectKind.Traffic, gateway, seq, createdNs), encodeCtapObject({ kind: ObjectKind.Traffic, gateway, seq, createdNs }, flowRecords(Number(seq), createdNs, true)));
   };
   for (let i = 0; i < gateways; i++) await put(name(i), 0n);
-  const counter = new CallCounter(local);
+  const counts = new StoreCallCounts();
+  const counter = countingStore(local, counts);
   const abort = new AbortController();
   let objects = 0;
   let polls = (): number => 0;
@@ -173,13 +152,13 @@ async function requests(gateways: number, active: number, folder: string): Promi
   };
   for (const settleEnd = Date.now() + 3 * DEFAULT_MAX_QUIET_MS; Date.now() < settleEnd;) await writeAndWait();
   // Steady state: count from here, over one cap's worth of polls (each hour of the window swept about once).
-  const start = { lists: counter.lists, reads: counter.reads, polls: polls() };
+  const start = { lists: counts.total('list'), reads: counts.total('read'), polls: polls() };
   for (const countEnd = Date.now() + DEFAULT_MAX_QUIET_MS; Date.now() < countEnd;) await writeAndWait();
   await sleep(600);
   abort.abort();
   await running.catch(() => undefined);
   const counted = polls() - start.polls; // a poll lists for the traffic feed and the key feed
-  return { gateways, active, polls: counted, listsPerPoll: (counter.lists - start.lists) / counted, readsPerPoll: (counter.reads - start.reads) / counted };
+  return { gateways, active, polls: counted, listsPerPoll: (counts.total('list') - start.lists) / counted, readsPerPoll: (counts.total('read') - start.reads) / counted };
 }
 
 const [mode, first, second] = process.argv.slice(2);

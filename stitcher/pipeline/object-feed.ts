@@ -7,7 +7,7 @@
  */
 import { ObjectKind } from '../format/records.js';
 import { parseObjectKey } from '../format/object-key.js';
-import { listGateways, listHours, listObjectsAfter } from '../store/discovery.js';
+import { hourPrefix, listGateways, listHours, listObjectsAfter } from '../store/discovery.js';
 import { ListingSchedule, type ListingScheduleOptions } from '../store/listing-schedule.js';
 import { listPrefixes, type ObjectInfo, type ObjectStore } from '../store/store.js';
 
@@ -165,13 +165,15 @@ export class ObjectFeed {
   /**
    * A polling poll (see ListingSchedule): an hour whose sweep is due is listed
    * flat, whole; otherwise only the folders of its due gateways (and of those
-   * waiting for a missing <seq>) are listed, in the hours they can write to.
+   * waiting for a missing <seq>) are listed, in the hours they can write to
+   * up to the hour of now.
    */
   private async listScheduled(schedule: ListingSchedule, hours: readonly string[], perGateway: Map<string, FeedObject[]>): Promise<void> {
     schedule.forgetBefore(hours[0] ?? '');
     const due = schedule.dueGateways();
     for (const gateway of this.waiting.keys()) due.add(gateway);
     const foundNew = new Set<string>();
+    const nowHour = hourPrefix(new Date(this.now()));
     for (const hour of hours) {
       if (schedule.isSweepDue(hour)) {
         schedule.swept(hour, await this.sweep(hour, perGateway, foundNew));
@@ -180,6 +182,8 @@ export class ObjectFeed {
       for (const gateway of due) {
         const lastHour = this.lastHour.get(gateway);
         if (lastHour !== undefined && hour < lastHour && !this.waiting.has(gateway)) continue;
+        // An hour ahead of now (the clock-skew margin) is left to its sweeps, unless the gateway writes there already.
+        if (hour > nowHour && (lastHour === undefined || hour > lastHour)) continue;
         if (await this.listGatewayFolder(hour, gateway, perGateway)) foundNew.add(gateway);
       }
     }

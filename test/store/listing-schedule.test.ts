@@ -12,32 +12,14 @@ import { join } from 'node:path';
 import { objectKey } from '../../stitcher/format/object-key.js';
 import { ObjectKind } from '../../stitcher/format/records.js';
 import { ObjectFeed } from '../../stitcher/pipeline/object-feed.js';
+import { countingStore, StoreCallCounts } from '../../stitcher/store/counting-store.js';
 import { hourPrefix } from '../../stitcher/store/discovery.js';
 import { ListingSchedule } from '../../stitcher/store/listing-schedule.js';
 import { LocalFolderStore } from '../../stitcher/store/local.js';
-import type { ListOptions, ListPage, ObjectStore } from '../../stitcher/store/store.js';
+import type { ObjectStore } from '../../stitcher/store/store.js';
 
 const POLL_MS = 1000;
 const CAP_MS = 10_000;
-
-/** Counts the list calls a feed makes. */
-class ListCounter implements ObjectStore {
-  lists = 0;
-  constructor(private readonly inner: ObjectStore) {}
-  get description(): string {
-    return this.inner.description;
-  }
-  list(options: ListOptions): Promise<ListPage> {
-    this.lists++;
-    return this.inner.list(options);
-  }
-  read(key: string): ReturnType<ObjectStore['read']> {
-    return this.inner.read(key);
-  }
-  write(key: string, data: Buffer): Promise<void> {
-    return this.inner.write(key, data);
-  }
-}
 
 describe('store/listing-schedule', () => {
   it('lists an active gateway every poll, backs a quiet one off by doubling until the step would reach the cap, then leaves it to the sweeps', () => {
@@ -93,7 +75,8 @@ describe('store/listing-schedule', () => {
     this.timeout(120_000);
     let folder: string;
     let now: number;
-    let store: ListCounter;
+    let store: ObjectStore;
+    let counts: StoreCallCounts;
     let local: LocalFolderStore;
     const name = (i: number): string => `gw-${String(i).padStart(4, '0')}`;
     const put = (gateway: number, seq: bigint): Promise<void> =>
@@ -105,7 +88,8 @@ describe('store/listing-schedule', () => {
     beforeEach(async () => {
       folder = await mkdtemp(join(tmpdir(), 'cloudtap-schedule-'));
       local = new LocalFolderStore(folder);
-      store = new ListCounter(local);
+      counts = new StoreCallCounts();
+      store = countingStore(local, counts);
       // mid-hour, so a minute of simulated polls stays in one hour folder
       now = Math.floor(Date.now() / 3_600_000) * 3_600_000 + 60_000;
     });
@@ -129,9 +113,9 @@ describe('store/listing-schedule', () => {
         now += POLL_MS;
       };
       for (let settle = 0; settle < (3 * CAP_MS) / POLL_MS; settle++) await poll();
-      const before = store.lists;
+      const before = counts.total('list');
       for (let i = 0; i < polls; i++) await poll();
-      return (store.lists - before) / polls;
+      return (counts.total('list') - before) / polls;
     }
 
     it('makes store calls per poll that follow the active gateways: 1,000 gateways of which 10 are active', async () => {
@@ -139,6 +123,15 @@ describe('store/listing-schedule', () => {
       // each active gateway's folder, and once per cap a flat sweep of the hour (2 pages of 1,000 keys): never a call per quiet gateway
       expect(perPoll).to.be.at.most(3 * 10 + 2);
       expect(perPoll).to.be.at.least(9);
+    });
+
+    it('leaves the hour ahead of now (the clock-skew margin of a look-back window) to its sweeps', async () => {
+      // 5 minutes before the hour ends, the window holds the next hour too; a minute of polls stays in this one
+      now = Math.floor(now / 3_600_000) * 3_600_000 + 54 * 60_000;
+      const feed = new ObjectFeed(store, ObjectKind.Traffic, { kind: 'look-back', ms: 1 }, { now: () => now, listing: { pollIntervalMs: POLL_MS, maxQuietMs: CAP_MS } });
+      const perPoll = await steadyListsPerPoll(feed, 1000, 10, 20);
+      // one folder per active gateway (not one in each hour), the sweeps of both hours once per cap
+      expect(perPoll).to.be.at.most(1.5 * 10);
     });
 
     it('makes as many store calls per poll with 1,000 gateways as with 100, the same 10 active', async () => {
