@@ -11,23 +11,24 @@
  * `requests <gateways> <active>`: <gateways> gateways each have an object in
  * the current hour, <active> of them add one object per poll; a polling
  * stitcher (poll 300 ms, look-back 3 h as the CLI polls) over a local folder
- * counts its store calls. Prints calls per poll in steady state.
+ * counts its store calls. Prints calls per poll in steady state (ListingSchedule:
+ * each active gateway's folder every poll, each hour of the window swept by a
+ * flat listing once per cap), over one cap's worth of polls after three caps to settle.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hourPrefix } from '../stitcher/store/discovery.js';
 import { objectKey } from '../stitcher/format/object-key.js';
 import { CloseReason, Direction, ObjectKind, RecordType, type CtapRecord } from '../stitcher/format/records.js';
 import { encodeCtapObject } from '../stitcher/format/writer.js';
 import type { PacketSink } from '../stitcher/export/sink.js';
 import { silentLogger } from '../stitcher/observe/log.js';
 import { stitch } from '../stitcher/run/stitch.js';
+import { countingStore, StoreCallCounts } from '../stitcher/store/counting-store.js';
+import { DEFAULT_MAX_QUIET_MS } from '../stitcher/store/listing-schedule.js';
 import { LocalFolderStore } from '../stitcher/store/local.js';
-import type { ListOptions, ListPage, ObjectStore } from '../stitcher/store/store.js';
-import type { Readable } from 'node:stream';
 
 export interface MemoryResult {
   readonly flows: number;
@@ -45,6 +46,9 @@ export interface RequestsResult {
   readonly listsPerPoll: number;
   readonly readsPerPoll: number;
 }
+
+/** The requests run's poll interval. */
+const POLL_MS = 300;
 
 const discard: PacketSink = {
   description: 'bench://discard',
@@ -115,29 +119,6 @@ async function memory(flows: number, open: boolean, folder: string): Promise<Mem
   return { flows, openFlows, heldBytes, bytes: usage.heapUsed + usage.external };
 }
 
-/** A store that counts its calls, and the polls by the listing of the current hour (once per poll and feed). */
-class CallCounter implements ObjectStore {
-  lists = 0;
-  reads = 0;
-  hourListings = 0;
-  constructor(private readonly inner: ObjectStore, private readonly hour: string) {}
-  get description(): string {
-    return this.inner.description;
-  }
-  list(options: ListOptions): Promise<ListPage> {
-    this.lists++;
-    if (options.prefix === this.hour && options.delimiter === '/') this.hourListings++;
-    return this.inner.list(options);
-  }
-  read(key: string): Promise<Readable> {
-    this.reads++;
-    return this.inner.read(key);
-  }
-  write(key: string, data: Buffer): Promise<void> {
-    return this.inner.write(key, data);
-  }
-}
-
 async function requests(gateways: number, active: number, folder: string): Promise<RequestsResult> {
   const local = new LocalFolderStore(join(folder, 'bucket'));
   const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
@@ -147,26 +128,37 @@ async function requests(gateways: number, active: number, folder: string): Promi
     await local.write(objectKey('', ObjectKind.Traffic, gateway, seq, createdNs), encodeCtapObject({ kind: ObjectKind.Traffic, gateway, seq, createdNs }, flowRecords(Number(seq), createdNs, true)));
   };
   for (let i = 0; i < gateways; i++) await put(name(i), 0n);
-  const counter = new CallCounter(local, hourPrefix(new Date()));
+  const counts = new StoreCallCounts();
+  const counter = countingStore(local, counts);
   const abort = new AbortController();
   let objects = 0;
+  let polls = (): number => 0;
   const running = stitch({
-    source: counter, once: false, pollIntervalMs: 300, hours: { kind: 'look-back', ms: 3 * 3600_000 }, logger: silentLogger(), signal: abort.signal,
+    source: counter, once: false, pollIntervalMs: POLL_MS, hours: { kind: 'look-back', ms: 3 * 3600_000 }, logger: silentLogger(), signal: abort.signal,
     outputs: [{ sink: discard, options: { url: discard.description, variant: 'original', remap: [] } }],
-    onProgress: (stats) => { objects = stats.objects; },
+    onProgress: (stats) => {
+      objects = stats.objects;
+      polls = () => stats.polls; // the run's own counters, read when needed
+    },
   });
   while (objects < gateways) await sleep(50);
-  // Steady state: the catch-up is over; count from here while the active gateways write.
-  const start = { lists: counter.lists, reads: counter.reads, polls: counter.hourListings };
-  for (let seq = 1n; seq <= 10n; seq++) {
+  // The active gateways write every poll. Every gateway found at startup is active at first and backs off,
+  // doubling, until its step would reach the cap (about two caps): three caps to settle.
+  let seq = 1n;
+  const writeAndWait = async (): Promise<void> => {
     for (let i = 0; i < active; i++) await put(name(i), seq);
-    await sleep(300);
-  }
+    seq++;
+    await sleep(POLL_MS);
+  };
+  for (const settleEnd = Date.now() + 3 * DEFAULT_MAX_QUIET_MS; Date.now() < settleEnd;) await writeAndWait();
+  // Steady state: count from here, over one cap's worth of polls (each hour of the window swept about once).
+  const start = { lists: counts.total('list'), reads: counts.total('read'), polls: polls() };
+  for (const countEnd = Date.now() + DEFAULT_MAX_QUIET_MS; Date.now() < countEnd;) await writeAndWait();
   await sleep(600);
   abort.abort();
   await running.catch(() => undefined);
-  const polls = (counter.hourListings - start.polls) / 2; // the traffic feed and the key feed each list the hour once a poll
-  return { gateways, active, polls, listsPerPoll: (counter.lists - start.lists) / polls, readsPerPoll: (counter.reads - start.reads) / polls };
+  const counted = polls() - start.polls; // a poll lists for the traffic feed and the key feed
+  return { gateways, active, polls: counted, listsPerPoll: (counts.total('list') - start.lists) / counted, readsPerPoll: (counts.total('read') - start.reads) / counted };
 }
 
 const [mode, first, second] = process.argv.slice(2);

@@ -11,17 +11,19 @@ export class Progress {
     private readonly enabled = true,
   ) {}
 
-  update(line: string): void {
+  /** `line` may be a function: it is then formatted only when drawn (a run can report thousands of times a second). */
+  update(line: string | (() => string)): void {
     if (!this.enabled) return;
     const now = Date.now();
     const interval = this.stream.isTTY ? 200 : 5000;
     if (now - this.lastDraw < interval) return;
     this.lastDraw = now;
+    const text = typeof line === 'function' ? line() : line;
     if (this.stream.isTTY) {
-      this.stream.write(`\r\x1b[K${line}`);
+      this.stream.write(`\r\x1b[K${text}`);
       this.drawn = true;
     } else {
-      this.stream.write(`${line}\n`);
+      this.stream.write(`${text}\n`);
     }
   }
 

@@ -137,7 +137,7 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
       flowIdleMs: config.flowIdleMs,
       ...shardOptions(services, config, logger),
       onStart: (s) => (current = s),
-      onProgress: (s) => progress.update(progressLine(s)),
+      onProgress: (s) => progress.update(() => progressLine(s)),
     });
     progress.done();
     process.stdout.write(summary(stats, config, (Date.now() - started) / 1000, selection));

@@ -16,6 +16,7 @@
 import type { Direction } from '../format/records.js';
 import type { FlowDataEvent, FlowHoleEvent } from './events.js';
 import type { FlowTableStats } from './flow-stats.js';
+import type { HoldArena, Slab } from './hold-arena.js';
 import { MinHeap } from './min-heap.js';
 
 interface Chunk {
@@ -25,6 +26,8 @@ interface Chunk {
   readonly tsNs: bigint;
   /** False while `payload` is a view into the block being ingested. */
   owned: boolean;
+  /** The arena slab `payload` was copied into, released when the chunk is gone. */
+  slab: Slab | undefined;
   /** Taken off both heaps (handed on or dropped): its view need not be kept. */
   gone: boolean;
   /** Bytes of it handed on (the bytes it was the first to carry). */
@@ -86,6 +89,25 @@ function gapBefore(a: GapMark, b: GapMark): boolean {
   return a.end > b.end;
 }
 
+/**
+ * What a direction holds while it holds anything. Dropped as soon as it is
+ * empty, so an idle open flow (most of them, at 100,000 flows) costs no heaps.
+ */
+class Holdings {
+  /** Chunks the stream has not reached yet, by offset. */
+  readonly waiting = new MinHeap<Chunk>(startsFirst);
+  /** Chunks that start at or before `next`, by who carries first. */
+  readonly active = new MinHeap<Chunk>(carriesFirst);
+  readonly gaps = new MinHeap<GapMark>(gapBefore);
+
+  get empty(): boolean {
+    return this.waiting.size === 0 && this.active.size === 0 && this.gaps.size === 0;
+  }
+}
+
+/** Shared by every direction that holds nothing: only read, never pushed to. */
+const NOTHING_HELD = new Holdings();
+
 export class DirectionBuffer {
   /** Offset of the next byte to hand on. */
   next = 0;
@@ -93,21 +115,48 @@ export class DirectionBuffer {
   finalLength: number | undefined;
   /** Payload bytes held in chunks not yet handed on (repeats included until they are resolved). */
   heldBytes = 0;
-  readonly account: DirectionAccount = emptyAccount();
-  /** Chunks the stream has not reached yet, by offset. */
-  private readonly waiting = new MinHeap<Chunk>(startsFirst);
-  /** Chunks that start at or before `next`, by who carries first. */
-  private readonly active = new MinHeap<Chunk>(carriesFirst);
-  private readonly gaps = new MinHeap<GapMark>(gapBefore);
+  // The account's counts, as fields of their own: an account object per direction adds up at 100,000 open flows.
+  private tapped = 0;
+  private exported = 0;
+  private duplicate = 0;
+  private trimmed = 0;
+  private late = 0;
+  private holeBytes = 0;
+  private holes = 0;
+  private held = NOTHING_HELD;
   /** Chunks placed as views during the current block. */
-  private views: Chunk[] = [];
-  private givenUp: [number, number][] = [];
+  private views: Chunk[] | undefined;
+  private givenUp: [number, number][] | undefined;
 
   /** `totals` adds up every direction's account, held bytes and holes by cause, for the whole table. */
-  constructor(readonly dir: Direction, private readonly totals: FlowTableStats) {}
+  constructor(readonly dir: Direction, private readonly totals: FlowTableStats, private readonly arena: HoldArena) {}
+
+  private get waiting(): MinHeap<Chunk> {
+    return this.held.waiting;
+  }
+
+  private get active(): MinHeap<Chunk> {
+    return this.held.active;
+  }
+
+  private get gaps(): MinHeap<GapMark> {
+    return this.held.gaps;
+  }
+
+  /** The holdings to push to, made when the direction starts holding again. */
+  private holdings(): Holdings {
+    if (this.held === NOTHING_HELD) this.held = new Holdings();
+    return this.held;
+  }
+
+  /** Where every DATA byte of this direction went so far (a copy). */
+  get account(): DirectionAccount {
+    const { tapped, exported, duplicate, trimmed, late, holeBytes, holes } = this;
+    return { tapped, exported, duplicate, trimmed, late, holeBytes, holes };
+  }
 
   private count(field: keyof DirectionAccount, n: number): void {
-    this.account[field] += n;
+    (this as unknown as DirectionAccount)[field] += n;
     this.totals[field] += n;
   }
 
@@ -139,35 +188,37 @@ export class DirectionBuffer {
     }
     if (end <= start) return;
     const piece = start === offset && end - offset === length ? payload : payload.subarray(start - offset, end - offset);
-    const chunk: Chunk = { offset: start, end, payload: piece, tsNs, owned, gone: false, taken: 0 };
-    this.waiting.push(chunk);
+    const chunk: Chunk = { offset: start, end, payload: piece, tsNs, owned, slab: undefined, gone: false, taken: 0 };
+    this.holdings().waiting.push(chunk);
     this.hold(end - start, 1);
-    if (!owned) this.views.push(chunk);
+    if (!owned) (this.views ??= []).push(chunk);
   }
 
   /** Records a GAP: bytes the gateway lost, reported when the stream reaches them. */
   addGap(offset: number, length: number, tsNs: bigint): void {
     const end = offset + length;
     if (length <= 0 || end <= this.next) return;
-    this.gaps.push({ offset, end, tsNs });
+    this.holdings().gaps.push({ offset, end, tsNs });
     this.hold(0, 1);
   }
 
   /** Makes the chunks still held independent of the current block (one copy each). */
   keepViews(): void {
     const views = this.views;
-    if (views.length === 0) return;
+    if (views === undefined) return;
     for (const chunk of views) {
       if (chunk.gone || chunk.owned) continue;
-      chunk.payload = Buffer.from(chunk.payload);
+      const copy = this.arena.copy(chunk.payload);
+      chunk.payload = copy.bytes;
+      chunk.slab = copy.slab;
       chunk.owned = true;
     }
-    this.views = [];
+    this.views = undefined;
   }
 
   /** Whether anything is held: bytes, or GAP marks not yet reached. */
   get holding(): boolean {
-    return this.waiting.size > 0 || this.active.size > 0 || this.gaps.size > 0;
+    return !this.held.empty;
   }
 
   /** The time of what can be handed on at `next` now (data, or a GAP's hole), else undefined. */
@@ -254,12 +305,17 @@ export class DirectionBuffer {
     for (let gap = this.gaps.peek(); gap !== undefined && (Math.min(gap.end, final) <= this.next || gap.offset >= final); gap = this.gaps.peek()) {
       this.dropGap();
     }
+    if (this.held.empty) this.held = NOTHING_HELD;
     return undefined;
   }
 
   /** A chunk leaves: what it did not hand on was carried by others (repeats) or lies past the final length. */
   private drop(chunk: Chunk): void {
     chunk.gone = true;
+    if (chunk.slab !== undefined) {
+      this.arena.release(chunk.slab);
+      chunk.slab = undefined;
+    }
     const length = chunk.end - chunk.offset;
     const final = this.finalLength ?? Infinity;
     const past = Math.max(0, chunk.end - Math.max(chunk.offset, final));
@@ -281,7 +337,7 @@ export class DirectionBuffer {
   /** Bytes [start, end) below `next`: late where a cap gave them up, repeats otherwise. */
   private countPassed(start: number, end: number): void {
     let late = 0;
-    for (const [from, to] of this.givenUp) late += Math.max(0, Math.min(end, to) - Math.max(start, from));
+    for (const [from, to] of this.givenUp ?? []) late += Math.max(0, Math.min(end, to) - Math.max(start, from));
     if (late > 0) this.count('late', late);
     this.count('duplicate', end - start - late);
   }
@@ -292,8 +348,9 @@ export class DirectionBuffer {
   }
 
   private rememberGivenUp(start: number, end: number): void {
-    this.givenUp.push([start, end]);
-    if (this.givenUp.length > GIVEN_UP_REMEMBERED) this.givenUp.shift();
+    const givenUp = (this.givenUp ??= []);
+    givenUp.push([start, end]);
+    if (givenUp.length > GIVEN_UP_REMEMBERED) givenUp.shift();
   }
 }
 

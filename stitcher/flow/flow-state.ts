@@ -7,6 +7,7 @@ import { Direction, type CloseReason } from '../format/records.js';
 import { DirectionBuffer, type DirectionAccount } from './direction-buffer.js';
 import type { FlowConsumer, FlowEvent, FlowHoleEvent, FlowIdentity } from './events.js';
 import type { FlowTableStats } from './flow-stats.js';
+import type { HoldArena } from './hold-arena.js';
 
 /**
  * How far a release goes.
@@ -42,9 +43,9 @@ export class FlowState {
   private announced = false;
   private step: Step | undefined;
 
-  /** `totals`: the table's counters, which every direction adds its account to. */
-  constructor(readonly identity: FlowIdentity, totals: FlowTableStats) {
-    this.directions = [new DirectionBuffer(Direction.ClientToServer, totals), new DirectionBuffer(Direction.ServerToClient, totals)];
+  /** `totals`: the table's counters, which every direction adds its account to; `arena`: where held bytes are copied. */
+  constructor(readonly identity: FlowIdentity, totals: FlowTableStats, arena: HoldArena) {
+    this.directions = [new DirectionBuffer(Direction.ClientToServer, totals, arena), new DirectionBuffer(Direction.ServerToClient, totals, arena)];
     this.lastTs = identity.open.tsNs;
     this.lastRecordTs = identity.open.tsNs;
   }

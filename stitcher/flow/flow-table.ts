@@ -21,6 +21,7 @@ import { RecordType, type CtapRecord, type DataRecord, type FlowCloseRecord, typ
 import type { FlowConsumer, FlowIdentity } from './events.js';
 import { emptyFlowTableStats, type FlowTableStats } from './flow-stats.js';
 import { FlowState, type ReleaseMode } from './flow-state.js';
+import { HoldArena } from './hold-arena.js';
 import { MinHeap } from './min-heap.js';
 import { RecentKeys } from './recent-keys.js';
 import { MemoryRelief } from './memory-relief.js';
@@ -121,6 +122,7 @@ export class FlowTable {
   /** Every open flow, the one quiet the longest first (a flow moves to the end when a record touches it). */
   private readonly quietest = new Map<FlowState, GatewayFlows>();
   private readonly releasing = new MinHeap<Releasing>(releasingBefore);
+  private readonly arena = new HoldArena();
 
   constructor(private readonly consumer: FlowConsumer, limits?: Partial<FlowLimits>) {
     this.limits = { ...DEFAULT_FLOW_LIMITS, ...definedOnly(limits ?? {}) };
@@ -249,7 +251,7 @@ export class FlowTable {
   resumeFlow(gateway: string, resumed: ResumedFlow): FlowIdentity {
     const flows = this.gatewayFlows(gateway);
     const key = resumed.open.flowId.toString('hex');
-    const flow = new FlowState({ key, gateway, open: resumed.open }, this.stats);
+    const flow = new FlowState({ key, gateway, open: resumed.open }, this.stats, this.arena);
     flow.resumeAt(resumed.exported, resumed.lastTs, resumed.lastRecordTs);
     flows.flows.set(key, flow);
     this.quietest.set(flow, flows);
@@ -276,7 +278,7 @@ export class FlowTable {
     // The record's buffers may be views into the block: the flow outlives it.
     const kept = { ...record, flowId: Buffer.from(record.flowId), clientIp: Buffer.from(record.clientIp), serverIp: Buffer.from(record.serverIp) };
     if (this.stats.flowsOpen >= this.limits.maxOpenFlows) this.relief.closeQuietest(1, 'flowCap');
-    const flow = new FlowState({ key, gateway, open: kept }, this.stats);
+    const flow = new FlowState({ key, gateway, open: kept }, this.stats, this.arena);
     flows.flows.set(key, flow);
     this.quietest.set(flow, flows);
     flows.pending.add(flow);

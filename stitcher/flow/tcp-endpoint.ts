@@ -31,8 +31,8 @@ export class TcpEndpoint {
   /** The receive window this end advertised last, in bytes (a SYN's is unscaled). */
   window = 0;
   peer!: TcpEndpoint;
-  /** Rewritten for every packet: the output reads it during the call only. */
-  private readonly fields: { -readonly [K in keyof TcpFields]: TcpFields[K] };
+  private readonly sourcePort: number;
+  private readonly destinationPort: number;
 
   constructor(
     private readonly output: SegmentOutput,
@@ -42,7 +42,8 @@ export class TcpEndpoint {
     /** Payload bytes per segment towards the peer (the peer's MSS, capped). */
     readonly segmentPayload: number,
   ) {
-    this.fields = { sourcePort: ports.source, destinationPort: ports.destination, seq: 0, ack: 0, flags: 0, window: 0, synOptions: undefined };
+    this.sourcePort = ports.source;
+    this.destinationPort = ports.destination;
   }
 
   state(): EndpointState {
@@ -99,7 +100,9 @@ export class TcpEndpoint {
     const carriesAck = (flags & TcpFlags.ACK) !== 0;
     if (carriesAck) this.peer.acked = this.peer.seenNext;
     this.window = synOptions === undefined ? WINDOW_BYTES : SYN_WINDOW;
-    const fields = this.fields;
+    const fields = SEGMENT_FIELDS;
+    fields.sourcePort = this.sourcePort;
+    fields.destinationPort = this.destinationPort;
     fields.seq = (this.isn + seq) >>> 0;
     fields.ack = carriesAck ? (this.peer.isn + this.peer.seenNext) >>> 0 : 0;
     fields.flags = flags;
@@ -111,3 +114,12 @@ export class TcpEndpoint {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * The TCP fields of the segment being sent, shared by every endpoint (one object per
+ * endpoint adds up at 100,000 open flows): rewritten for every packet, and the output
+ * reads it during the call only.
+ */
+const SEGMENT_FIELDS: { -readonly [K in keyof TcpFields]: TcpFields[K] } = {
+  sourcePort: 0, destinationPort: 0, seq: 0, ack: 0, flags: 0, window: 0, synOptions: undefined,
+};

@@ -34,7 +34,7 @@ export interface SynthesisStats {
 
 export class TcpSynthesizer implements FlowConsumer {
   readonly stats: SynthesisStats = { flows: 0, packets: 0, bytes: 0, payloadBytes: 0 };
-  private readonly connections = new Map<string, TcpConnection>();
+  private readonly connections = new OpenConnections();
   /** Flows carried over from a checkpoint: their next openFlow resumes instead of a handshake. */
   private readonly resuming = new Map<string, ConnectionResume | 'closed'>();
   /** Flows carried over whose connection this synthesiser had already closed: their events are dropped. */
@@ -53,12 +53,12 @@ export class TcpSynthesizer implements FlowConsumer {
   openFlow(flow: FlowIdentity): void {
     const key = connectionKey(flow);
     const connection = new TcpConnection(flow, this.options, this.counted);
-    this.connections.set(key, connection);
-    const resume = this.resuming.get(key);
+    this.connections.set(flow.gateway, flow.key, connection);
+    const resume = this.resuming.size === 0 ? undefined : this.resuming.get(key);
     if (resume !== undefined) {
       this.resuming.delete(key);
       if (resume === 'closed') {
-        this.connections.delete(key);
+        this.connections.delete(flow.gateway, flow.key);
         this.finished.add(key);
         return;
       }
@@ -75,16 +75,16 @@ export class TcpSynthesizer implements FlowConsumer {
   }
 
   hasConnection(gateway: string, key: string): boolean {
-    return this.connections.has(`${gateway}/${key}`);
+    return this.connections.get(gateway, key) !== undefined;
   }
 
   /** The state of an open connection, for a checkpoint; undefined when this synthesiser has none for the flow. */
   connectionState(gateway: string, key: string): ConnectionState | undefined {
-    return this.connections.get(`${gateway}/${key}`)?.state();
+    return this.connections.get(gateway, key)?.state();
   }
 
   flowEvent(flow: FlowIdentity, event: FlowEvent): void {
-    const connection = this.connections.get(connectionKey(flow));
+    const connection = this.connections.get(flow.gateway, flow.key);
     if (connection === undefined) {
       if (this.finished.has(connectionKey(flow))) {
         if (event.kind === 'close') this.finished.delete(connectionKey(flow));
@@ -98,7 +98,7 @@ export class TcpSynthesizer implements FlowConsumer {
       connection.hole(event.dir, event.offset, event.length);
     } else {
       connection.close(event.reason, event.tsNs);
-      this.connections.delete(connectionKey(flow));
+      this.connections.delete(flow.gateway, flow.key);
     }
   }
 
@@ -111,6 +111,26 @@ export class TcpSynthesizer implements FlowConsumer {
       this.output.segment(tsNs, path, tcp, payload);
     },
   };
+}
+
+/** Open connections by gateway, then flow key: no joined key string kept per flow or made per event. */
+class OpenConnections {
+  private readonly byGateway = new Map<string, Map<string, TcpConnection>>();
+
+  get(gateway: string, key: string): TcpConnection | undefined {
+    return this.byGateway.get(gateway)?.get(key);
+  }
+
+  set(gateway: string, key: string, connection: TcpConnection): void {
+    let connections = this.byGateway.get(gateway);
+    if (connections === undefined) this.byGateway.set(gateway, (connections = new Map()));
+    connections.set(key, connection);
+  }
+
+  delete(gateway: string, key: string): void {
+    const connections = this.byGateway.get(gateway);
+    if (connections?.delete(key) === true && connections.size === 0) this.byGateway.delete(gateway);
+  }
 }
 
 function connectionKey(flow: FlowIdentity): string {

@@ -7,8 +7,9 @@
  */
 import { ObjectKind } from '../format/records.js';
 import { parseObjectKey } from '../format/object-key.js';
-import { listGateways, listHours, listObjectsAfter } from '../store/discovery.js';
-import { listPrefixes, type ObjectStore } from '../store/store.js';
+import { hourPrefix, listGateways, listHours, listObjectsAfter } from '../store/discovery.js';
+import { ListingSchedule, type ListingScheduleOptions } from '../store/listing-schedule.js';
+import { listPrefixes, type ObjectInfo, type ObjectStore } from '../store/store.js';
 
 /**
  * Which hour folders a poll lists: every hour in the store (a one-off run over a
@@ -47,6 +48,8 @@ export interface FeedOptions {
   readonly reorderWaitMs?: number;
   /** The clock, for tests. @default Date.now */
   readonly now?: () => number;
+  /** A polling reader's pace: quiet gateways are listed less often (see ListingSchedule). @default every gateway every poll */
+  readonly listing?: Omit<ListingScheduleOptions, 'now'>;
 }
 
 /** Where a gateway's stream stands. */
@@ -68,6 +71,7 @@ export class ObjectFeed {
   private readonly owns: (gateway: string) => boolean;
   private readonly reorderWaitMs: number;
   private readonly now: () => number;
+  private readonly schedule: ListingSchedule | undefined;
   listRequests = 0;
 
   constructor(
@@ -79,6 +83,7 @@ export class ObjectFeed {
     this.owns = options.owns ?? (() => true);
     this.reorderWaitMs = options.reorderWaitMs ?? Infinity;
     this.now = options.now ?? Date.now;
+    this.schedule = options.listing === undefined ? undefined : new ListingSchedule({ ...options.listing, now: this.now });
   }
 
   /** Every gateway this feed has a cursor for. */
@@ -105,6 +110,7 @@ export class ObjectFeed {
     this.lastKey.delete(gateway);
     this.lastHour.delete(gateway);
     this.waiting.delete(gateway);
+    this.schedule?.forget(gateway);
   }
 
   /**
@@ -135,32 +141,99 @@ export class ObjectFeed {
    */
   async poll(passGaps: boolean, onGap: (gap: SeqGap) => void): Promise<FeedObject[]> {
     const perGateway = new Map<string, FeedObject[]>();
-    for (const hour of await this.hours()) {
-      for (const gateway of await this.listed(listGateways(this.store, hour))) {
-        if (!this.owns(gateway)) continue;
-        const gatewayPrefix = `${hour}${gateway}/`;
-        const last = this.lastKey.get(gateway);
-        let after = last?.key;
-        if (last !== undefined && hour < last.hour) {
-          // An earlier hour can only hold a <seq> this gateway still waits for (a late upload).
-          if (!this.waiting.has(gateway)) continue;
-          after = undefined;
-        }
-        for (const object of await this.listed(listObjectsAfter(this.store, gatewayPrefix, after))) {
-          const parsed = parseObjectKey(object.key);
-          if (parsed === undefined || parsed.kind !== this.kind || parsed.gateway !== gateway) continue;
-          if (parsed.seq < (this.nextSeq.get(gateway) ?? 0n)) continue;
-          const list = perGateway.get(gateway) ?? [];
-          list.push({ key: object.key, gateway, seq: parsed.seq, hourPrefix: hour, size: object.size });
-          perGateway.set(gateway, list);
-        }
-      }
-    }
+    const hours = await this.hours();
+    if (this.schedule === undefined) for (const hour of hours) await this.listEveryGateway(hour, perGateway);
+    else await this.listScheduled(this.schedule, hours, perGateway);
     const ready: FeedObject[][] = [];
     for (const [gateway, objects] of perGateway) {
       ready.push(this.takeInOrder(gateway, objects, passGaps, onGap));
     }
     return interleaveByHour(ready);
+  }
+
+  /** Every owned gateway folder of an hour, after its cursor (a one-off run, or polling without a schedule). */
+  private async listEveryGateway(hour: string, perGateway: Map<string, FeedObject[]>): Promise<void> {
+    for (const gateway of await this.listed(listGateways(this.store, hour))) {
+      if (!this.owns(gateway)) continue;
+      const last = this.lastKey.get(gateway);
+      // An earlier hour can only hold a <seq> this gateway still waits for (a late upload).
+      if (last !== undefined && hour < last.hour && !this.waiting.has(gateway)) continue;
+      await this.listGatewayFolder(hour, gateway, perGateway);
+    }
+  }
+
+  /**
+   * A polling poll (see ListingSchedule): an hour whose sweep is due is listed
+   * flat, whole; otherwise only the folders of its due gateways (and of those
+   * waiting for a missing <seq>) are listed, in the hours they can write to
+   * up to the hour of now.
+   */
+  private async listScheduled(schedule: ListingSchedule, hours: readonly string[], perGateway: Map<string, FeedObject[]>): Promise<void> {
+    schedule.forgetBefore(hours[0] ?? '');
+    const due = schedule.dueGateways();
+    for (const gateway of this.waiting.keys()) due.add(gateway);
+    const foundNew = new Set<string>();
+    const nowHour = hourPrefix(new Date(this.now()));
+    for (const hour of hours) {
+      if (schedule.isSweepDue(hour)) {
+        schedule.swept(hour, await this.sweep(hour, perGateway, foundNew));
+        continue;
+      }
+      for (const gateway of due) {
+        const lastHour = this.lastHour.get(gateway);
+        if (lastHour !== undefined && hour < lastHour && !this.waiting.has(gateway)) continue;
+        // An hour ahead of now (the clock-skew margin) is left to its sweeps, unless the gateway writes there already.
+        if (hour > nowHour && (lastHour === undefined || hour > lastHour)) continue;
+        if (await this.listGatewayFolder(hour, gateway, perGateway)) foundNew.add(gateway);
+      }
+    }
+    for (const gateway of due) if (!foundNew.has(gateway)) schedule.listed(gateway, false);
+    for (const gateway of foundNew) schedule.listed(gateway, true);
+  }
+
+  /**
+   * Lists a whole hour flat, page by page (only what is new is kept), adding
+   * the gateways that got something to `foundNew`; whether the hour held no key at all.
+   */
+  private async sweep(hour: string, perGateway: Map<string, FeedObject[]>, foundNew: Set<string>): Promise<boolean> {
+    let empty = true;
+    let pageToken: string | undefined;
+    do {
+      const page = await this.listed(this.store.list({ prefix: hour, ...(pageToken === undefined ? {} : { pageToken }) }));
+      if (page.objects.length > 0) empty = false;
+      for (const gateway of this.collect(hour, page.objects, perGateway)) foundNew.add(gateway);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== undefined);
+    return empty;
+  }
+
+  /** One gateway's folder of one hour, after its cursor; whether it held anything new. */
+  private async listGatewayFolder(hour: string, gateway: string, perGateway: Map<string, FeedObject[]>): Promise<boolean> {
+    const last = this.lastKey.get(gateway);
+    const after = last !== undefined && hour < last.hour ? undefined : last?.key;
+    const objects = await this.listed(listObjectsAfter(this.store, `${hour}${gateway}/`, after));
+    return this.collect(hour, objects, perGateway, gateway).size > 0;
+  }
+
+  /**
+   * Adds the listed objects of this feed's kind at or after their gateway's
+   * next <seq> (of `gateway` only, or of every owned gateway for a sweep);
+   * returns the gateways that got something.
+   */
+  private collect(hour: string, objects: readonly ObjectInfo[], perGateway: Map<string, FeedObject[]>, gateway?: string): Set<string> {
+    const found = new Set<string>();
+    for (const object of objects) {
+      const parsed = parseObjectKey(object.key);
+      if (parsed === undefined || parsed.kind !== this.kind) continue;
+      if (gateway === undefined ? !this.owns(parsed.gateway) : parsed.gateway !== gateway) continue;
+      if (parsed.seq < (this.nextSeq.get(parsed.gateway) ?? 0n)) continue;
+      const list = perGateway.get(parsed.gateway);
+      const listed: FeedObject = { key: object.key, gateway: parsed.gateway, seq: parsed.seq, hourPrefix: hour, size: object.size };
+      if (list === undefined) perGateway.set(parsed.gateway, [listed]);
+      else list.push(listed);
+      found.add(parsed.gateway);
+    }
+    return found;
   }
 
   private takeInOrder(gateway: string, objects: FeedObject[], passGaps: boolean, onGap: (gap: SeqGap) => void): FeedObject[] {

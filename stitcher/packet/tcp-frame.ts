@@ -59,7 +59,8 @@ export class TcpPath {
   constructor(ends: TcpPathEnds) {
     this.v4 = ends.ipVersion === 4;
     const ipLength = this.v4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
-    this.template = Buffer.alloc(ETHERNET_HEADER_LENGTH + ipLength);
+    // From Node's shared pool (a slice, not an ArrayBuffer of its own): two per open connection add up at 100,000 flows.
+    this.template = Buffer.allocUnsafe(ETHERNET_HEADER_LENGTH + ipLength).fill(0);
     writeEthernetHeader(this.template, 0, {
       destination: ends.destinationMac, source: ends.sourceMac, etherType: this.v4 ? EtherType.Ipv4 : EtherType.Ipv6,
     });

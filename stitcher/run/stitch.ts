@@ -49,6 +49,8 @@ export interface StitchOptions {
   readonly once: boolean;
   /** @default 10000 */
   readonly pollIntervalMs?: number;
+  /** How often a polling run sweeps each hour for quiet gateways' new objects, the longest one waits (see store/listing-schedule.ts). @default 10000 */
+  readonly maxQuietListingMs?: number;
   /** Which hour folders each poll lists. @default every hour in the store */
   readonly hours?: HourWindow;
   readonly flowLimits?: Partial<FlowLimits>;
@@ -80,6 +82,8 @@ export interface StitchOptions {
 }
 
 export interface StitchStats {
+  /** Polls made (listings of the traffic and key feeds). */
+  polls: number;
   objects: number;
   objectsKnown: number;
   damaged: number;
@@ -115,6 +119,8 @@ export interface StitchStats {
 /** Gateways are a fleet, not users: a few hundred names at most, the rest pooled so metrics stay bounded. */
 export const MAX_GATEWAY_SERIES = 256;
 export const OTHER_GATEWAYS = '_other';
+/** How often a polling run polls when not told. */
+const DEFAULT_POLL_INTERVAL_MS = 10_000;
 
 export async function stitch(options: StitchOptions): Promise<StitchStats> {
   const run = new StitchRun(options);
@@ -158,7 +164,11 @@ class StitchRun {
     this.flows = new FlowTable(ledger, options.flowLimits);
     const shard = options.shard ?? SINGLE_SHARD;
     const owns = (gateway: string): boolean => ownsGateway(shard, gateway);
-    const feedOptions = { owns, reorderWaitMs: options.reorderWaitMs, ...(options.now !== undefined ? { now: options.now } : {}) };
+    const feedOptions = {
+      owns, reorderWaitMs: options.reorderWaitMs, ...(options.now !== undefined ? { now: options.now } : {}),
+      // A polling run lists quiet gateways less often; a one-off run lists everything once.
+      ...(options.once ? {} : { listing: { pollIntervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, maxQuietMs: options.maxQuietListingMs } }),
+    };
     this.traffic = new ObjectFeed(options.source, ObjectKind.Traffic, options.hours, feedOptions);
     this.keys = new KeyFeed(options.keys ?? options.source, options.hours, { ...feedOptions, seen: { maxBytes: options.keyLinesMaxBytes } });
     this.keys.onKeyLog = this.onKeyLog;
@@ -174,7 +184,7 @@ class StitchRun {
     const cleartext = this.cleartext;
     const [keyStore, keys] = [this.keyStore, this.keys];
     this.stats = {
-      objects: 0, objectsKnown: 0, damaged: 0, bytesRead: 0, seqGaps: 0, keyLines: 0, keyLinesInvalid: 0, keyObjectsCut: 0, flows: this.flows.stats,
+      polls: 0, objects: 0, objectsKnown: 0, damaged: 0, bytesRead: 0, seqGaps: 0, keyLines: 0, keyLinesInvalid: 0, keyObjectsCut: 0, flows: this.flows.stats,
       get packets() { return graph.packets; },
       get outputs() { return graph.outputs; },
       get tls() { return cleartext?.stats; },
@@ -197,7 +207,7 @@ class StitchRun {
         await this.pollOnce();
         if (once || this.stopped()) break;
         await this.keeper.afterPoll();
-        await sleep(this.options.pollIntervalMs ?? 10_000, undefined, { signal }).catch(() => undefined);
+        await sleep(this.options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, undefined, { signal }).catch(() => undefined);
         if (this.stopped()) break;
       }
       // With checkpoints a stop leaves flows open: the last checkpoint carries them on.
@@ -224,6 +234,7 @@ class StitchRun {
 
   private async pollOnce(): Promise<void> {
     const passGaps = this.options.once;
+    this.stats.polls++;
     await this.keys.poll(passGaps, this.onDamage, this.onGap);
     const objects = await this.traffic.poll(passGaps, this.onGap);
     this.stats.objectsKnown += objects.length;

@@ -32,6 +32,13 @@ export class StoreCallCounts {
     else entry.count++;
   }
 
+  /** Calls of one operation so far, whatever their status. */
+  total(operation: StoreOperation): number {
+    let total = 0;
+    for (const { call, count } of this.calls.values()) if (call.operation === operation) total += count;
+    return total;
+  }
+
   addFailure(operation: StoreOperation, error: unknown): void {
     const fault = faultOf(error);
     this.add({ operation, status: fault.status === undefined ? 'network' : String(fault.status), kind: fault.kind });

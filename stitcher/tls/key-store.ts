@@ -51,7 +51,10 @@ const LABEL_INDEX = new Map<KeyLogLabel, number>(KEY_LOG_LABELS.map((label, i) =
 
 function pack(packed: string, label: KeyLogLabel, secret: Buffer): string {
   const index = LABEL_INDEX.get(label) as number;
-  return removeSecret(packed, index) + String.fromCharCode(index, secret.length) + secret.toString('latin1');
+  const joined = removeSecret(packed, index) + String.fromCharCode(index, secret.length) + secret.toString('latin1');
+  // A joined string may stay a tree of its pieces (a V8 cons string, about half as large again); one made from
+  // bytes is flat, so what a session costs does not depend on how the JIT happened to treat the join.
+  return Buffer.from(joined, 'latin1').toString('latin1');
 }
 
 function removeSecret(packed: string, index: number): string {

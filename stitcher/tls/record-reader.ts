@@ -1,7 +1,10 @@
 /**
  * The TLS record layer of one direction: frames records out of a byte stream
  * that arrives in arbitrary pieces. A record inside one piece is handed on as a
- * view (no copy); a record that spans pieces is assembled with one copy.
+ * view (no copy); a record that spans pieces is assembled with one copy, into
+ * the buffer of the record the same piece completed when it is of the same
+ * size (bulk data: every full record is), so a stream of pieces that each end
+ * inside a record allocates nothing per record.
  */
 
 export const enum ContentType {
@@ -39,6 +42,8 @@ export class TlsRecordReader {
   /** A record cut after its header: allocated whole once, filled as pieces come (one copy). */
   private partial: Buffer | undefined;
   private partialFill = 0;
+  /** The buffer of a record completed (and handed on) during the current push, for the next partial record. */
+  private spare: Buffer | undefined;
   /** Stream offset of the next record's first byte. */
   private offset: bigint;
 
@@ -62,6 +67,15 @@ export class TlsRecordReader {
    * Throws TlsFramingError when the bytes are not TLS records (the offset says where).
    */
   push(data: Buffer, tsNs: bigint, onRecord: (record: TlsRecord) => void): void {
+    try {
+      this.frame(data, tsNs, onRecord);
+    } finally {
+      // Kept no longer than the push: a quiet direction holds at most its record in progress.
+      this.spare = undefined;
+    }
+  }
+
+  private frame(data: Buffer, tsNs: bigint, onRecord: (record: TlsRecord) => void): void {
     let position = 0;
     while (position < data.length) {
       if (this.partial !== undefined) {
@@ -96,7 +110,9 @@ export class TlsRecordReader {
       this.emit(Buffer.from(data.subarray(position, position + length)), tsNs, onRecord);
       return;
     }
-    this.partial = Buffer.allocUnsafe(length);
+    // The spare's record was only lent to onRecord, which copies what it keeps.
+    this.partial = this.spare?.length === length ? this.spare : Buffer.allocUnsafe(length);
+    this.spare = undefined;
     this.partialFill = data.copy(this.partial, 0, position, position + RECORD_HEADER_LENGTH);
   }
 
@@ -109,6 +125,7 @@ export class TlsRecordReader {
       this.partial = undefined;
       this.partialFill = 0;
       this.emit(partial, tsNs, onRecord);
+      this.spare = partial;
     }
     return taken;
   }

@@ -14,7 +14,7 @@ type Labels = Record<string, string | number>;
 function runStats(): StitchStats {
   const flows = { ...emptyFlowTableStats(), flowsOpened: 11, flowsClosed: 7, flowsOpen: 4, tapped: 9000, exported: 8000, forcedFlushesFlowCap: 2, forcedFlushesTotalCap: 3, bufferedBytes: 640 };
   return {
-    objects: 30, objectsKnown: 42, damaged: 1, bytesRead: 123_456, seqGaps: 2, keyLines: 17, keyLinesInvalid: 3, keyObjectsCut: 1, keySessionsDropped: 5, keyLinesForgotten: 6, tls: undefined,
+    polls: 8, objects: 30, objectsKnown: 42, damaged: 1, bytesRead: 123_456, seqGaps: 2, keyLines: 17, keyLinesInvalid: 3, keyObjectsCut: 1, keySessionsDropped: 5, keyLinesForgotten: 6, tls: undefined,
     flows, packets: 555, newestExportedNs: 0n, gatewaysWaiting: 1,
     outputs: [
       { packets: 500, bytes: 70_000, exportedPackets: 490, exportedBytes: 69_000, droppedPackets: 10, sendErrorsByCode: {} },

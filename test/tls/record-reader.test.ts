@@ -25,6 +25,24 @@ describe('TlsRecordReader', () => {
     });
   }
 
+  it('frames full records cut by every piece right, assembling each into the buffer of the one before it', () => {
+    // bulk data: records of one size, pieces that end inside a record (as CTAP DATA of 10,000 bytes does)
+    const full = Array.from({ length: 12 }, (_, i) => Buffer.alloc(16384 + 17, i + 1));
+    const bulk = Buffer.concat(full.map((body) => record(23, body)));
+    const reader = new TlsRecordReader();
+    const seen: boolean[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    for (let i = 0; i < bulk.length; i += 10_000) {
+      reader.push(bulk.subarray(i, i + 10_000), 0n, (r) => {
+        seen.push(r.body.equals(full[seen.length]!));
+        if (r.body.buffer !== bulk.buffer) buffers.add(r.body.buffer);
+      });
+    }
+    expect(seen).to.deep.equal(full.map(() => true));
+    // each piece that completes a record starts the next one in its buffer: one buffer for the whole stream
+    expect(buffers.size).to.equal(1);
+  });
+
   it('stamps a record with the time of the piece that completed it', () => {
     const reader = new TlsRecordReader();
     const times: bigint[] = [];
