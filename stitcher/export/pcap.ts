@@ -2,11 +2,9 @@
  * Classic pcap with nanosecond timestamps (magic 0xa1b23c4d, version 2.4),
  * little-endian, Ethernet link type.
  */
-import type { Packet } from '../packet/packet.js';
-import { BufferedFile } from './buffered-file.js';
 import type { CaptureFile, CaptureFileOptions } from './capture-file.js';
 import type { SinkCapabilities } from './sink.js';
-import { capturedLength, copyFrame, defaultSnapLength, linkTypeEthernet } from './capture-file.js';
+import { BufferedCaptureFile, linkTypeEthernet } from './capture-file.js';
 
 const nanosecondMagic = 0xa1b23c4d;
 const fileHeaderLength = 24;
@@ -17,57 +15,24 @@ export function createPcapFile(path: string, options: CaptureFileOptions = {}): 
   return new PcapFile(path, options);
 }
 
-class PcapFile implements CaptureFile {
-  readonly description: string;
+class PcapFile extends BufferedCaptureFile {
   readonly capabilities: SinkCapabilities = { frames: this };
-  private readonly file: BufferedFile;
-  private readonly snapLength: number;
   /** The last timestamp split into seconds and nanoseconds: packets come in runs that share one. */
   private lastTsNs = -1n;
   private seconds = 0;
   private nanoseconds = 0;
 
   constructor(path: string, options: CaptureFileOptions) {
-    this.description = `pcap://${path}`;
-    this.snapLength = options.snapLength ?? defaultSnapLength;
-    this.file = new BufferedFile(path, options);
+    super(`pcap://${path}`, path, options);
     this.writeFileHeader();
-  }
-
-  get path(): string {
-    return this.file.path;
-  }
-
-  get size(): number {
-    return this.file.size;
   }
 
   recordLength(frameLength: number): number {
     return recordHeaderLength + Math.min(frameLength, this.snapLength);
   }
 
-  get frameBuffer(): Buffer {
-    return this.file.buffer;
-  }
-
-  get writable(): boolean {
-    return this.file.writable;
-  }
-
-  reserveFrame(tsNs: bigint, length: number): number {
-    return length > this.snapLength ? -1 : this.beginRecord(tsNs, length, length);
-  }
-
-  write(packet: Packet): boolean {
-    const length = packet.header.length + packet.payload.length;
-    const captured = capturedLength(packet, this.snapLength);
-    const at = this.beginRecord(packet.tsNs, captured, length);
-    copyFrame(packet, this.file.buffer, at, captured);
-    return this.file.writable;
-  }
-
   /** The record header of a frame; returns where the frame's bytes go in the file's buffer. */
-  private beginRecord(tsNs: bigint, captured: number, length: number): number {
+  protected beginRecord(tsNs: bigint, captured: number, length: number): number {
     const offset = this.file.reserve(recordHeaderLength + captured);
     const buffer = this.file.buffer;
     if (tsNs !== this.lastTsNs) this.splitTime(tsNs);
@@ -77,22 +42,6 @@ class PcapFile implements CaptureFile {
     put32(buffer, offset + 8, captured);
     put32(buffer, offset + 12, length);
     return offset + recordHeaderLength;
-  }
-
-  ready(): Promise<void> {
-    return this.file.ready();
-  }
-
-  drain(): Promise<void> {
-    return this.file.drain();
-  }
-
-  flush(): Promise<void> {
-    return this.file.flushed();
-  }
-
-  close(): Promise<void> {
-    return this.file.close();
   }
 
   private splitTime(tsNs: bigint): void {

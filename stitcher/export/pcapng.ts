@@ -4,11 +4,9 @@
  * Blocks, and Decryption Secrets Blocks holding TLS key log lines placed before
  * the packets they unlock.
  */
-import type { Packet } from '../packet/packet.js';
-import { BufferedFile } from './buffered-file.js';
 import type { CaptureFile, CaptureFileOptions } from './capture-file.js';
 import type { SinkCapabilities } from './sink.js';
-import { capturedLength, copyFrame, defaultSnapLength, linkTypeEthernet } from './capture-file.js';
+import { BufferedCaptureFile, linkTypeEthernet } from './capture-file.js';
 
 const sectionHeaderType = 0x0a0d0d0a;
 const interfaceDescriptionType = 0x00000001;
@@ -48,59 +46,26 @@ function optionsLength(options: readonly BlockOption[]): number {
   return length;
 }
 
-class PcapngFile implements CaptureFile {
-  readonly description: string;
+class PcapngFile extends BufferedCaptureFile {
   readonly capabilities: SinkCapabilities = { frames: this, secrets: this };
-  private readonly file: BufferedFile;
-  private readonly snapLength: number;
   /** The last timestamp split into its two 32-bit halves: packets come in runs that share one. */
   private lastTsNs = -1n;
   private tsHigh = 0;
   private tsLow = 0;
 
   constructor(path: string, options: CaptureFileOptions) {
-    this.description = `pcapng://${path}`;
-    this.snapLength = options.snapLength ?? defaultSnapLength;
     // Decryption Secrets Blocks hold TLS keys: readable by the owner only.
-    this.file = new BufferedFile(path, { ...options, mode: SECRETS_MODE });
+    super(`pcapng://${path}`, path, { ...options, mode: SECRETS_MODE });
     this.writeSectionHeader();
     this.writeInterfaceDescription();
-  }
-
-  get path(): string {
-    return this.file.path;
-  }
-
-  get size(): number {
-    return this.file.size;
   }
 
   recordLength(frameLength: number): number {
     return blockFraming + enhancedPacketFields + padded(Math.min(frameLength, this.snapLength));
   }
 
-  get frameBuffer(): Buffer {
-    return this.file.buffer;
-  }
-
-  get writable(): boolean {
-    return this.file.writable;
-  }
-
-  reserveFrame(tsNs: bigint, length: number): number {
-    return length > this.snapLength ? -1 : this.beginEnhancedPacket(tsNs, length, length);
-  }
-
-  write(packet: Packet): boolean {
-    const length = packet.header.length + packet.payload.length;
-    const captured = capturedLength(packet, this.snapLength);
-    const at = this.beginEnhancedPacket(packet.tsNs, captured, length);
-    copyFrame(packet, this.file.buffer, at, captured);
-    return this.file.writable;
-  }
-
   /** An Enhanced Packet Block but for its packet data; returns where the data goes in the file's buffer. */
-  private beginEnhancedPacket(tsNs: bigint, captured: number, length: number): number {
+  protected beginRecord(tsNs: bigint, captured: number, length: number): number {
     const total = blockFraming + enhancedPacketFields + padded(captured);
     const offset = this.file.reserve(total);
     const buffer = this.file.buffer;
@@ -136,22 +101,6 @@ class PcapngFile implements CaptureFile {
     secrets.copy(buffer, offset + 16);
     buffer.fill(0, offset + 16 + secrets.length, offset + total - 4);
     buffer.writeUInt32LE(total, offset + total - 4);
-  }
-
-  ready(): Promise<void> {
-    return this.file.ready();
-  }
-
-  drain(): Promise<void> {
-    return this.file.drain();
-  }
-
-  flush(): Promise<void> {
-    return this.file.flushed();
-  }
-
-  close(): Promise<void> {
-    return this.file.close();
   }
 
   private writeSectionHeader(): void {
