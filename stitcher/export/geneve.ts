@@ -6,10 +6,9 @@
 import type { Packet } from '../packet/packet.js';
 import { innerFlowHash } from './flow-hash.js';
 import { geneveBaseHeaderLength, maxInnerSegmentPayload } from './mtu.js';
-import { UdpTunnel } from './udp-tunnel.js';
+import { UdpTunnelSink } from './udp-tunnel.js';
 import type { UdpTunnelOptions } from './udp-tunnel.js';
-import type { WireSink, WireStats } from './wire-sink.js';
-import { emptyWireStats } from './wire-sink.js';
+import type { WireSink } from './wire-sink.js';
 
 export interface GeneveOption {
   /** 16-bit option class (e.g. 0x0108 for AWS). */
@@ -68,23 +67,18 @@ export function createGeneveSink(options: GeneveSinkOptions): WireSink {
   return new GeneveSink(options);
 }
 
-class GeneveSink implements WireSink {
-  readonly description: string;
-  readonly capabilities = { wire: this };
-  readonly stats: WireStats = emptyWireStats();
-  private readonly tunnel: UdpTunnel;
+class GeneveSink extends UdpTunnelSink {
   private readonly inner: 'ethernet' | 'ip';
   private readonly ethernetHeader: Buffer;
   private readonly ipv4Header: Buffer;
   private readonly ipv6Header: Buffer;
 
   constructor(private readonly options: GeneveSinkOptions) {
-    this.description = options.description;
+    super(options.description, options);
     this.inner = options.inner ?? 'ethernet';
     this.ethernetHeader = geneveHeader(options.vni, protocolTransparentEthernet, options.options);
     this.ipv4Header = geneveHeader(options.vni, etherTypeIpv4, options.options);
     this.ipv6Header = geneveHeader(options.vni, etherTypeIpv6, options.options);
-    this.tunnel = new UdpTunnel(options, this.stats);
   }
 
   write(packet: Packet): boolean {
@@ -104,22 +98,6 @@ class GeneveSink implements WireSink {
     const length = tunnelHeader.length + frameHeader.length + packet.payload.length;
     const parts = packet.payload.length > 0 ? [tunnelHeader, frameHeader, packet.payload] : [tunnelHeader, frameHeader];
     return this.tunnel.send(hash, parts, length);
-  }
-
-  open(): Promise<void> {
-    return this.tunnel.open();
-  }
-
-  drain(): Promise<void> {
-    return this.tunnel.drain();
-  }
-
-  flush(): Promise<void> {
-    return this.tunnel.flush();
-  }
-
-  close(): Promise<void> {
-    return this.tunnel.close();
   }
 
   maxSegmentPayload(innerIpVersion: 4 | 6): number {

@@ -21,8 +21,9 @@
  */
 import dgram from 'node:dgram';
 import { tunnelPortCount, tunnelSourcePort } from './flow-hash.js';
-import type { WireStats } from './wire-sink.js';
-import { countSendError } from './wire-sink.js';
+import type { Packet } from '../packet/packet.js';
+import type { WireSink, WireStats } from './wire-sink.js';
+import { countSendError, emptyWireStats } from './wire-sink.js';
 
 export interface UdpTunnelOptions {
   /** The peer's address, already resolved (an IPv4 or IPv6 literal). */
@@ -199,6 +200,44 @@ export class UdpTunnel {
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const wake of waiters) wake();
+  }
+}
+
+/**
+ * A wire sink that sends over a UdpTunnel (VXLAN, GENEVE): its stats, the
+ * tunnel and the lifecycle. A protocol adds its header in `write`, which hands
+ * the datagram straight to `this.tunnel.send`, and its own MTU arithmetic.
+ */
+export abstract class UdpTunnelSink implements WireSink {
+  readonly capabilities = { wire: this };
+  readonly stats: WireStats = emptyWireStats();
+  protected readonly tunnel: UdpTunnel;
+
+  protected constructor(
+    readonly description: string,
+    options: UdpTunnelOptions,
+  ) {
+    this.tunnel = new UdpTunnel(options, this.stats);
+  }
+
+  abstract write(packet: Packet): boolean;
+
+  abstract maxSegmentPayload(innerIpVersion: 4 | 6): number;
+
+  open(): Promise<void> {
+    return this.tunnel.open();
+  }
+
+  drain(): Promise<void> {
+    return this.tunnel.drain();
+  }
+
+  flush(): Promise<void> {
+    return this.tunnel.flush();
+  }
+
+  close(): Promise<void> {
+    return this.tunnel.close();
   }
 }
 

@@ -6,10 +6,9 @@
 import type { Packet } from '../packet/packet.js';
 import { innerFlowHash } from './flow-hash.js';
 import { maxInnerSegmentPayload, vxlanHeaderLength } from './mtu.js';
-import { UdpTunnel } from './udp-tunnel.js';
+import { UdpTunnelSink } from './udp-tunnel.js';
 import type { UdpTunnelOptions } from './udp-tunnel.js';
-import type { WireSink, WireStats } from './wire-sink.js';
-import { emptyWireStats } from './wire-sink.js';
+import type { WireSink } from './wire-sink.js';
 
 const validVniFlag = 0x08;
 
@@ -34,39 +33,18 @@ export function createVxlanSink(options: VxlanSinkOptions): WireSink {
   return new VxlanSink(options);
 }
 
-class VxlanSink implements WireSink {
-  readonly description: string;
-  readonly capabilities = { wire: this };
-  readonly stats: WireStats = emptyWireStats();
+class VxlanSink extends UdpTunnelSink {
   private readonly header: Buffer;
-  private readonly tunnel: UdpTunnel;
 
   constructor(private readonly options: VxlanSinkOptions) {
-    this.description = options.description;
+    super(options.description, options);
     this.header = vxlanHeader(options.vni);
-    this.tunnel = new UdpTunnel(options, this.stats);
   }
 
   write(packet: Packet): boolean {
     const length = vxlanHeaderLength + packet.header.length + packet.payload.length;
     const parts = packet.payload.length > 0 ? [this.header, packet.header, packet.payload] : [this.header, packet.header];
     return this.tunnel.send(innerFlowHash(packet.header), parts, length);
-  }
-
-  open(): Promise<void> {
-    return this.tunnel.open();
-  }
-
-  drain(): Promise<void> {
-    return this.tunnel.drain();
-  }
-
-  flush(): Promise<void> {
-    return this.tunnel.flush();
-  }
-
-  close(): Promise<void> {
-    return this.tunnel.close();
   }
 
   maxSegmentPayload(innerIpVersion: 4 | 6): number {
