@@ -1,7 +1,22 @@
 import { expect } from 'chai';
 import dgram from 'node:dgram';
+import type { Packet } from '../../stitcher/packet/packet.js';
 import { UdpTunnel } from '../../stitcher/export/udp-tunnel.js';
+import { createVxlanSink } from '../../stitcher/export/vxlan.js';
 import { emptyWireStats } from '../../stitcher/export/wire-sink.js';
+
+/** An Ethernet + IPv4 + TCP header of flow `flow` (its source port), no payload. */
+function tcpPacket(flow: number): Packet {
+  const header = Buffer.alloc(54);
+  header.writeUInt16BE(0x0800, 12);
+  header[14] = 0x45;
+  header[23] = 6;
+  header.writeUInt32BE(0x0a000001, 26);
+  header.writeUInt32BE(0x0a000002, 30);
+  header.writeUInt16BE(40000 + flow, 34);
+  header.writeUInt16BE(443, 36);
+  return { tsNs: 0n, header, payload: Buffer.alloc(0) };
+}
 
 async function freeUdpPort(): Promise<number> {
   const socket = dgram.createSocket('udp4');
@@ -106,5 +121,27 @@ describe('export/udp-tunnel', () => {
     expect(received.sort()).to.deep.equal(['from 0', 'from 1']);
     expect(sourcePorts.size, 'both sent from the one port of their only slot').to.equal(1);
     expect(stats.map((s) => s.sendErrors)).to.deep.equal([0, 0]);
+  });
+
+  it('a tunnel sink (VXLAN here) flushes what its binding sockets hold, and after open takes a burst on every port without a drop', async () => {
+    const peer = dgram.createSocket('udp4');
+    let received = 0;
+    peer.on('message', () => received++);
+    await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
+    const options = { address: '127.0.0.1', family: 4 as const, port: peer.address().port, vni: 7, description: 'vxlan://test' };
+    const sink = createVxlanSink({ ...options, sourcePorts: 8, queuePackets: 4 });
+    // One flow: one socket, still binding, holds all three.
+    for (let i = 0; i < 3; i++) sink.write(tcpPacket(0));
+    await sink.flush();
+    expect(sink.stats.packets, 'flush waited for the held datagrams').to.equal(3);
+    await sink.open?.();
+    // More flows than queuePackets: only sockets already open take them all.
+    for (let flow = 0; flow < 32; flow++) sink.write(tcpPacket(flow));
+    await sink.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    peer.close();
+    expect(sink.stats.dropped).to.equal(0);
+    expect(sink.stats.packets).to.equal(35);
+    expect(received).to.equal(35);
   });
 });
