@@ -7,6 +7,7 @@
  * but a view handed out (a block, its DATA payloads) is only valid until the
  * next `ensure` or `pull`, i.e. until the reader's consumer asks for the next event.
  */
+import { ReadInput } from './read-input.js';
 
 /** A source that fills the caller's buffer, as a file handle does. */
 export interface DirectSource {
@@ -49,7 +50,7 @@ export interface ReadWindowOptions {
 const spareWindows: Buffer[] = [];
 const MAX_SPARE_WINDOWS = 2;
 
-export class ReadWindow {
+export class ReadWindow extends ReadInput {
   private window: Buffer;
   private readonly minReadBytes: number;
   private readonly reuse: boolean;
@@ -57,13 +58,10 @@ export class ReadWindow {
   /** Unread bytes are window[start, end). */
   private start = 0;
   private end = 0;
-  private position = 0;
-  private receivedBytes = 0;
-  private done = false;
-  private failure: Error | undefined;
   private closed = false;
 
   constructor(private readonly source: DirectSource, options: ReadWindowOptions = {}) {
+    super();
     this.minReadBytes = options.minReadBytes ?? 1 << 16;
     this.reuse = options.reuse ?? false;
     this.allocate = options.allocate ?? Buffer.allocUnsafeSlow;
@@ -72,24 +70,8 @@ export class ReadWindow {
     this.window = spare !== undefined && spare.length >= windowBytes ? spare : this.allocate(windowBytes);
   }
 
-  get offset(): number {
-    return this.position;
-  }
-
   get available(): number {
     return this.end - this.start;
-  }
-
-  get received(): number {
-    return this.receivedBytes;
-  }
-
-  get ended(): boolean {
-    return this.done;
-  }
-
-  get error(): Error | undefined {
-    return this.failure;
   }
 
   /** Reads until `count` bytes are unread; false when the source ends first. */
@@ -115,16 +97,6 @@ export class ReadWindow {
     this.position += count;
   }
 
-  indexOfAny(needles: readonly Buffer[]): number {
-    const bytes = this.peek(this.available);
-    let best = -1;
-    for (const needle of needles) {
-      const found = bytes.indexOf(needle);
-      if (found >= 0 && (best < 0 || found < best)) best = found;
-    }
-    return best;
-  }
-
   /** Gives up the source; the window is dropped. */
   close(): Promise<void> {
     if (!this.closed) {
@@ -147,8 +119,7 @@ export class ReadWindow {
       this.end += got;
       this.receivedBytes += got;
     } catch (error) {
-      this.failure = error instanceof Error ? error : new Error(String(error));
-      this.done = true;
+      this.fail(error);
     }
   }
 

@@ -14,6 +14,7 @@ import { decodeRecords } from './record-decoder.js';
 import type { ObjectHeader, ObjectTrailer } from './records.js';
 import { StreamBuffer } from './stream-buffer.js';
 import { isDirectSource, ReadWindow } from './read-window.js';
+import type { ReadInput } from './read-input.js';
 
 export type { CtapReadEvent, ObjectSummary } from './read-events.js';
 export { isDirectSource, type DirectSource } from './read-window.js';
@@ -59,7 +60,7 @@ export async function* readCtapObject(
 }
 
 class ObjectReader {
-  private readonly input: StreamBuffer | ReadWindow;
+  private readonly input: ReadInput;
   private header: ObjectHeader | undefined;
   private trailer: ObjectTrailer | undefined;
   private blocks = 0;

@@ -73,18 +73,6 @@ function decodeBody(type: number, raw: Buffer, at: number, end: number): CtapRec
   switch (type) {
     case RecordType.FlowOpen:
       return decodeFlowOpen(raw, at, end);
-    case RecordType.Data: {
-      const dir = raw[at + 24];
-      if (dir > 1) return `DATA dir ${dir} is neither 0 nor 1`;
-      return {
-        type: RecordType.Data,
-        flowId: raw.subarray(at, at + 16),
-        tsNs: raw.readBigUInt64LE(at + 16),
-        dir: dir as Direction,
-        offset: raw.readBigUInt64LE(at + 25),
-        payload: raw.subarray(at + 33, end),
-      };
-    }
     case RecordType.FlowClose:
       // Reasons beyond 5 are kept as they are: a newer gateway may add some.
       return {
@@ -95,17 +83,17 @@ function decodeBody(type: number, raw: Buffer, at: number, end: number): CtapRec
         bytesC2s: raw.readBigUInt64LE(at + 25),
         bytesS2c: raw.readBigUInt64LE(at + 33),
       };
+    case RecordType.Data:
     case RecordType.Gap: {
+      // Both begin flow_id | ts_ns | dir | offset; DATA goes on with the payload, GAP with its length.
       const dir = raw[at + 24];
-      if (dir > 1) return `GAP dir ${dir} is neither 0 nor 1`;
-      return {
-        type: RecordType.Gap,
-        flowId: raw.subarray(at, at + 16),
-        tsNs: raw.readBigUInt64LE(at + 16),
-        dir: dir as Direction,
-        offset: raw.readBigUInt64LE(at + 25),
-        length: raw.readBigUInt64LE(at + 33),
-      };
+      if (dir > 1) return `${TYPE_NAMES[type]} dir ${dir} is neither 0 nor 1`;
+      const flowId = raw.subarray(at, at + 16);
+      const tsNs = raw.readBigUInt64LE(at + 16);
+      const offset = raw.readBigUInt64LE(at + 25);
+      return type === RecordType.Data
+        ? { type: RecordType.Data, flowId, tsNs, dir: dir as Direction, offset, payload: raw.subarray(at + 33, end) }
+        : { type: RecordType.Gap, flowId, tsNs, dir: dir as Direction, offset, length: raw.readBigUInt64LE(at + 33) };
     }
     default:
       return {

@@ -68,35 +68,41 @@ function checkDirection(dir: number): void {
 function encodeData(record: DataRecord): Buffer {
   checkDirection(record.dir);
   checkU64(record.offset, 'offset');
-  const bytes = recordBuffer(RecordType.Data, FLOW_ID_BYTES + 8 + 1 + 8 + record.payload.length);
-  let at = writeFlowIdAndTs(bytes, record.flowId, record.tsNs, RECORD_HEADER_BYTES);
-  bytes[at++] = record.dir;
-  at = bytes.writeBigUInt64LE(record.offset, at);
-  record.payload.copy(bytes, at);
-  return bytes;
+  return encodeFlowEvent(RecordType.Data, record, record.dir, record.offset, record.payload);
 }
 
 function encodeFlowClose(record: FlowCloseRecord): Buffer {
   checkUnsigned(record.reason, 8, 'reason');
   checkU64(record.bytesC2s, 'bytes_c2s');
   checkU64(record.bytesS2c, 'bytes_s2c');
-  const bytes = recordBuffer(RecordType.FlowClose, FLOW_ID_BYTES + 8 + 1 + 8 + 8);
-  let at = writeFlowIdAndTs(bytes, record.flowId, record.tsNs, RECORD_HEADER_BYTES);
-  bytes[at++] = record.reason;
-  at = bytes.writeBigUInt64LE(record.bytesC2s, at);
-  bytes.writeBigUInt64LE(record.bytesS2c, at);
-  return bytes;
+  return encodeFlowEvent(RecordType.FlowClose, record, record.reason, record.bytesC2s, record.bytesS2c);
 }
 
 function encodeGap(record: GapRecord): Buffer {
   checkDirection(record.dir);
   checkU64(record.offset, 'offset');
   checkU64(record.length, 'length');
-  const bytes = recordBuffer(RecordType.Gap, FLOW_ID_BYTES + 8 + 1 + 8 + 8);
+  return encodeFlowEvent(RecordType.Gap, record, record.dir, record.offset, record.length);
+}
+
+/**
+ * DATA, FLOW_CLOSE and GAP share one body layout: flow_id | ts_ns | a byte
+ * (dir, reason) | a u64 (offset, bytes_c2s) | the rest: DATA's payload, or one
+ * more u64 (GAP's length, FLOW_CLOSE's bytes_s2c). The caller has checked the fields.
+ */
+function encodeFlowEvent(
+  type: RecordType,
+  record: { readonly flowId: Buffer; readonly tsNs: bigint },
+  byte: number,
+  u64: bigint,
+  rest: Buffer | bigint,
+): Buffer {
+  const bytes = recordBuffer(type, FLOW_ID_BYTES + 8 + 1 + 8 + (typeof rest === 'bigint' ? 8 : rest.length));
   let at = writeFlowIdAndTs(bytes, record.flowId, record.tsNs, RECORD_HEADER_BYTES);
-  bytes[at++] = record.dir;
-  at = bytes.writeBigUInt64LE(record.offset, at);
-  bytes.writeBigUInt64LE(record.length, at);
+  bytes[at++] = byte;
+  at = bytes.writeBigUInt64LE(u64, at);
+  if (typeof rest === 'bigint') bytes.writeBigUInt64LE(rest, at);
+  else rest.copy(bytes, at);
   return bytes;
 }
 

@@ -1,45 +1,23 @@
 /**
  * A bounded look-ahead over an async byte stream: a queue of chunks that
  * grows only as far as the reader asks (one block at most), and is never
- * concatenated as a whole. A source that fails counts as ended; the error
- * is kept for the report.
+ * concatenated as a whole.
  */
-export class StreamBuffer {
+import { ReadInput } from './read-input.js';
+
+export class StreamBuffer extends ReadInput {
   private chunks: Buffer[] = [];
   /** Start of the unread bytes in chunks[0]. */
   private head = 0;
   private buffered = 0;
-  private position = 0;
-  private receivedBytes = 0;
-  private done = false;
-  private failure: Error | undefined;
   private iterator: AsyncIterator<unknown> | undefined;
 
-  constructor(private readonly source: AsyncIterable<Uint8Array>) {}
-
-  /** Offset in the stream of the next unread byte. */
-  get offset(): number {
-    return this.position;
+  constructor(private readonly source: AsyncIterable<Uint8Array>) {
+    super();
   }
 
-  /** Unread bytes in memory. */
   get available(): number {
     return this.buffered;
-  }
-
-  /** Bytes received from the source so far. */
-  get received(): number {
-    return this.receivedBytes;
-  }
-
-  /** Whether the source has nothing more to give (ended or failed). */
-  get ended(): boolean {
-    return this.done;
-  }
-
-  /** Why the source failed, if it did. */
-  get error(): Error | undefined {
-    return this.failure;
   }
 
   /** Pulls chunks until `count` bytes are unread; false when the stream ends first. */
@@ -57,8 +35,7 @@ export class StreamBuffer {
       if (next.done) this.done = true;
       else this.push(next.value);
     } catch (error) {
-      this.failure = error instanceof Error ? error : new Error(String(error));
-      this.done = true;
+      this.fail(error);
     }
   }
 
@@ -113,18 +90,6 @@ export class StreamBuffer {
       this.chunks.shift();
     }
     this.head = this.chunks.length > 0 ? left : 0;
-  }
-
-  /** Where the first of `needles` starts among the unread bytes, or -1. Joins the buffered chunks (rare path: resynchronisation). */
-  indexOfAny(needles: readonly Buffer[]): number {
-    if (this.buffered === 0) return -1;
-    const bytes = this.peek(this.buffered);
-    let best = -1;
-    for (const needle of needles) {
-      const found = bytes.indexOf(needle);
-      if (found >= 0 && (best < 0 || found < best)) best = found;
-    }
-    return best;
   }
 
   /** Stops reading: tells the source that no more is wanted. */

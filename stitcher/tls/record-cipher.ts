@@ -70,16 +70,30 @@ function aeadOpen(suite: CipherSuite, key: KeyObject, nonce: Buffer, aad: Buffer
   }
 }
 
-export class Tls13RecordDecrypter implements RecordDecrypter {
+/**
+ * What the AEAD decrypters share: one key object, the IV (or salt) and the
+ * sequence number, which moves on only when `open` returns a record.
+ */
+abstract class AeadRecordDecrypter implements RecordDecrypter {
   sequence = 0n;
-  private readonly key: KeyObject;
+  protected readonly key: KeyObject;
 
-  constructor(private readonly suite: CipherSuite, key: Buffer, private readonly iv: Buffer) {
+  constructor(protected readonly suite: CipherSuite, key: Buffer, protected readonly iv: Buffer) {
     this.key = createSecretKey(key);
   }
 
   decrypt(record: TlsRecord): DecryptedRecord {
-    const sequence = this.sequence;
+    const decrypted = this.open(record, this.sequence);
+    this.sequence++;
+    return decrypted;
+  }
+
+  /** Decrypts `record` as number `sequence`; throws RecordAuthError when it does not authenticate. */
+  protected abstract open(record: TlsRecord, sequence: bigint): DecryptedRecord;
+}
+
+export class Tls13RecordDecrypter extends AeadRecordDecrypter {
+  protected open(record: TlsRecord, sequence: bigint): DecryptedRecord {
     const tagLength = this.suite.tagLength;
     if (record.body.length < tagLength + 1) throw failure(record, sequence, 'shorter than the AEAD tag');
     const ciphertext = record.body.subarray(0, record.body.length - tagLength);
@@ -90,7 +104,6 @@ export class Tls13RecordDecrypter implements RecordDecrypter {
     let end = inner.length - 1;
     while (end >= 0 && inner[end] === 0) end--;
     if (end < 0) throw failure(record, sequence, 'inner plaintext has no content type');
-    this.sequence++;
     return { type: inner[end], content: inner.subarray(0, end) };
   }
 }
@@ -105,17 +118,9 @@ function tls12AdditionalData(sequence: bigint, record: TlsRecord, length: number
   return aad;
 }
 
-export class Tls12AeadRecordDecrypter implements RecordDecrypter {
-  sequence = 0n;
-  private readonly key: KeyObject;
-
-  /** `iv` is the 4-byte salt (GCM, CCM) or the 12-byte IV (ChaCha20-Poly1305). */
-  constructor(private readonly suite: CipherSuite, key: Buffer, private readonly iv: Buffer) {
-    this.key = createSecretKey(key);
-  }
-
-  decrypt(record: TlsRecord): DecryptedRecord {
-    const sequence = this.sequence;
+/** `iv` is the 4-byte salt (GCM, CCM) or the 12-byte IV (ChaCha20-Poly1305). */
+export class Tls12AeadRecordDecrypter extends AeadRecordDecrypter {
+  protected open(record: TlsRecord, sequence: bigint): DecryptedRecord {
     const explicitLength = this.suite.kind === 'chacha' ? 0 : 8;
     const tagLength = this.suite.tagLength;
     const body = record.body;
@@ -127,7 +132,6 @@ export class Tls12AeadRecordDecrypter implements RecordDecrypter {
     const aad = tls12AdditionalData(sequence, record, ciphertext.length);
     const content = aeadOpen(this.suite, this.key, nonce, aad, ciphertext, body.subarray(body.length - tagLength));
     if (content === undefined) throw failure(record, sequence, 'authentication failed');
-    this.sequence++;
     return { type: record.type, content };
   }
 }
