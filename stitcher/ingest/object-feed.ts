@@ -72,7 +72,6 @@ export class ObjectFeed {
   private readonly reorderWaitMs: number;
   private readonly now: () => number;
   private readonly schedule: ListingSchedule | undefined;
-  listRequests = 0;
 
   constructor(
     private readonly store: ObjectStore,
@@ -153,7 +152,7 @@ export class ObjectFeed {
 
   /** Every owned gateway folder of an hour, after its cursor (a one-off run, or polling without a schedule). */
   private async listEveryGateway(hour: string, perGateway: Map<string, FeedObject[]>): Promise<void> {
-    for (const gateway of await this.listed(listGateways(this.store, hour))) {
+    for (const gateway of await listGateways(this.store, hour)) {
       if (!this.owns(gateway)) continue;
       const last = this.lastKey.get(gateway);
       // An earlier hour can only hold a <seq> this gateway still waits for (a late upload).
@@ -199,7 +198,7 @@ export class ObjectFeed {
     let empty = true;
     let pageToken: string | undefined;
     do {
-      const page = await this.listed(this.store.list({ prefix: hour, ...(pageToken === undefined ? {} : { pageToken }) }));
+      const page = await this.store.list({ prefix: hour, ...(pageToken === undefined ? {} : { pageToken }) });
       if (page.objects.length > 0) empty = false;
       for (const gateway of this.collect(hour, page.objects, perGateway)) foundNew.add(gateway);
       pageToken = page.nextPageToken;
@@ -211,7 +210,7 @@ export class ObjectFeed {
   private async listGatewayFolder(hour: string, gateway: string, perGateway: Map<string, FeedObject[]>): Promise<boolean> {
     const last = this.lastKey.get(gateway);
     const after = last !== undefined && hour < last.hour ? undefined : last?.key;
-    const objects = await this.listed(listObjectsAfter(this.store, `${hour}${gateway}/`, after));
+    const objects = await listObjectsAfter(this.store, `${hour}${gateway}/`, after);
     return this.collect(hour, objects, perGateway, gateway).size > 0;
   }
 
@@ -284,15 +283,10 @@ export class ObjectFeed {
     let level = [''];
     for (let depth = 0; depth < 4; depth++) {
       const next: string[] = [];
-      for (const prefix of level) next.push(...(await this.listed(listPrefixes(this.store, prefix))));
+      for (const prefix of level) next.push(...(await listPrefixes(this.store, prefix)));
       level = next.filter((p) => /^\d+\/$/.test(p.slice(p.lastIndexOf('/', p.length - 2) + 1)));
     }
     return level.sort();
-  }
-
-  private async listed<T>(request: Promise<T>): Promise<T> {
-    this.listRequests++;
-    return request;
   }
 }
 
