@@ -5,7 +5,7 @@
  * starts, how much plaintext went out). No secret: keys are looked up again.
  */
 import type { StageJson } from '../flow/resumable.js';
-import type { DirectionSnapshot, SessionSnapshot } from './session.js';
+import type { DirectionSnapshot, SessionSnapshot } from './session-snapshot.js';
 
 export type DecryptorResume =
   | { readonly mode: 'plain' }

@@ -23,6 +23,7 @@ import type { CipherSuite } from './suites.js';
 import { RecordAuthError } from './record-cipher.js';
 import type { DecryptedRecord, RecordDecrypter } from './record-cipher.js';
 import { createDecrypters12, createDecrypter13, nextSecret13 } from './session-keys.js';
+import { resumedClientHello, resumedServerHello, type DirectionSnapshot, type SessionSnapshot } from './session-snapshot.js';
 
 export type UndecryptableReason =
   | 'no-keys'
@@ -45,32 +46,6 @@ export interface SessionOutput {
   failed(reason: UndecryptableReason, detail: string): void;
   /** A record decrypted (for statistics). */
   decrypted(bytes: number): void;
-}
-
-/**
- * What a checkpoint keeps of a session to go on from a record boundary: what the
- * hellos said and where each direction's keys stand. No secret: a resumed
- * session finds them again in the key log by the client random.
- */
-export interface SessionSnapshot {
-  readonly version: number;
-  readonly suite: number;
-  /** Hex. */
-  readonly clientRandom: string;
-  /** Hex (TLS 1.2 derives its keys from both randoms). */
-  readonly serverRandom: string;
-  readonly encryptThenMac: boolean;
-  readonly directions: readonly [DirectionSnapshot, DirectionSnapshot];
-}
-
-export interface DirectionSnapshot {
-  readonly phase: Phase;
-  /** TLS 1.2: after ChangeCipherSpec. */
-  readonly encrypted: boolean;
-  readonly keyUpdates: number;
-  /** The next record's sequence number (decimal); absent while the current keys have not been used. */
-  readonly sequence?: string;
-  readonly lost: boolean;
 }
 
 /** Records of a TLS 1.3 client that may be early data the server skipped, at most. */
@@ -458,19 +433,6 @@ function goOnFromCheckpoint(state: DirectionState): void {
   if (resumed === undefined || state.decrypter === undefined) return;
   if (resumed.sequence !== undefined) state.decrypter.sequence = resumed.sequence;
   state.resumed = undefined;
-}
-
-/** What a resumed session keeps of the ClientHello: its random. */
-function resumedClientHello(random: Buffer): ClientHello {
-  return { random, sessionId: Buffer.alloc(0), cipherSuites: [], versions: [], alpn: [], offersEarlyData: false, extensions: new Set() };
-}
-
-/** What a resumed session keeps of the ServerHello: what key derivation and record protection need. */
-function resumedServerHello(snapshot: SessionSnapshot, random: Buffer): ServerHello {
-  return {
-    random, sessionId: Buffer.alloc(0), version: snapshot.version, cipherSuite: snapshot.suite, isHelloRetryRequest: false,
-    encryptThenMac: snapshot.encryptThenMac, extendedMasterSecret: false, extensions: new Set(),
-  };
 }
 
 function tryDecrypt(decrypter: RecordDecrypter, record: TlsRecord): DecryptedRecord | undefined {
