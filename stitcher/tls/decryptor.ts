@@ -284,7 +284,8 @@ export class TlsDecryptor implements FlowConsumer, ResumableStage {
         session.fail(dir, 'malformed', error.message, BigInt(event.payload.length), event.tsNs);
       }
     }
-    this.updateWaiting(state);
+    // a flow's wait counts from its own capture time: read behind other gateways, it gets no fresh wait
+    this.updateWaiting(state, this.options.nowNs?.() ?? event.tsNs);
   }
 
   private sessionOutput(state: FlowState): SessionOutput {
@@ -347,14 +348,14 @@ export class TlsDecryptor implements FlowConsumer, ResumableStage {
     if (events.at(-1)?.kind === 'close') this.flows.delete(state.flow.key);
   }
 
-  /** Starts, keeps or ends the key wait of a flow after its session moved. */
-  private updateWaiting(state: FlowState): void {
+  /** Starts (counted from `sinceNs`), keeps or ends the key wait of a flow after its session moved. */
+  private updateWaiting(state: FlowState, sinceNs: bigint): void {
     const session = state.session as TlsSession;
     if (state.mode !== 'tls' || !session.hasQueued) {
       this.stopWaiting(state);
       return;
     }
-    this.waiting.wait(state, session.clientRandom, this.clock());
+    this.waiting.wait(state, session.clientRandom, sinceNs);
     this.waiting.hold(state, session.queuedBytes);
   }
 
@@ -366,7 +367,7 @@ export class TlsDecryptor implements FlowConsumer, ResumableStage {
     for (const state of this.waiting.withRandom(clientRandom)) {
       const session = state.session as TlsSession;
       session.pump();
-      this.updateWaiting(state);
+      this.updateWaiting(state, this.clock());
       this.finishIfDone(state);
     }
   }

@@ -34,6 +34,8 @@ export class KeyWait<T> {
   private readonly held = new Map<T, number>();
   private heldTotal = 0;
   private nextSweepNs = 0n;
+  /** The latest `nowNs` a sweep was asked with. */
+  private nowNs = 0n;
 
   constructor(limits: KeyWaitLimits, private readonly giveUp: (flow: T) => void) {
     this.keyWaitNs = BigInt(limits.keyWaitMs ?? DEFAULT_KEY_WAIT_MS) * 1_000_000n;
@@ -55,6 +57,9 @@ export class KeyWait<T> {
     if (this.waiting.has(flow)) return;
     this.waiting.add(flow, clientRandom);
     this.since.set(flow, sinceNs);
+    // Read behind the rest (another gateway's older hour): already past its deadline, and
+    // capture time may never move again, so the next sweep must not wait for it to.
+    if (this.nowNs - sinceNs > this.keyWaitNs) this.nextSweepNs = 0n;
   }
 
   /**
@@ -86,8 +91,9 @@ export class KeyWait<T> {
     return this.waiting.snapshot();
   }
 
-  /** At most once per 100 ms of `nowNs`: the flows that waited longer than `keyWaitMs` give up. */
+  /** At most once per 100 ms of `nowNs` (or at once for a flow that began waiting past its deadline): the flows that waited longer than `keyWaitMs` give up. */
   sweep(nowNs: bigint): void {
+    if (nowNs > this.nowNs) this.nowNs = nowNs;
     if (nowNs < this.nextSweepNs || this.waiting.size === 0) return;
     this.nextSweepNs = nowNs + SWEEP_EVERY_NS;
     for (const flow of this.waiting.snapshot()) {

@@ -3,7 +3,9 @@
  * the traffic objects come first and the key objects a few polls later. Flows
  * whose keys come within --key-wait (capture time) still decrypt; flows whose
  * wait ran out before their keys came (later traffic moved capture time past it)
- * are exported encrypted only and counted as no-keys.
+ * are exported encrypted only and counted as no-keys. The older traffic lands in
+ * the bucket after the newer, so its flows are read behind: their wait counts from
+ * their own capture time, not from when they were read.
  */
 import { expect } from 'chai';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -42,7 +44,7 @@ describe('e2e: keys after the traffic, in a polling stitcher', function () {
     const dir = await mkdtemp(join(tmpdir(), 'cloudtap-late-keys-'));
     const bucket = join(dir, 'bucket');
     const keys = join(dir, 'keys');
-    const staging = { late: join(dir, 'staging-late'), soon: join(dir, 'staging-soon') };
+    const staging = { late: join(dir, 'staging-late'), lateTraffic: join(dir, 'staging-late-traffic'), soon: join(dir, 'staging-soon') };
     for (const folder of [bucket, keys]) await mkdir(folder, { recursive: true });
     const output = join(dir, 'clear.pcap');
     const original = join(dir, 'original.pcapng');
@@ -53,10 +55,14 @@ describe('e2e: keys after the traffic, in a polling stitcher', function () {
     try {
       const tls = { httpsShare: 1, h2Share: 0, opensslShare: 0.5, bodyBytes: 200_000, keysTiming: 'with-traffic' as const, codec: 0 as const };
       // Traffic whose keys will come too late: 10 minutes of capture time pass before they do.
-      const late = await generateTraffic({ traffic: new LocalFolderStore(bucket), keys: new LocalFolderStore(staging.late), flows: 6,
+      const late = await generateTraffic({ traffic: new LocalFolderStore(staging.lateTraffic), keys: new LocalFolderStore(staging.late), flows: 6,
         gatewayPrefix: 'gw-late', seed: 'late-keys-late', startNs: BigInt(Date.now()) * 1_000_000n - 40n * NS_PER_MINUTE, ...tls });
       const soon = await generateTraffic({ traffic: new LocalFolderStore(bucket), keys: new LocalFolderStore(staging.soon), flows: 8,
         gatewayPrefix: 'gw-soon', seed: 'late-keys-soon', startNs: late.endNs + 10n * NS_PER_MINUTE, ...tls });
+      expect(await waitForMetric(port, 'cloudtap_objects_read_total', soon.trafficObjects), `soon traffic read; stderr: ${printed.stderr}`)
+        .to.equal(soon.trafficObjects);
+      // The older traffic lands after the newer (a gateway that uploads late): read behind, its flows get no fresh wait.
+      await cp(staging.lateTraffic, bucket, { recursive: true });
       const trafficObjects = late.trafficObjects + soon.trafficObjects;
       expect(await waitForMetric(port, 'cloudtap_objects_read_total', trafficObjects), `traffic read; stderr: ${printed.stderr}`).to.equal(trafficObjects);
       expect(await metric(port, 'cloudtap_flows_closed_total')).to.equal(late.flows.length + soon.flows.length);

@@ -96,6 +96,17 @@ describe('graph/key-gate', () => {
     expect(out.calls.filter((call) => call.includes(' 05')), 'let go past 1 s').to.deep.equal(['open 05', `data 05 ${SECOND}`]);
   });
 
+  it('lets a TLS flow read behind later traffic go on at once when its own wait has run out', () => {
+    const { gate, out } = gateOf({ keyWaitMs: 1000 });
+    const waitingNow = flow(7, 60n * SECOND);
+    gate.openFlow(waitingNow);
+    gate.flowEvent(waitingNow, data(clientHello(randomOf(7)), 60n * SECOND));
+    const behind = flow(8);
+    gate.openFlow(behind);
+    gate.flowEvent(behind, data(clientHello(randomOf(8)), SECOND));
+    expect(out.calls.filter((call) => call.includes(' 08')), 'capture time stood still, yet it went on').to.deep.equal(['open 08', `data 08 ${SECOND}`]);
+  });
+
   it('lets a waiting flow go on once it holds more than keyWaitBytes', () => {
     const { gate, out } = gateOf({ keyWaitBytes: 1000 });
     const tls = flow(7);

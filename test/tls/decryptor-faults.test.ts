@@ -72,6 +72,19 @@ describe('TlsDecryptor: late and missing keys, damage, splits', () => {
     expect(run.downstream.opened).to.deep.equal([later.key]);
   });
 
+  it('gives a flow read behind later traffic no fresh wait: its keyWaitMs counts from its own event time', () => {
+    // another gateway's older hour listed after a newer one: the later traffic came first
+    const run = decryptorRun(undefined, { keyWaitMs: 1000 });
+    const later = testFlow();
+    const laterNs = (tls13.events.at(-1) as FlowEvent).tsNs + 5_000_000_000n;
+    feed(run.decryptor, later, [{ kind: 'data', dir: C2S, tsNs: laterNs, offset: 0n, payload: Buffer.from('PING\r\n') }]);
+    const behind = testFlow();
+    feed(run.decryptor, behind, tls13.events);
+    expect(run.outcomes.get(behind.key), 'gave up without a further event').to.include({ decrypted: false, reason: 'no-keys' });
+    run.keys.add(parseKeyLog(tls13.keylog).entries);
+    expect(run.downstream.opened).to.deep.equal([later.key]);
+  });
+
   it('gives up past keyWaitBytes, and on flush, with an injected clock', () => {
     const small = decryptorRun(undefined, { keyWaitBytes: 5000, nowNs: () => 0n });
     const flow = testFlow();

@@ -29,6 +29,17 @@ describe('tls/key-wait', () => {
     expect(gaveUp).to.deep.equal(['a', 'b']);
   });
 
+  it('gives up at the next sweep a flow that began waiting already past its deadline, though capture time stands still', () => {
+    // read behind the rest (an older hour of another gateway): the clock has moved on and may not move again
+    const { wait, gaveUp } = waitOf({ keyWaitMs: 1000 });
+    wait.wait('fresh', 'rf', 10_000n * MS);
+    wait.sweep(10_000n * MS);
+    wait.wait('behind', 'rb', 1_000n * MS);
+    wait.wait('recent', 'rr', 9_500n * MS);
+    wait.sweep(10_000n * MS);
+    expect(gaveUp, 'only the one past its deadline').to.deep.equal(['behind']);
+  });
+
   it('waits DEFAULT_KEY_WAIT_MS by default', () => {
     const { wait, gaveUp } = waitOf({});
     wait.wait('a', 'ra', 0n);
