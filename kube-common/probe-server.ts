@@ -4,7 +4,7 @@
  * stuck) and /readyz (it does its job: caches synced, or resumed and holding its
  * Lease). The kubelet's probes and Prometheus read it (contract/names.ts paths).
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { LIVENESS_PATH, READINESS_PATH } from '../contract/names.js';
 
@@ -17,6 +17,8 @@ const ALWAYS: Health = { live: () => true, ready: () => true };
 
 /** Resolves once the port listens; rejects when it cannot (taken, not allowed). */
 export async function serveMetricsAndProbes(registry: Registry, port: number, host = '0.0.0.0', health: Health = ALWAYS): Promise<Server> {
+  // imported here: node:http's ESM face loads its lazy fetch (undici, about 50 ms) whether used or not, and a run without a port needs none of it
+  const { createServer } = await import('node:http');
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/metrics') {

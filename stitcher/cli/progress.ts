@@ -44,6 +44,11 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
+/** 1234567 -> "1,234,567", as en-US toLocaleString writes it; not that: its first call loads ICU's locale data (about 40 ms of a short run). */
 export function formatCount(value: number | bigint): string {
-  return value.toLocaleString('en-US');
+  const sign = value < 0 || Object.is(value, -0) ? '-' : '';
+  const magnitude = value < 0 ? -value : value;
+  const text = typeof magnitude === 'bigint' || Number.isInteger(magnitude) ? String(magnitude) : String(Math.round(magnitude * 1000) / 1000);
+  const [whole = '', fraction] = text.split('.');
+  return `${sign}${whole.replace(/\B(?=(\d{3})+$)/g, ',')}${fraction === undefined ? '' : `.${fraction}`}`;
 }
