@@ -48,6 +48,9 @@ export function describeIoError(error: unknown): string {
   return message.replace(/, \w+( '.*')?$/, '');
 }
 
+/** What one block may hand to a file past its high-water mark (see maxSpareChunks). */
+const BURST_BYTES = 16 << 20;
+
 export class BufferedFile {
   /** Bytes appended so far (what the file will hold once flushed). */
   size = 0;
@@ -77,8 +80,12 @@ export class BufferedFile {
     this.chunkBytes = options.chunkBytes ?? 1 << 20;
     this.highWaterBytes = options.highWaterBytes ?? 4 << 20;
     this.flushIntervalMs = options.flushIntervalMs ?? 1000;
-    // As many as can wait for the disk at once, so that steady writing allocates nothing.
-    this.maxSpareChunks = Math.ceil(this.highWaterBytes / this.chunkBytes) + 1;
+    // As many as can wait for the disk at once, so that steady writing allocates nothing: the
+    // high-water mark, plus what one block can release past it (a flow at its 8 MiB hold cap, in
+    // frames) before the producer looks at `writable`. Each fresh chunk counts as external memory,
+    // and V8 answers some tens of MB of it with a full collection: fewer spares cost a mark-compact
+    // every 50 ms of a bulk run (a fifth of its CPU).
+    this.maxSpareChunks = Math.ceil((this.highWaterBytes + BURST_BYTES) / this.chunkBytes) + 1;
     this.chunk = Buffer.allocUnsafe(this.chunkBytes);
     this.opened = this.openFile(path, options).then(
       (handle) => { this.handle = handle; },

@@ -105,19 +105,20 @@ export class TcpConnection {
     const sender = dir === Direction.ClientToServer ? this.client : this.server;
     const receiver = sender.peer;
     let seq = 1 + Number(offset);
-    let bytes = payload;
+    let first = 0;
     // Never resend: a capture shows each byte once (the flow table already trims).
     if (seq < sender.sendNext) {
-      bytes = bytes.subarray(Math.min(bytes.length, sender.sendNext - seq));
+      first = Math.min(payload.length, sender.sendNext - seq);
       seq = sender.sendNext;
     }
     const size = sender.segmentPayload;
     const ackAfter = size * this.options.ackEverySegments;
-    for (let at = 0; at < bytes.length; at += size) {
-      const end = Math.min(at + size, bytes.length);
+    // Segments are ranges of the payload, not views of it (SegmentOutput).
+    for (let at = first; at < payload.length; at += size) {
+      const end = Math.min(at + size, payload.length);
       // Keep every segment inside the window the receiver last advertised.
       if (seq + end - at - sender.acked > receiver.window && receiver.owesAck()) receiver.ack(ts);
-      sender.data(ts, seq, bytes.subarray(at, end), end === bytes.length);
+      sender.data(ts, seq, payload, at, end, end === payload.length);
       seq += end - at;
       if (sender.unacked >= ackAfter) receiver.ack(ts);
     }

@@ -65,30 +65,30 @@ export class TcpEndpoint {
   }
 
   syn(tsNs: bigint, options: TcpSynOptions, ackPeer: boolean): void {
-    this.send(tsNs, TcpFlags.SYN | (ackPeer ? TcpFlags.ACK : 0), 0, EMPTY, options);
+    this.send(tsNs, TcpFlags.SYN | (ackPeer ? TcpFlags.ACK : 0), 0, EMPTY, 0, 0, options);
     this.seenNext = 1;
   }
 
-  /** A segment of stream data at relative sequence `seq`. */
-  data(tsNs: bigint, seq: number, payload: Buffer, push: boolean): void {
-    this.send(tsNs, TcpFlags.ACK | (push ? TcpFlags.PSH : 0), seq, payload);
-    this.sendNext = seq + payload.length;
+  /** A segment of stream data, `payload[start, end)`, at relative sequence `seq`. */
+  data(tsNs: bigint, seq: number, payload: Buffer, start: number, end: number, push: boolean): void {
+    this.send(tsNs, TcpFlags.ACK | (push ? TcpFlags.PSH : 0), seq, payload, start, end);
+    this.sendNext = seq + (end - start);
     this.seenNext = this.sendNext;
   }
 
   /** A pure ACK of everything the peer has emitted. */
   ack(tsNs: bigint): void {
-    this.send(tsNs, TcpFlags.ACK, this.sendNext, EMPTY);
+    this.send(tsNs, TcpFlags.ACK, this.sendNext, EMPTY, 0, 0);
   }
 
   fin(tsNs: bigint): void {
-    this.send(tsNs, TcpFlags.FIN | TcpFlags.ACK, this.sendNext, EMPTY);
+    this.send(tsNs, TcpFlags.FIN | TcpFlags.ACK, this.sendNext, EMPTY, 0, 0);
     this.sendNext++;
     this.seenNext = this.sendNext;
   }
 
   rst(tsNs: bigint): void {
-    this.send(tsNs, TcpFlags.RST | TcpFlags.ACK, this.sendNext, EMPTY);
+    this.send(tsNs, TcpFlags.RST | TcpFlags.ACK, this.sendNext, EMPTY, 0, 0);
   }
 
   /** Whether the peer has something new to acknowledge. */
@@ -96,7 +96,7 @@ export class TcpEndpoint {
     return this.peer.seenNext > this.peer.acked;
   }
 
-  private send(tsNs: bigint, flags: number, seq: number, payload: Buffer, synOptions?: TcpSynOptions): void {
+  private send(tsNs: bigint, flags: number, seq: number, payload: Buffer, start: number, end: number, synOptions?: TcpSynOptions): void {
     const carriesAck = (flags & TcpFlags.ACK) !== 0;
     if (carriesAck) this.peer.acked = this.peer.seenNext;
     this.window = synOptions === undefined ? WINDOW_BYTES : SYN_WINDOW;
@@ -109,7 +109,7 @@ export class TcpEndpoint {
     // A SYN's window is never scaled (RFC 7323 2.2).
     fields.window = synOptions === undefined ? WINDOW_FIELD : SYN_WINDOW;
     fields.synOptions = synOptions;
-    this.output.segment(tsNs, this.path, fields, payload);
+    this.output.segment(tsNs, this.path, fields, payload, start, end);
   }
 }
 

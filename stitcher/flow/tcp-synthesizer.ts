@@ -103,12 +103,12 @@ export class TcpSynthesizer implements FlowConsumer {
   }
 
   private readonly counted: SegmentOutput = {
-    segment: (tsNs: bigint, path: TcpPath, tcp: TcpFields, payload: Buffer): void => {
+    segment: (tsNs: bigint, path: TcpPath, tcp: TcpFields, payload: Buffer, start: number, end: number): void => {
       const stats = this.stats;
       stats.packets++;
-      stats.bytes += path.headerLength(tcp) + payload.length;
-      stats.payloadBytes += payload.length;
-      this.output.segment(tsNs, path, tcp, payload);
+      stats.bytes += path.headerLength(tcp) + (end - start);
+      stats.payloadBytes += end - start;
+      this.output.segment(tsNs, path, tcp, payload, start, end);
     },
   };
 }

@@ -26,13 +26,13 @@ export class Fanout implements SegmentOutput {
     this.packets = new PacketBuilder(this.emit);
   }
 
-  segment(tsNs: bigint, path: TcpPath, tcp: TcpFields, payload: Buffer): void {
+  segment(tsNs: bigint, path: TcpPath, tcp: TcpFields, payload: Buffer, start: number, end: number): void {
     const sink = this.inPlace;
     if (sink !== undefined) {
-      const length = path.headerLength(tcp) + payload.length;
+      const length = path.headerLength(tcp) + (end - start);
       const at = sink.reserveFrame(tsNs, length);
       if (at >= 0) {
-        path.writeFrame(sink.frameBuffer, at, tcp, payload);
+        path.writeFrame(sink.frameBuffer, at, tcp, payload, start, end);
         const counter = this.counters[0]!;
         counter.packets++;
         counter.bytes += length;
@@ -40,7 +40,7 @@ export class Fanout implements SegmentOutput {
         return;
       }
     }
-    this.packets.segment(tsNs, path, tcp, payload);
+    this.packets.segment(tsNs, path, tcp, payload, start, end);
   }
 
   readonly emit = (packet: Packet): void => {

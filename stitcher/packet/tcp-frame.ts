@@ -16,10 +16,12 @@ import type { Packet } from './packet.js';
 
 /**
  * Where the segments of TcpPaths go: as Packets (PacketBuilder), or written
- * straight into an output's memory by `TcpPath.writeFrame`.
+ * straight into an output's memory by `TcpPath.writeFrame`. A segment's payload
+ * is `payload[start, end)`, a range of the bytes it was cut from: a view made per
+ * segment was the largest allocation of a bulk run (about 100 bytes a packet).
  */
 export interface SegmentOutput {
-  segment(tsNs: bigint, path: TcpPath, tcp: TcpFields, payload: Buffer): void;
+  segment(tsNs: bigint, path: TcpPath, tcp: TcpFields, payload: Buffer, start: number, end: number): void;
 }
 
 export interface TcpPathEnds {
@@ -81,20 +83,20 @@ export class TcpPath {
     return this.template.length + tcpHeaderLength(tcp);
   }
 
-  /** The whole frame at `target[offset..]`: headers, then a copy of the payload. */
-  writeFrame(target: Buffer, offset: number, tcp: TcpFields, payload: Buffer): void {
-    const payloadAt = this.writeHeaders(target, offset, tcp, payload);
-    target.set(payload, payloadAt);
+  /** The whole frame at `target[offset..]`: headers, then a copy of `payload[start, end)` (Buffer.copy: no view made). */
+  writeFrame(target: Buffer, offset: number, tcp: TcpFields, payload: Buffer, start = 0, end = payload.length): void {
+    const payloadAt = this.writeHeaders(target, offset, tcp, payload, start, end);
+    payload.copy(target, payloadAt, start, end);
   }
 
   /**
-   * Ethernet + IP + TCP headers for a segment carrying `payload` (summed, not
-   * copied) at `buf[offset..]`; returns where the payload goes.
+   * Ethernet + IP + TCP headers for a segment carrying `payload[start, end)`
+   * (summed, not copied) at `buf[offset..]`; returns where the payload goes.
    */
-  writeHeaders(buf: Buffer, offset: number, tcp: TcpFields, payload: Buffer): number {
+  writeHeaders(buf: Buffer, offset: number, tcp: TcpFields, payload: Buffer, start = 0, end = payload.length): number {
     const tcpLength = tcpHeaderLength(tcp);
     buf.set(this.template, offset);
-    const ipPayloadLength = tcpLength + payload.length;
+    const ipPayloadLength = tcpLength + (end - start);
     // Byte stores, not writeUInt16BE: once per packet, the range checks are not free (lengths are checked here).
     if (this.v4) {
       const totalLength = IPV4_HEADER_LENGTH + ipPayloadLength;
@@ -107,7 +109,7 @@ export class TcpPath {
       if (ipPayloadLength > 0xffff) throw new Error(`while building an IPv6 packet: payload length ${ipPayloadLength} exceeds 65535`);
       put16(buf, offset + IPV6_PAYLOAD_LENGTH_FIELD, ipPayloadLength);
     }
-    return writeTcpHeader(buf, offset + this.template.length, tcp, this.pseudoHeaderSum, payload);
+    return writeTcpHeader(buf, offset + this.template.length, tcp, this.pseudoHeaderSum, payload, start, end);
   }
 }
 
@@ -115,10 +117,10 @@ export class TcpPath {
 export class PacketBuilder implements SegmentOutput {
   constructor(private readonly emit: (packet: Packet) => void, private readonly slab = new HeaderSlab()) {}
 
-  segment(tsNs: bigint, path: TcpPath, tcp: TcpFields, payload: Buffer): void {
+  segment(tsNs: bigint, path: TcpPath, tcp: TcpFields, payload: Buffer, start: number, end: number): void {
     const header = this.slab.take(path.headerLength(tcp));
-    path.writeHeaders(header, 0, tcp, payload);
-    this.emit({ tsNs, header, payload });
+    path.writeHeaders(header, 0, tcp, payload, start, end);
+    this.emit({ tsNs, header, payload: start === 0 && end === payload.length ? payload : payload.subarray(start, end) });
   }
 }
 

@@ -59,11 +59,11 @@ export function tcpHeaderLength(fields: Pick<TcpFields, 'synOptions'>): number {
 
 /**
  * Writes the header at `offset` with its checksum over `pseudoHeaderSum`
- * (from ipv4PseudoHeaderSum / ipv6PseudoHeaderSum), the header and `payload`.
- * Returns the offset after the header.
+ * (from ipv4PseudoHeaderSum / ipv6PseudoHeaderSum), the header and the payload
+ * `payload[start, end)`. Returns the offset after the header.
  */
 export function writeTcpHeader(
-  buf: Buffer, offset: number, fields: TcpFields, pseudoHeaderSum: number, payload: Buffer,
+  buf: Buffer, offset: number, fields: TcpFields, pseudoHeaderSum: number, payload: Buffer, start = 0, end = payload.length,
 ): number {
   const headerLength = tcpHeaderLength(fields);
   const seq = fields.seq >>> 0;
@@ -81,17 +81,17 @@ export function writeTcpHeader(
   put16(buf, offset + 14, fields.window);
   put16(buf, offset + 16, 0);
   put16(buf, offset + 18, 0);
-  let sum = pseudoHeaderSum + headerLength + payload.length
+  let sum = pseudoHeaderSum + headerLength + (end - start)
     + fields.sourcePort + fields.destinationPort + (seq >>> 16) + (seq & 0xffff) + (ack >>> 16) + (ack & 0xffff)
     + offsetAndFlags + fields.window;
-  const end = offset + headerLength;
+  const headerEnd = offset + headerLength;
   if (fields.synOptions !== undefined) {
     writeSynOptions(buf, offset + TCP_HEADER_LENGTH, fields.synOptions);
-    sum = sumBytes(buf, offset + TCP_HEADER_LENGTH, end, sum);
+    sum = sumBytes(buf, offset + TCP_HEADER_LENGTH, headerEnd, sum);
   }
-  sum = sumBytes(payload, 0, payload.length, sum);
+  sum = sumBytes(payload, start, end, sum);
   put16(buf, offset + 16, finishChecksum(sum));
-  return end;
+  return headerEnd;
 }
 
 function put16(buf: Buffer, offset: number, value: number): void {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { internetChecksum } from '../../stitcher/packet/checksum.js';
 import { localMac, parseEthernetHeader } from '../../stitcher/packet/ethernet.js';
 import { HeaderSlab } from '../../stitcher/packet/header-slab.js';
@@ -55,13 +56,32 @@ describe('packet/tcp-frame', () => {
     const path = new TcpPath({ ipVersion: 6, ...macs, sourceIp: Buffer.alloc(16, 1), destinationIp: Buffer.alloc(16, 2) });
     const packets: Packet[] = [];
     const builder = new PacketBuilder((packet) => packets.push(packet), new HeaderSlab(128));
-    builder.segment(1n, path, { sourcePort: 1, destinationPort: 2, seq: 0, ack: 0, flags: TcpFlags.SYN, window: 65535, synOptions: { mss: 1440, windowScale: 7, sackPermitted: true } }, Buffer.alloc(0));
-    builder.segment(2n, path, { ...ack(1), window: 65535 }, Buffer.alloc(1000));
-    builder.segment(3n, path, { ...ack(1001), window: 65535 }, Buffer.alloc(10));
+    builder.segment(1n, path, { sourcePort: 1, destinationPort: 2, seq: 0, ack: 0, flags: TcpFlags.SYN, window: 65535, synOptions: { mss: 1440, windowScale: 7, sackPermitted: true } }, Buffer.alloc(0), 0, 0);
+    builder.segment(2n, path, { ...ack(1), window: 65535 }, Buffer.alloc(1000), 0, 1000);
+    builder.segment(3n, path, { ...ack(1001), window: 65535 }, Buffer.alloc(10), 0, 10);
     const [syn, data] = packets.map((packet) => packet.header);
     expect(parseIpv6Header(syn!, 14).payloadLength).to.equal(32);
     expect(parseIpv6Header(data!, 14).payloadLength).to.equal(1020);
     expect(parseTcpHeader(syn!, 54).synOptions).to.deep.equal({ mss: 1440, windowScale: 7, sackPermitted: true });
     expect(packets.map((packet) => packet.tsNs)).to.deep.equal([1n, 2n, 3n]);
+  });
+
+  it('a segment given as a range of a larger payload is the frame of that range as a buffer of its own', () => {
+    const ends = { ipVersion: 4 as const, ...macs, sourceIp: Buffer.from([10, 0, 0, 1]), destinationIp: Buffer.from([10, 0, 0, 2]) };
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 3000 }), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 9 }), (bytes, a, b, at) => {
+      const payload = Buffer.from(bytes);
+      const start = payload.length === 0 ? 0 : a % (payload.length + 1);
+      const end = start + (payload.length === 0 ? 0 : b % (payload.length - start + 1));
+      const own = Buffer.from(payload.subarray(start, end));
+      const length = new TcpPath(ends).headerLength(ack(3)) + own.length;
+      const fromRange = Buffer.alloc(at + length);
+      const fromOwn = Buffer.alloc(at + length);
+      new TcpPath(ends).writeFrame(fromRange, at, ack(3), payload, start, end);
+      new TcpPath(ends).writeFrame(fromOwn, at, ack(3), own);
+      const packets: Packet[] = [];
+      new PacketBuilder((packet) => packets.push(packet)).segment(1n, new TcpPath(ends), ack(3), payload, start, end);
+      const built = Buffer.concat([packets[0]!.header, packets[0]!.payload]);
+      return fromRange.equals(fromOwn) && built.equals(fromOwn.subarray(at));
+    }), { numRuns: 300 });
   });
 });
