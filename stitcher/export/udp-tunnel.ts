@@ -14,12 +14,22 @@
  * address lookup and reports ICMP errors (ECONNREFUSED) on the next send.
  * A port taken by another program is replaced by the next free one in its slot.
  *
+ * Most datagrams go out without a completion callback: Node completes a send
+ * that the kernel took at once with a process.nextTick to its callback, a sixth
+ * of the sink's time. A slot asks for one when it matters: one send in
+ * CONFIRM_EVERY and one at least every CONFIRM_MS (a connected socket's pending
+ * error, ECONNREFUSED, is handed to whichever send comes next), every send once
+ * libuv is seen to queue (the kernel buffer is full: the callbacks say when it
+ * drains), and every send for ERROR_WATCH_SENDS after an error, so a failing
+ * peer is counted send by send once it is seen.
+ *
  * Datagrams go out without a copy. When the kernel buffer is full libuv holds
  * the parts until they are sent, so a producer must not rewrite a packet's
  * memory after `write` (the synthesiser's header slabs and decoded CTAP blocks
  * never are); the pacing queue, which holds packets longer, copies them.
  */
 import dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
 import { tunnelPortCount, tunnelSourcePort } from './flow-hash.js';
 import type { Packet } from '../packet/packet.js';
 import type { WireSink, WireStats } from './wire-sink.js';
@@ -38,9 +48,23 @@ export interface UdpTunnelOptions {
   readonly sendBufferSize?: number;
 }
 
+/** A healthy slot asks for one send in this many to be confirmed... */
+const CONFIRM_EVERY = 64;
+/** ...and for one at least every this many ms, so a slow sender's errors are counted too. */
+const CONFIRM_MS = 10;
+/** Every this many + 1 sends it looks at the clock and whether libuv queues (not every send: a native call each). */
+const LOOK_MASK = 7;
+/** After an error, a slot confirms this many sends one by one. */
+const ERROR_WATCH_SENDS = 4096;
+
 interface Slot {
   socket: dgram.Socket;
   ready: boolean;
+  /** Sends since the last confirmed one, and when that was (performance.now()). */
+  sinceConfirmed: number;
+  confirmedAtMs: number;
+  /** Sends still to confirm one by one after an error. */
+  errorWatch: number;
   /** Settles once the socket is bound and connected, or failed to be. */
   opening: Promise<void>;
   /** Datagrams that came while the socket was binding (bounded by queuePackets overall). */
@@ -55,12 +79,18 @@ export class UdpTunnel {
   private pendingCount = 0;
   private drainWaiters: (() => void)[] = [];
   private closed = false;
-  /** One bound callback for every send: no closure per datagram. */
-  private readonly afterSend = (error: Error | null): void => {
-    this.inFlight--;
-    if (error) countSendError(this.stats, error);
-    if (this.drainWaiters.length > 0 && this.inFlight + this.pendingCount <= this.queuePackets >> 1) this.wakeDrainWaiters();
-  };
+  /** One bound callback per slot for the sends it confirms: no closure per datagram. */
+  private afterSendOf(slot: Slot): (error: Error | null) => void {
+    return (error) => {
+      this.inFlight--;
+      if (error) {
+        countSendError(this.stats, error);
+        slot.errorWatch = ERROR_WATCH_SENDS;
+      }
+      if (this.drainWaiters.length > 0 && this.inFlight + this.pendingCount <= this.queuePackets >> 1) this.wakeDrainWaiters();
+    };
+  }
+  private readonly afterSend: ((error: Error | null) => void)[] = [];
 
   constructor(
     private readonly options: UdpTunnelOptions,
@@ -84,10 +114,9 @@ export class UdpTunnel {
     const slotIndex = (flowHash >>> 0) % this.sourcePorts;
     const slot = this.slots[slotIndex] ?? this.openSlot(slotIndex);
     if (slot.ready) {
-      this.inFlight++;
       this.stats.packets++;
       this.stats.bytes += length;
-      slot.socket.send(parts, this.afterSend);
+      this.sendNow(slotIndex, slot, parts);
     } else if (this.inFlight + this.pendingCount < this.queuePackets) {
       slot.pending.push(parts);
       this.pendingCount++;
@@ -95,6 +124,30 @@ export class UdpTunnel {
       this.stats.dropped++;
     }
     return this.inFlight + this.pendingCount < this.queuePackets;
+  }
+
+  /**
+   * Hands a datagram to the slot's socket; only the sends that must be
+   * confirmed (see the file comment) carry a callback and count as in flight.
+   */
+  private sendNow(slotIndex: number, slot: Slot, parts: Buffer[]): void {
+    const socket = slot.socket;
+    if (slot.errorWatch > 0) slot.errorWatch--;
+    else if (++slot.sinceConfirmed < CONFIRM_EVERY && ((slot.sinceConfirmed & LOOK_MASK) !== 0 || !mustConfirm(slot))) {
+      socket.send(parts);
+      return;
+    }
+    slot.sinceConfirmed = 0;
+    slot.confirmedAtMs = performance.now();
+    this.inFlight++;
+    socket.send(parts, this.afterSend[slotIndex]);
+  }
+
+  /** Datagrams libuv holds for the kernel, confirmed or not. */
+  private queuedInSockets(): number {
+    let queued = 0;
+    for (const slot of this.slots) if (slot?.ready === true) queued += slot.socket.getSendQueueCount();
+    return queued;
   }
 
   /**
@@ -118,6 +171,8 @@ export class UdpTunnel {
       await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
       if (this.inFlight > 0 || this.pendingCount > 0) await new Promise((resolve) => setImmediate(resolve));
     }
+    // An unconfirmed send that libuv queued has no callback to wait for: look until none is left.
+    while (this.queuedInSockets() > 0) await new Promise((resolve) => setTimeout(resolve, 1));
   }
 
   /** Waits for datagrams in flight, then closes every socket. */
@@ -132,14 +187,15 @@ export class UdpTunnel {
 
   private openSlot(slotIndex: number): Slot {
     const socket = dgram.createSocket({ type: this.options.family === 6 ? 'udp6' : 'udp4', reuseAddr: true });
-    const slot: Slot = { socket, ready: false, pending: [], opening: Promise.resolve() };
+    const slot: Slot = { socket, ready: false, sinceConfirmed: 0, confirmedAtMs: -Infinity, errorWatch: 0, pending: [], opening: Promise.resolve() };
     this.slots[slotIndex] = slot;
+    this.afterSend[slotIndex] = this.afterSendOf(slot);
     const firstPort = tunnelSourcePort(slotIndex, this.sourcePorts);
     slot.opening = this.bindAndConnect(slot, firstPort, Math.floor(tunnelPortCount / this.sourcePorts)).then(
       () => {
         // Errors after opening (few on a connected UDP socket) are counted, never thrown.
         socket.on('error', (error) => countSendError(this.stats, error));
-        this.flushPending(slot);
+        this.flushPending(slotIndex, slot);
       },
       (error: Error) => {
         countSendError(this.stats, error);
@@ -182,16 +238,15 @@ export class UdpTunnel {
     });
   }
 
-  private flushPending(slot: Slot): void {
+  private flushPending(slotIndex: number, slot: Slot): void {
     slot.ready = true;
     const pending = slot.pending;
     slot.pending = [];
     this.pendingCount -= pending.length;
     for (const parts of pending) {
-      this.inFlight++;
       this.stats.packets++;
       this.stats.bytes += parts.reduce((sum, part) => sum + part.length, 0);
-      slot.socket.send(parts, this.afterSend);
+      this.sendNow(slotIndex, slot, parts);
     }
     if (this.inFlight === 0) this.wakeDrainWaiters();
   }
@@ -239,6 +294,11 @@ export abstract class UdpTunnelSink implements WireSink {
   close(): Promise<void> {
     return this.tunnel.close();
   }
+}
+
+/** Whether the next send must be confirmed: libuv queues (the callbacks say when it drains), or none was for CONFIRM_MS. */
+function mustConfirm(slot: Slot): boolean {
+  return slot.socket.getSendQueueCount() > 0 || performance.now() - slot.confirmedAtMs >= CONFIRM_MS;
 }
 
 /** dgram.bind as a promise; an error event during bind rejects it. */
