@@ -19,7 +19,7 @@ import { parseSize } from '../stitcher/cli/usage-error.js';
 import { generateTraffic } from '../stitcher/generator/generate.js';
 import { LocalFolderStore } from '../stitcher/store/local.js';
 import type { DecryptChildResult } from './decrypt-child.js';
-import { median, pinnedRun, rounds } from './pairs.js';
+import { cloudtapNodeFlags, median, pinnedRun, rounds } from './pairs.js';
 import { formatProfile, summariseProfileDir } from './profile-summary.js';
 
 export interface DecryptionBench {
@@ -58,7 +58,9 @@ async function ensureInput(workDir: string, bytes: number): Promise<void> {
 
 function measure(workDir: string, mode: 'cleartext' | 'raw', nodeFlags: readonly string[] = []): DecryptChildResult {
   const output = join(workDir, `out-${mode}.pcap`);
-  const stdout = pinnedRun(process.execPath, [...nodeFlags, child, mode, join(workDir, 'bucket'), join(workDir, 'keys'), output]).stdout;
+  // the clear-text run is the stitcher: node as bin/cloudtap runs it (the raw loop gets the same flags, fair to both)
+  const flags = [...cloudtapNodeFlags(['stitch']), ...nodeFlags];
+  const stdout = pinnedRun(process.execPath, [...flags, child, mode, join(workDir, 'bucket'), join(workDir, 'keys'), output]).stdout;
   execFileSync('rm', ['-f', output]);
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as DecryptChildResult;
 }

@@ -4,7 +4,8 @@
  * per-round ratios, so that a neighbour's burst on a shared machine hits one
  * round, not the result.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -15,6 +16,12 @@ export function median(values: readonly number[]): number {
 
 export function rounds(): number {
   return Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+}
+
+/** The V8 flags bin/cloudtap gives node for these cloudtap arguments (bin/node-heap-flags): the bench runs node as the launcher does. */
+export function cloudtapNodeFlags(args: readonly string[]): string[] {
+  const script = fileURLToPath(new URL('../../bin/node-heap-flags', import.meta.url));
+  return execFileSync(script, args, { encoding: 'utf8' }).split('\n').filter((line) => line !== '');
 }
 
 export interface TimedRun {

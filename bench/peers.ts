@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, pinnedRun, rounds, type TimedRun } from './pairs.js';
+import { cloudtapNodeFlags, median, pinnedRun, rounds, type TimedRun } from './pairs.js';
 import { formatProfile, summariseProfileDir } from './profile-summary.js';
 
 const cli = fileURLToPath(new URL('../stitcher/cli/main.js', import.meta.url));
@@ -28,8 +28,10 @@ export interface PeerBench {
 
 export const STITCH_GOALS = { overCp: 1.5, overEditcap: 0.5 } as const;
 
+/** node's arguments for `cloudtap stitch --once` of `bucket` to a pcap, with the launcher's heap flags and `extra` node flags. */
 function stitchArgs(bucket: string, output: string, extra: readonly string[] = []): string[] {
-  return [...extra, cli, 'stitch', '--source', `file://${bucket}`, '--output', `pcap://${output}`, '--once'];
+  const args = ['stitch', '--source', `file://${bucket}`, '--output', `pcap://${output}`, '--once'];
+  return [...cloudtapNodeFlags(args), ...extra, cli, ...args];
 }
 
 function timed(bucket: string, output: string): TimedRun {

@@ -60,7 +60,7 @@ function laptop(top: string, name: string): Laptop {
   const path = join(top, name, 'path');
   mkdirSync(join(root, 'bin'), { recursive: true });
   mkdirSync(path, { recursive: true });
-  for (const launcher of ['cloudtap', 'node-runtime']) copyFileSync(join(projectRoot, 'bin', launcher), join(root, 'bin', launcher));
+  for (const launcher of ['cloudtap', 'node-runtime', 'node-heap-flags']) copyFileSync(join(projectRoot, 'bin', launcher), join(root, 'bin', launcher));
   symlinkSync(compiledRoot, join(root, 'dist'));
   for (const tool of [...TOOLS, 'uname']) symlinkSync(whichTool(tool), join(path, tool));
   return { root, path };
@@ -132,6 +132,27 @@ describe('bin/cloudtap on any laptop', () => {
     }
   });
 
+  it('gives node the heap flags: the old generation starts at 64 MiB (a quarter of a smaller heap limit), the limit follows --max-buffer', async function () {
+    if (cgroupLimitMib() !== undefined) this.skip(); // the limit would come from the container instead
+    const machine = laptop(top, 'heap-flags');
+    script(join(machine.path, 'node'), 'if [ "$1" = --version ]; then echo v24.21.0; exit 0; fi\necho "$@"');
+    const flagsFor = async (args: readonly string[]): Promise<string[]> => {
+      const result = await cloudtapOn(machine, args);
+      expect(result.code, result.stderr).to.equal(0);
+      return result.stdout.trim().split(' ').filter((arg) => arg.includes('space-size'));
+    };
+    expect(await flagsFor(['stitch', '--once'])).to.deep.equal(['--initial-old-space-size=64']);
+    expect(await flagsFor(['stitch', '--max-buffer', '64M'])).to.deep.equal(['--max-old-space-size=256', '--initial-old-space-size=64']);
+    expect(await flagsFor(['stitch', '--max-buffer=1G'])).to.deep.equal(['--max-old-space-size=4096', '--initial-old-space-size=64']);
+    // and the real node takes them
+    const node = modernNode();
+    if (node !== undefined) {
+      const flags = await flagsFor(['stitch', '--max-buffer', '64M']);
+      const limit = Number(execFileSync(node, [...flags, '-p', 'require("v8").getHeapStatistics().heap_size_limit'], { encoding: 'utf8' }));
+      expect(limit / 2 ** 20, "old space 256 MiB plus the young generation").to.be.within(256, 256 + 256);
+    }
+  });
+
   it('README, package.json engines and the launcher agree on the minimum Node.js; the bundled one is optional', () => {
     const manifest = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as {
       engines: { node: string };
@@ -145,3 +166,17 @@ describe('bin/cloudtap on any laptop', () => {
     expect(readFileSync(join(projectRoot, 'README.md'), 'utf8')).to.include(`Node.js ${minimum} or later runs cloudtap`);
   });
 });
+
+/** This machine's cgroup memory limit in MiB, as bin/node-heap-flags reads it, or undefined. */
+function cgroupLimitMib(): number | undefined {
+  for (const file of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    return /^\d+$/.test(text) && Number(text) < 2 ** 50 ? Number(text) / 2 ** 20 : undefined;
+  }
+  return undefined;
+}
