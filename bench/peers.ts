@@ -3,8 +3,10 @@
  * on one core: `cloudtap stitch --once` of the bench bucket to a pcap, `cp` of
  * that pcap (the limit: the least any tool that writes those bytes pays) and
  * Wireshark's `editcap -F pcap` copying it (the peer: a packet tool that parses
- * every record). Rounds stitch, cp, editcap; ratios of wall times per round.
- * Goals: stitch <= 1.5x cp and <= 0.5x editcap.
+ * every record). Rounds stitch, cp, editcap, floor; ratios of wall times per
+ * round. Goals: stitch <= 1.5x cp and <= 0.5x editcap. The floor (floor-child.ts:
+ * Node reading, CRC-checking and writing the same object bytes, nothing else)
+ * says how much of the distance to `cp` is the stitcher's own work.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,15 +15,19 @@ import { cloudtapNodeFlags, median, pinnedRun, rounds, type TimedRun } from './p
 import { formatProfile, summariseProfileDir } from './profile-summary.js';
 
 const cli = fileURLToPath(new URL('../stitcher/cli/main.js', import.meta.url));
+const floorChild = fileURLToPath(new URL('./floor-child.js', import.meta.url));
 
 export interface PeerBench {
   readonly pcapBytes: number;
   readonly stitchSeconds: number;
   readonly cpSeconds: number;
   readonly editcapSeconds: number;
-  /** Median over rounds of stitch/cp and stitch/editcap. */
+  readonly floorSeconds: number;
+  /** Median over rounds of stitch/cp, stitch/editcap, stitch/floor and floor/cp. */
   readonly overCp: number;
   readonly overEditcap: number;
+  readonly overFloor: number;
+  readonly floorOverCp: number;
   /** A profile summary of one more stitch when a goal is missed. */
   readonly profile?: string;
 }
@@ -42,14 +48,16 @@ export function benchPeers(bucket: string, workDir: string): PeerBench {
   const pcap = join(workDir, 'stitched.pcap');
   const copy = join(workDir, 'copied.pcap');
   const edited = join(workDir, 'editcap.pcap');
+  const floorCopy = join(workDir, 'floor.bin');
   const clean = (): void => {
-    for (const path of [pcap, copy, edited]) rmSync(path, { force: true });
+    for (const path of [pcap, copy, edited, floorCopy]) rmSync(path, { force: true });
   };
   clean();
   timed(bucket, pcap); // warms the page cache with the objects
   const stitch: number[] = [];
   const cp: number[] = [];
   const editcap: number[] = [];
+  const floor: number[] = [];
   let pcapBytes = 0;
   for (let round = 0; round < rounds(); round++) {
     clean();
@@ -59,9 +67,13 @@ export function benchPeers(bucket: string, workDir: string): PeerBench {
     editcap.push(pinnedRun('editcap', ['-F', 'pcap', pcap, edited]).seconds);
     rmSync(copy, { force: true });
     rmSync(edited, { force: true });
+    floor.push(pinnedRun(process.execPath, [...cloudtapNodeFlags([]), floorChild, bucket, floorCopy]).seconds);
+    rmSync(floorCopy, { force: true });
   }
   const overCp = median(stitch.map((s, i) => s / cp[i]!));
   const overEditcap = median(stitch.map((s, i) => s / editcap[i]!));
+  const overFloor = median(stitch.map((s, i) => s / floor[i]!));
+  const floorOverCp = median(floor.map((f, i) => f / cp[i]!));
   let profile: string | undefined;
   if (overCp > STITCH_GOALS.overCp || overEditcap > STITCH_GOALS.overEditcap) {
     const dir = mkdtempSync(join(workDir, 'profile-'));
@@ -72,7 +84,7 @@ export function benchPeers(bucket: string, workDir: string): PeerBench {
   }
   clean();
   return {
-    pcapBytes, stitchSeconds: median(stitch), cpSeconds: median(cp), editcapSeconds: median(editcap),
-    overCp, overEditcap, ...(profile === undefined ? {} : { profile }),
+    pcapBytes, stitchSeconds: median(stitch), cpSeconds: median(cp), editcapSeconds: median(editcap), floorSeconds: median(floor),
+    overCp, overEditcap, overFloor, floorOverCp, ...(profile === undefined ? {} : { profile }),
   };
 }

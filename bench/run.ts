@@ -98,6 +98,7 @@ row(['---', '---', '---', '---', '---', '---']);
 const stitchMBps = `${(objectBytes / 1e6 / peers.stitchSeconds).toFixed(0)} MB/s, ${peers.stitchSeconds.toFixed(2)} s`;
 row(['`cloudtap stitch --once` to pcap (wall, whole process)', stitchMBps, `limit: \`cp\` of its ${(peers.pcapBytes / 1e6).toFixed(0)} MB pcap`, `${peers.cpSeconds.toFixed(2)} s`, x(peers.overCp), `<= ${STITCH_GOALS.overCp}x: ${verdict(peers.overCp <= STITCH_GOALS.overCp)}`]);
 row(['', '', 'peer: `editcap -F pcap` copying it', `${peers.editcapSeconds.toFixed(2)} s`, x(peers.overEditcap), `<= ${STITCH_GOALS.overEditcap}x: ${verdict(peers.overEditcap <= STITCH_GOALS.overEditcap)}`]);
+row(['', '', `floor: Node reading, CRC-32-checking and writing the objects, nothing else (${x(peers.floorOverCp)} \`cp\`)`, `${peers.floorSeconds.toFixed(2)} s`, x(peers.overFloor), '']);
 if (typeof decryption === 'string') {
   row(['clear-text export (variant=cleartext), TLS 1.3 AES-128-GCM', decryption, "limit: Node's raw per-record AES-128-GCM", '', '', `>= ${CLEARTEXT_GOAL}`]);
   row(['', '', '`openssl speed -evp aes-128-gcm -decrypt`', '', '', '']);
