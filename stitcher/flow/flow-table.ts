@@ -122,10 +122,11 @@ export class FlowTable {
   /** Every open flow, the one quiet the longest first (a flow moves to the end when a record touches it). */
   private readonly quietest = new Map<FlowState, GatewayFlows>();
   private readonly releasing = new MinHeap<Releasing>(releasingBefore);
-  private readonly arena = new HoldArena();
+  private readonly arena: HoldArena;
 
   constructor(private readonly consumer: FlowConsumer, limits?: Partial<FlowLimits>) {
     this.limits = { ...DEFAULT_FLOW_LIMITS, ...definedOnly(limits ?? {}) };
+    this.arena = new HoldArena(HoldArena.spareSlabsFor(this.limits.maxTotalBufferBytes));
     this.relief = new MemoryRelief<GatewayFlows>({
       stats: this.stats,
       memoryBytes: () => this.memoryBytes,

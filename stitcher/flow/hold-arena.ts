@@ -8,8 +8,12 @@
  * were summed by the JS loop). Chunks are instead copied one after another into
  * large slabs from allocateSummable. A slab counts the chunks still alive in
  * it; once the last one is handed on or dropped the slab is reused, so a
- * steady run allocates a few slabs in all. When nothing at all is held any
- * more the arena lets its spare slabs go: an idle stitcher keeps one.
+ * steady run allocates a few slabs in all. Empty slabs wait as spares, as many
+ * as the owner allows (a bulk run's flows hold their 8 MiB each and let go of
+ * them at once: with 8 spares the rest were made anew each time, a WebAssembly
+ * memory each, and 90% of a run's page faults were their fresh pages). Once
+ * nothing at all has been held for IDLE_MS the arena lets its spares go: an
+ * idle stitcher keeps one slab.
  *
  * Handing a slab back relies on the FlowConsumer contract (flow/events.ts):
  * payloads are valid during the call only, and a consumer that keeps bytes
@@ -21,8 +25,10 @@ import { allocateSummable } from '../packet/wasm-sum.js';
 const SLAB_BYTES = 1024 * 1024;
 /** Chunks from this size get a buffer of their own: a slab would be mostly one chunk, kept alive by it. */
 const OWN_BUFFER_FROM = SLAB_BYTES / 8;
-/** Empty slabs kept for reuse while anything is held; more are left to the garbage collector. */
-const SPARE_SLABS = 8;
+/** Empty slabs kept for reuse by default; more are left to the garbage collector. */
+const DEFAULT_SPARE_SLABS = 8;
+/** How long nothing may be held before the spares go. */
+const IDLE_MS = 1000;
 
 export interface Slab {
   readonly memory: Buffer;
@@ -43,6 +49,20 @@ export class HoldArena {
   private spare: Slab[] = [];
   /** Slabs with a chunk alive in them. */
   private liveSlabs = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  /** `maxSpareSlabs`: empty slabs of SLAB_BYTES kept for reuse (the owner sizes it to its memory budget). */
+  constructor(private readonly maxSpareSlabs = DEFAULT_SPARE_SLABS) {}
+
+  /** The spare slabs `budgetBytes` of held bytes warrant: a quarter of it, 1 to 64 slabs. */
+  static spareSlabsFor(budgetBytes: number): number {
+    return Math.max(1, Math.min(64, Math.floor(budgetBytes / 4 / SLAB_BYTES)));
+  }
+
+  /** Empty slabs waiting for reuse (for tests). */
+  get spareSlabs(): number {
+    return this.spare.length;
+  }
 
   /** A copy of `bytes` that outlives the block they are in. */
   copy(bytes: Buffer): HeldCopy {
@@ -61,12 +81,20 @@ export class HoldArena {
     slab.live--;
     if (slab.live > 0) return;
     slab.used = 0;
-    if (--this.liveSlabs === 0) {
-      // Nothing held: the spares go (an idle stitcher keeps one slab), the current one is reused from its start.
-      this.spare = [];
-    } else if (slab !== this.current && this.spare.length < SPARE_SLABS) {
-      this.spare.push(slab);
+    if (slab !== this.current && this.spare.length < this.maxSpareSlabs) this.spare.push(slab);
+    if (--this.liveSlabs === 0) this.letSparesGoWhenIdle();
+  }
+
+  /** Nothing held: unless something is again within IDLE_MS, the spares go (the current slab is reused from its start). */
+  private letSparesGoWhenIdle(): void {
+    if (this.idleTimer !== undefined) {
+      this.idleTimer.refresh();
+      return;
     }
+    this.idleTimer = setTimeout(() => {
+      if (this.liveSlabs === 0) this.spare = [];
+    }, IDLE_MS);
+    this.idleTimer.unref();
   }
 
   private slabWithRoom(length: number): Slab {
