@@ -6,6 +6,7 @@
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { allocateSummable } from '../packet/wasm-sum.js';
 
 export interface BufferedFileOptions {
   /**
@@ -86,7 +87,7 @@ export class BufferedFile {
     // and V8 answers some tens of MB of it with a full collection: fewer spares cost a mark-compact
     // every 50 ms of a bulk run (a fifth of its CPU).
     this.maxSpareChunks = Math.ceil((this.highWaterBytes + BURST_BYTES) / this.chunkBytes) + 1;
-    this.chunk = Buffer.allocUnsafe(this.chunkBytes);
+    this.chunk = this.newChunk();
     this.opened = this.openFile(path, options).then(
       (handle) => { this.handle = handle; },
       (error: unknown) => this.fail(`cannot open ${this.path} for writing: ${describeIoError(error)}`),
@@ -148,12 +149,17 @@ export class BufferedFile {
     return this.chunk;
   }
 
+  /** A chunk that the checksum of a frame written into it reads in place (TcpPath.writeFrame). */
+  private newChunk(): Buffer {
+    return allocateSummable(this.chunkBytes).subarray(0, this.chunkBytes);
+  }
+
   /** Hands the current chunk to the disk (without waiting). */
   flush(): void {
     if (this.fill === 0) return;
     const chunk = this.chunk;
     const length = this.fill;
-    this.chunk = this.spareChunks.pop() ?? Buffer.allocUnsafe(this.chunkBytes);
+    this.chunk = this.spareChunks.pop() ?? this.newChunk();
     this.fill = 0;
     this.queuedBytes += length;
     this.tail = this.tail.then(async () => {

@@ -83,10 +83,15 @@ export class TcpPath {
     return this.template.length + tcpHeaderLength(tcp);
   }
 
-  /** The whole frame at `target[offset..]`: headers, then a copy of `payload[start, end)` (Buffer.copy: no view made). */
+  /**
+   * The whole frame at `target[offset..]`: a copy of `payload[start, end)` (Buffer.copy: no view made),
+   * then the headers, the TCP checksum summed over the copy: a capture file's chunks are summable in
+   * place (allocateSummable), where a decrypted record, say, is not, and the copy is in the cache.
+   */
   writeFrame(target: Buffer, offset: number, tcp: TcpFields, payload: Buffer, start = 0, end = payload.length): void {
-    const payloadAt = this.writeHeaders(target, offset, tcp, payload, start, end);
+    const payloadAt = offset + this.headerLength(tcp);
     payload.copy(target, payloadAt, start, end);
+    this.writeHeaders(target, offset, tcp, target, payloadAt, payloadAt + (end - start));
   }
 
   /**
