@@ -28,7 +28,7 @@ const OWN_BUFFER_FROM = SLAB_BYTES / 8;
 /** Empty slabs kept for reuse by default; more are left to the garbage collector. */
 const DEFAULT_SPARE_SLABS = 8;
 /** How long nothing may be held before the spares go. */
-const IDLE_MS = 1000;
+const IDLE_MS = 250;
 
 export interface Slab {
   readonly memory: Buffer;

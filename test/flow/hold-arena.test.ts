@@ -20,7 +20,7 @@ describe('flow/hold-arena', () => {
     expect(slabs.size, '40 x 64 KiB (and 3 B) in 1 MiB slabs').to.equal(3);
   });
 
-  it('keeps as many empty slabs for reuse as it was given, and lets them go once nothing was held for a second', async () => {
+  it('keeps as many empty slabs for reuse as it was given, and lets them go once nothing was held for a quarter of a second', async () => {
     const arena = new HoldArena(4);
     const first = hold(arena, 16 * 8);
     const firstSlabs = new Set(first.map((c) => c.slab));
@@ -31,15 +31,15 @@ describe('flow/hold-arena', () => {
     expect(reused.size, 'the spares and the current slab, not new ones').to.equal(5);
     for (const c of again) arena.release(c.slab!);
     expect(arena.spareSlabs).to.equal(4);
-    await sleep(1100);
-    expect(arena.spareSlabs, 'idle for a second').to.equal(0);
+    await sleep(300);
+    expect(arena.spareSlabs, 'idle for a quarter of a second').to.equal(0);
   });
 
-  it('keeps its spares while something is held again within the second', async () => {
+  it('keeps its spares while something is held again within the quarter second', async () => {
     const arena = new HoldArena(2);
     for (const c of hold(arena, 48)) arena.release(c.slab!);
     const held = hold(arena, 1);
-    await sleep(1100);
+    await sleep(300);
     expect(arena.spareSlabs, 'not idle: something is held').to.equal(2);
     arena.release(held[0]!.slab!);
   });
