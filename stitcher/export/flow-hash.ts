@@ -21,17 +21,17 @@ export const tunnelPortCount = 16384;
 export function innerFlowHash(frame: Buffer): number {
   let offset = 12;
   if (frame.length < offset + 2) return 0;
-  let etherType = frame.readUInt16BE(offset);
+  let etherType = u16(frame, offset);
   if (etherType === etherTypeVlan && frame.length >= 18) {
     offset += 4;
-    etherType = frame.readUInt16BE(offset);
+    etherType = u16(frame, offset);
   }
   offset += 2;
   if (etherType === etherTypeIpv4 && frame.length >= offset + 20) {
     const headerLength = (frame[offset]! & 0x0f) * 4;
     const protocol = frame[offset + 9]!;
-    const a = frame.readUInt32BE(offset + 12);
-    const b = frame.readUInt32BE(offset + 16);
+    const a = u32(frame, offset + 12);
+    const b = u32(frame, offset + 16);
     const ports = readPorts(frame, offset + headerLength, protocol);
     return endpointsHash(protocol, a, ports >>> 16, b, ports & 0xffff);
   }
@@ -54,15 +54,25 @@ export function tunnelSourcePort(hash: number, count: number): number {
   return tunnelPortBase + slot * Math.floor(tunnelPortCount / count);
 }
 
+// Byte reads, not readUInt16BE/readUInt32BE: once per packet sent, their range checks cost more than the
+// reads (every length is checked above). Big-endian, as the headers are.
+function u16(frame: Buffer, offset: number): number {
+  return (frame[offset]! << 8) | frame[offset + 1]!;
+}
+
+function u32(frame: Buffer, offset: number): number {
+  return ((frame[offset]! << 24) | (frame[offset + 1]! << 16) | (frame[offset + 2]! << 8) | frame[offset + 3]!) >>> 0;
+}
+
 /** Source and destination port as (src << 16 | dst) for TCP, UDP and SCTP, else 0. */
 function readPorts(frame: Buffer, offset: number, protocol: number): number {
   if ((protocol !== 6 && protocol !== 17 && protocol !== 132) || frame.length < offset + 4) return 0;
-  return frame.readUInt32BE(offset);
+  return u32(frame, offset);
 }
 
 function foldAddress(frame: Buffer, offset: number): number {
   let hash = 0;
-  for (let word = 0; word < 16; word += 4) hash = mix(hash ^ frame.readUInt32BE(offset + word));
+  for (let word = 0; word < 16; word += 4) hash = mix(hash ^ u32(frame, offset + word));
   return hash;
 }
 
