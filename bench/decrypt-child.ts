@@ -6,7 +6,7 @@
  * same sizes as the tapped ones (the tapped bytes re-encrypted under a known key
  * beforehand, untimed). Prints one JSON line.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import { openFileOutput } from '../stitcher/export/file-output.js';
 import { readCtapObject } from '../stitcher/format/reader.js';
 import { RecordType } from '../stitcher/format/records.js';
@@ -96,9 +96,12 @@ async function measureRaw(bucket: string): Promise<DecryptChildResult> {
     bySize.set(size, (bySize.get(size) ?? 0) + size);
   }
   const recordSizes = [...bySize].sort((a, b) => b[1] - a[1]).map(([size, sizeBytes]) => ({ size, bytes: sizeBytes }));
+  // The key as a KeyObject made once, as the stitcher holds it: a Buffer key is turned into one on every
+  // call, which halved this loop's speed (and so flattered the ratio against it).
+  const keyObject = createSecretKey(key);
   const started = process.hrtime.bigint();
   for (const record of records) {
-    const decipher = createDecipheriv('aes-128-gcm', key, record.nonce).setAAD(record.header).setAuthTag(record.tag);
+    const decipher = createDecipheriv('aes-128-gcm', keyObject, record.nonce).setAAD(record.header).setAuthTag(record.tag);
     decipher.update(record.body);
     decipher.final();
     bytes += HEADER_BYTES + record.body.length + TAG_BYTES;
