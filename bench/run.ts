@@ -79,7 +79,8 @@ async function attempt<T>(what: string, run: () => T | Promise<T>): Promise<T | 
   }
 }
 
-const x = (value: number): string => `${value.toFixed(2)}x`;
+/** A ratio with three significant digits: 0.899 must not print as the 0.90 a goal asks for. */
+const x = (value: number): string => `${value.toPrecision(3)}x`;
 const load = (): string => loadavg().map((value) => value.toFixed(2)).join(' ');
 
 await ensureInput();
