@@ -3,7 +3,6 @@ import { parseArgs } from 'node:util';
 import { openStore, type OpenStoreOptions } from '../store/open.js';
 import { countingStore, StoreCallCounts } from '../store/counting-store.js';
 import type { ObjectStore } from '../store/store.js';
-import { registerStoreMetrics } from '../observe/store-metrics.js';
 import { openOutput } from '../export/open-output.js';
 import type { ExportTarget, OutputReport } from '../graph/export-graph.js';
 import { splitOutputOptions } from '../graph/output-options.js';
@@ -13,12 +12,11 @@ import { DEFAULT_FLOW_LIMITS, type FlowLimits } from '../flow/flow-table.js';
 import { budgetShares, type BudgetShares } from './memory-budget.js';
 import { parseSelection, type FlowSelection } from '../flow/selection.js';
 import { parsePortMap } from '../graph/cleartext.js';
-import { registerTlsMetrics } from '../observe/tls-metrics.js';
 import { emptyTlsStats, type TlsStats } from '../tls/stats.js';
 import { createLogger } from '../observe/log.js';
 import { stitch, type StitchOptions, type StitchStats } from '../run/stitch.js';
-import { createMetrics } from '../observe/metrics.js';
-import { serveMetricsAndProbes } from '../../kube-common/probe-server.js';
+import type { Server } from 'node:http';
+import type { Health } from '../../kube-common/probe-server.js';
 import { openShardServices, type ShardServices } from '../kube/shard-services.js';
 import type { Logger } from '../observe/log.js';
 import { DEFAULT_KEY_WAIT } from '../../contract/stitcher-config.js';
@@ -105,12 +103,11 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
   const progress = new Progress(process.stderr, !config.quiet);
   const started = Date.now();
   let current: StitchStats | undefined;
-  const registry = createMetrics(() => current, {
-    outputs: config.outputs.map(redactUrl), shard: config.shard, ...(lease !== undefined ? { leaseHeld: () => lease.mayExport() } : {}),
-  });
-  registerStoreMetrics(registry, storeCalls);
   const health = { live: () => true, ready: () => current?.shard.ready === true && (lease === undefined || lease.mayExport()) };
-  const metrics = config.metricsPort === undefined ? undefined : await serveMetricsAndProbes(registry, config.metricsPort, undefined, health);
+  const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort, health, {
+    stats: () => current, outputs: config.outputs.map(redactUrl), shard: config.shard, storeCalls,
+    ...(lease !== undefined ? { leaseHeld: () => lease.mayExport() } : {}),
+  });
   try {
     // A pod that waits for its shard's Lease opens no output: it must not export.
     if (lease !== undefined && !(await lease.acquire(stop.signal))) return 0;
@@ -121,7 +118,7 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
     const cleartext = outputs.some((o) => o.options.variant !== 'original')
       ? { portMap: parsePortMap(config.cleartextPorts), maxHeldBytes: budget.decryptorBytes }
       : undefined;
-    if (cleartext !== undefined) registerTlsMetrics(registry, () => current?.tls ?? emptyTlsStats());
+    if (cleartext !== undefined) await metrics?.addTls(() => current?.tls ?? emptyTlsStats());
     const stats = await stitch({
       source, keys, outputs, once: config.once, pollIntervalMs: config.pollIntervalMs, logger, signal: stop.signal,
       hours: config.hours,
@@ -155,6 +152,40 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
     metrics?.close();
     await Promise.all([source.close?.(), keys?.close?.()]);
   }
+}
+
+interface MetricsSources {
+  readonly stats: () => StitchStats | undefined;
+  readonly outputs: readonly string[];
+  readonly shard: StitchConfig['shard'];
+  readonly storeCalls: ReadonlyMap<string, StoreCallCounts>;
+  readonly leaseHeld?: () => boolean;
+}
+
+interface ServedMetrics {
+  addTls(tls: () => TlsStats): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Prometheus metrics and the probes on `port`. Imported only when a port is given: prom-client
+ * (with OpenTelemetry and node:http) is about 60 ms of a run's start, which a one-off run does not need.
+ */
+async function serveMetrics(port: number, health: Health, sources: MetricsSources): Promise<ServedMetrics> {
+  const [{ createMetrics }, { registerStoreMetrics }, { serveMetricsAndProbes }] = await Promise.all([
+    import('../observe/metrics.js'), import('../observe/store-metrics.js'), import('../../kube-common/probe-server.js'),
+  ]);
+  const { stats, storeCalls, ...labels } = sources;
+  const registry = createMetrics(stats, labels);
+  registerStoreMetrics(registry, storeCalls);
+  const server: Server = await serveMetricsAndProbes(registry, port, undefined, health);
+  return {
+    addTls: async (tls) => {
+      const { registerTlsMetrics } = await import('../observe/tls-metrics.js');
+      registerTlsMetrics(registry, tls);
+    },
+    close: () => server.close(),
+  };
 }
 
 function shardOptions(services: ShardServices | undefined, config: StitchConfig, logger: Logger): Pick<StitchOptions, 'checkpoint' | 'guard'> {
