@@ -49,7 +49,7 @@ export interface UdpTunnelOptions {
 }
 
 /** A healthy slot asks for one send in this many to be confirmed... */
-const CONFIRM_EVERY = 64;
+const CONFIRM_EVERY = 256;
 /** ...and for one at least every this many ms, so a slow sender's errors are counted too. */
 const CONFIRM_MS = 10;
 /** Every this many + 1 sends it looks at the clock and whether libuv queues (not every send: a native call each). */
