@@ -15,8 +15,8 @@ import { parsePortMap } from '../graph/cleartext.js';
 import { emptyTlsStats, type TlsStats } from '../tls/stats.js';
 import { createLogger } from '../observe/log.js';
 import { stitch, type StitchOptions, type StitchStats } from '../run/stitch.js';
-import type { Server } from 'node:http';
 import type { Health } from '../../kube-common/probe-server.js';
+import type { MetricsContext } from '../observe/metrics.js';
 import { openShardServices, type ShardServices } from '../kube/shard-services.js';
 import type { Logger } from '../observe/log.js';
 import { DEFAULT_KEY_WAIT } from '../../contract/stitcher-config.js';
@@ -154,12 +154,10 @@ async function stitchUntilStopped(flags: StitchFlags, stop: AbortController): Pr
   }
 }
 
-interface MetricsSources {
+/** What the metrics read: the labels createMetrics takes, the run's stats and the store calls. */
+interface MetricsSources extends MetricsContext {
   readonly stats: () => StitchStats | undefined;
-  readonly outputs: readonly string[];
-  readonly shard: StitchConfig['shard'];
   readonly storeCalls: ReadonlyMap<string, StoreCallCounts>;
-  readonly leaseHeld?: () => boolean;
 }
 
 interface ServedMetrics {
@@ -178,7 +176,7 @@ async function serveMetrics(port: number, health: Health, sources: MetricsSource
   const { stats, storeCalls, ...labels } = sources;
   const registry = createMetrics(stats, labels);
   registerStoreMetrics(registry, storeCalls);
-  const server: Server = await serveMetricsAndProbes(registry, port, undefined, health);
+  const server = await serveMetricsAndProbes(registry, port, undefined, health);
   return {
     addTls: async (tls) => {
       const { registerTlsMetrics } = await import('../observe/tls-metrics.js');

@@ -65,6 +65,8 @@ interface Slot {
   confirmedAtMs: number;
   /** Sends still to confirm one by one after an error. */
   errorWatch: number;
+  /** The callback of the sends it confirms, made once: no closure per datagram. */
+  confirmed: (error: Error | null) => void;
   /** Settles once the socket is bound and connected, or failed to be. */
   opening: Promise<void>;
   /** Datagrams that came while the socket was binding (bounded by queuePackets overall). */
@@ -79,7 +81,7 @@ export class UdpTunnel {
   private pendingCount = 0;
   private drainWaiters: (() => void)[] = [];
   private closed = false;
-  /** One bound callback per slot for the sends it confirms: no closure per datagram. */
+  /** The completion of a send `slot` confirmed. */
   private afterSendOf(slot: Slot): (error: Error | null) => void {
     return (error) => {
       this.inFlight--;
@@ -90,7 +92,6 @@ export class UdpTunnel {
       if (this.drainWaiters.length > 0 && this.inFlight + this.pendingCount <= this.queuePackets >> 1) this.wakeDrainWaiters();
     };
   }
-  private readonly afterSend: ((error: Error | null) => void)[] = [];
 
   constructor(
     private readonly options: UdpTunnelOptions,
@@ -116,7 +117,7 @@ export class UdpTunnel {
     if (slot.ready) {
       this.stats.packets++;
       this.stats.bytes += length;
-      this.sendNow(slotIndex, slot, parts);
+      this.sendNow(slot, parts);
     } else if (this.inFlight + this.pendingCount < this.queuePackets) {
       slot.pending.push(parts);
       this.pendingCount++;
@@ -130,7 +131,7 @@ export class UdpTunnel {
    * Hands a datagram to the slot's socket; only the sends that must be
    * confirmed (see the file comment) carry a callback and count as in flight.
    */
-  private sendNow(slotIndex: number, slot: Slot, parts: Buffer[]): void {
+  private sendNow(slot: Slot, parts: Buffer[]): void {
     const socket = slot.socket;
     if (slot.errorWatch > 0) slot.errorWatch--;
     else if (++slot.sinceConfirmed < CONFIRM_EVERY && ((slot.sinceConfirmed & LOOK_MASK) !== 0 || !mustConfirm(slot))) {
@@ -140,7 +141,7 @@ export class UdpTunnel {
     slot.sinceConfirmed = 0;
     slot.confirmedAtMs = performance.now();
     this.inFlight++;
-    socket.send(parts, this.afterSend[slotIndex]);
+    socket.send(parts, slot.confirmed);
   }
 
   /** Datagrams libuv holds for the kernel, confirmed or not. */
@@ -187,15 +188,17 @@ export class UdpTunnel {
 
   private openSlot(slotIndex: number): Slot {
     const socket = dgram.createSocket({ type: this.options.family === 6 ? 'udp6' : 'udp4', reuseAddr: true });
-    const slot: Slot = { socket, ready: false, sinceConfirmed: 0, confirmedAtMs: -Infinity, errorWatch: 0, pending: [], opening: Promise.resolve() };
+    const slot: Slot = {
+      socket, ready: false, sinceConfirmed: 0, confirmedAtMs: -Infinity, errorWatch: 0, confirmed: () => undefined, pending: [], opening: Promise.resolve(),
+    };
+    slot.confirmed = this.afterSendOf(slot);
     this.slots[slotIndex] = slot;
-    this.afterSend[slotIndex] = this.afterSendOf(slot);
     const firstPort = tunnelSourcePort(slotIndex, this.sourcePorts);
     slot.opening = this.bindAndConnect(slot, firstPort, Math.floor(tunnelPortCount / this.sourcePorts)).then(
       () => {
         // Errors after opening (few on a connected UDP socket) are counted, never thrown.
         socket.on('error', (error) => countSendError(this.stats, error));
-        this.flushPending(slotIndex, slot);
+        this.flushPending(slot);
       },
       (error: Error) => {
         countSendError(this.stats, error);
@@ -238,7 +241,7 @@ export class UdpTunnel {
     });
   }
 
-  private flushPending(slotIndex: number, slot: Slot): void {
+  private flushPending(slot: Slot): void {
     slot.ready = true;
     const pending = slot.pending;
     slot.pending = [];
@@ -246,7 +249,7 @@ export class UdpTunnel {
     for (const parts of pending) {
       this.stats.packets++;
       this.stats.bytes += parts.reduce((sum, part) => sum + part.length, 0);
-      this.sendNow(slotIndex, slot, parts);
+      this.sendNow(slot, parts);
     }
     if (this.inFlight === 0) this.wakeDrainWaiters();
   }
