@@ -2,7 +2,8 @@
  * Measurement pairs: each contender runs in a fresh process pinned to one core
  * (taskset -c 0), in rounds A B A B, and each goal is the median of the
  * per-round ratios, so that a neighbour's burst on a shared machine hits one
- * round, not the result.
+ * round, not the result. Every contender starts after a `sync` (untimed), so
+ * that none pays for writing back what the one before it left dirty.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,7 @@ export interface TimedRun {
  * @throws Error with the command's stderr when it exits non-zero (`okCodes` lists the other accepted codes)
  */
 export function pinnedRun(command: string, args: readonly string[], okCodes: readonly number[] = [0]): TimedRun {
+  execFileSync('sync');
   const started = process.hrtime.bigint();
   const result = spawnSync('taskset', ['-c', '0', command, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -4,9 +4,11 @@
  * that pcap (the limit: the least any tool that writes those bytes pays) and
  * Wireshark's `editcap -F pcap` copying it (the peer: a packet tool that parses
  * every record). Rounds stitch, cp, editcap, floor; ratios of wall times per
- * round. Goals: stitch <= 1.5x cp and <= 0.5x editcap. The floor (floor-child.ts:
- * Node reading, CRC-checking and writing the same object bytes, nothing else)
- * says how much of the distance to `cp` is the stitcher's own work.
+ * round. Goals: stitch <= 1.5x cp and <= 0.5x editcap. The floors (floor-child.ts:
+ * Node reading, CRC-checking and writing the same object bytes, nothing else; and
+ * the same with the bytes written as full-sized TCP frames by the stitcher's own
+ * frame path) say how much of the distance to `cp` is the stitcher's own work,
+ * and how far below the goals the least a Node stitcher pays already lies.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,11 +25,18 @@ export interface PeerBench {
   readonly cpSeconds: number;
   readonly editcapSeconds: number;
   readonly floorSeconds: number;
-  /** Median over rounds of stitch/cp, stitch/editcap, stitch/floor and floor/cp. */
+  readonly framesFloorSeconds: number;
+  /** Medians over rounds of stitch/cp, stitch/editcap, stitch/each floor. */
   readonly overCp: number;
   readonly overEditcap: number;
   readonly overFloor: number;
+  readonly overFramesFloor: number;
+  /** Medians over rounds of each floor, and of cp, against the limit and the peer: what the goals leave. */
   readonly floorOverCp: number;
+  readonly floorOverEditcap: number;
+  readonly framesFloorOverCp: number;
+  readonly framesFloorOverEditcap: number;
+  readonly cpOverEditcap: number;
   /** A profile summary of one more stitch when a goal is missed. */
   readonly profile?: string;
 }
@@ -49,8 +58,14 @@ export function benchPeers(bucket: string, workDir: string): PeerBench {
   const copy = join(workDir, 'copied.pcap');
   const edited = join(workDir, 'editcap.pcap');
   const floorCopy = join(workDir, 'floor.bin');
+  const floorFrames = join(workDir, 'floor-frames.pcap');
   const clean = (): void => {
-    for (const path of [pcap, copy, edited, floorCopy]) rmSync(path, { force: true });
+    for (const path of [pcap, copy, edited, floorCopy, floorFrames]) rmSync(path, { force: true });
+  };
+  const floorRun = (mode: 'copy' | 'frames', output: string): number => {
+    const seconds = pinnedRun(process.execPath, [...cloudtapNodeFlags([]), floorChild, mode, bucket, output]).seconds;
+    rmSync(output, { force: true });
+    return seconds;
   };
   clean();
   timed(bucket, pcap); // warms the page cache with the objects
@@ -58,22 +73,24 @@ export function benchPeers(bucket: string, workDir: string): PeerBench {
   const cp: number[] = [];
   const editcap: number[] = [];
   const floor: number[] = [];
+  const framesFloor: number[] = [];
   let pcapBytes = 0;
   for (let round = 0; round < rounds(); round++) {
     clean();
     stitch.push(timed(bucket, pcap).seconds);
     pcapBytes = statSync(pcap).size;
+    // Each contender finds only its input: with cp's fresh gigabyte copy still in the page cache,
+    // editcap took twice as long (its system time three times), synced or not.
     cp.push(pinnedRun('cp', [pcap, copy]).seconds);
-    editcap.push(pinnedRun('editcap', ['-F', 'pcap', pcap, edited]).seconds);
     rmSync(copy, { force: true });
+    editcap.push(pinnedRun('editcap', ['-F', 'pcap', pcap, edited]).seconds);
     rmSync(edited, { force: true });
-    floor.push(pinnedRun(process.execPath, [...cloudtapNodeFlags([]), floorChild, bucket, floorCopy]).seconds);
-    rmSync(floorCopy, { force: true });
+    floor.push(floorRun('copy', floorCopy));
+    framesFloor.push(floorRun('frames', floorFrames));
   }
-  const overCp = median(stitch.map((s, i) => s / cp[i]!));
-  const overEditcap = median(stitch.map((s, i) => s / editcap[i]!));
-  const overFloor = median(stitch.map((s, i) => s / floor[i]!));
-  const floorOverCp = median(floor.map((f, i) => f / cp[i]!));
+  const ratio = (a: readonly number[], b: readonly number[]): number => median(a.map((value, i) => value / b[i]!));
+  const overCp = ratio(stitch, cp);
+  const overEditcap = ratio(stitch, editcap);
   let profile: string | undefined;
   if (overCp > STITCH_GOALS.overCp || overEditcap > STITCH_GOALS.overEditcap) {
     const dir = mkdtempSync(join(workDir, 'profile-'));
@@ -84,7 +101,11 @@ export function benchPeers(bucket: string, workDir: string): PeerBench {
   }
   clean();
   return {
-    pcapBytes, stitchSeconds: median(stitch), cpSeconds: median(cp), editcapSeconds: median(editcap), floorSeconds: median(floor),
-    overCp, overEditcap, overFloor, floorOverCp, ...(profile === undefined ? {} : { profile }),
+    pcapBytes, stitchSeconds: median(stitch), cpSeconds: median(cp), editcapSeconds: median(editcap),
+    floorSeconds: median(floor), framesFloorSeconds: median(framesFloor),
+    overCp, overEditcap, overFloor: ratio(stitch, floor), overFramesFloor: ratio(stitch, framesFloor),
+    floorOverCp: ratio(floor, cp), floorOverEditcap: ratio(floor, editcap),
+    framesFloorOverCp: ratio(framesFloor, cp), framesFloorOverEditcap: ratio(framesFloor, editcap), cpOverEditcap: ratio(cp, editcap),
+    ...(profile === undefined ? {} : { profile }),
   };
 }
