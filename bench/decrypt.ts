@@ -7,7 +7,10 @@
  * run; goal: clear-text >= 0.7 of Node's raw decryption.
  * BENCH_DECRYPT_BYTES sets the input size (default a quarter of BENCH_BYTES, at
  * most 256M); rounds raw, clear text, openssl, each in a fresh process pinned
- * with taskset; each ratio is the median of the rounds' ratios.
+ * with taskset; each ratio is the median of the rounds' ratios. Each round also
+ * runs the frames floor (floor-child.ts) over the same objects: decryption as
+ * fast as the raw loop plus that floor is the best any Node stitcher could do,
+ * and the bench prints the ratio it would reach.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +22,7 @@ import { parseSize } from '../stitcher/cli/usage-error.js';
 import { generateTraffic } from '../stitcher/generator/generate.js';
 import { LocalFolderStore } from '../stitcher/store/local.js';
 import type { DecryptChildResult } from './decrypt-child.js';
+import type { FloorChildResult } from './floor-child.js';
 import { cloudtapNodeFlags, median, pinnedRun, rounds } from './pairs.js';
 import { formatProfile, summariseProfileDir } from './profile-summary.js';
 
@@ -35,12 +39,23 @@ export interface DecryptionBench {
   /** Medians of the rounds' ratios. */
   readonly overRaw: number;
   readonly overOpenssl: number;
+  /** The best `overRaw` a stitcher could reach: the raw loop's decryption plus the frames floor, nothing else (median of rounds). */
+  readonly boundOverRaw: number;
   readonly profile?: string;
 }
 
 export const CLEARTEXT_GOAL = 0.7;
 
 const child = fileURLToPath(new URL('./decrypt-child.js', import.meta.url));
+const floorChild = fileURLToPath(new URL('./floor-child.js', import.meta.url));
+
+/** Seconds of the frames floor's work over the objects (start-up left out, as the clear-text run leaves it out). */
+function framesFloorSeconds(workDir: string): number {
+  const output = join(workDir, 'out-floor.pcap');
+  const stdout = pinnedRun(process.execPath, [...cloudtapNodeFlags([]), floorChild, 'frames', join(workDir, 'bucket'), output]).stdout;
+  rmSync(output, { force: true });
+  return (JSON.parse(stdout.trim().split('\n').at(-1)!) as FloorChildResult).seconds;
+}
 
 /** TLS 1.3 AES-128-GCM downloads with their keys, generated once per size. */
 async function ensureInput(workDir: string, bytes: number): Promise<void> {
@@ -107,10 +122,12 @@ export async function benchDecryption(benchBytes: number): Promise<DecryptionBen
   const raw: DecryptChildResult[] = [];
   const clear: DecryptChildResult[] = [];
   const openssl: number[] = [];
+  const floor: number[] = [];
   for (let i = 0; i < rounds(); i++) {
     raw.push(measure(workDir, 'raw'));
     clear.push(measure(workDir, 'cleartext'));
     openssl.push(opensslSpeed(sizes));
+    floor.push(framesFloorSeconds(workDir));
   }
   if (clear.some((result) => result.count === 0)) throw new Error(`bench: the clear-text run over ${workDir} decrypted no TLS flow`);
   const overRaw = median(clear.map((c, i) => mbps(c) / mbps(raw[i]!)));
@@ -129,6 +146,7 @@ export async function benchDecryption(benchBytes: number): Promise<DecryptionBen
     recordSizes: sizes.map((entry) => entry.size),
     overRaw,
     overOpenssl: median(clear.map((c, i) => mbps(c) / openssl[i]!)),
+    boundOverRaw: median(clear.map((c, i) => mbps({ ...c, seconds: raw[i]!.seconds + floor[i]! }) / mbps(raw[i]!))),
     ...(profile === undefined ? {} : { profile }),
   };
 }
