@@ -12,7 +12,6 @@
  * fast as the raw loop plus that floor is the best any Node stitcher could do,
  * and the bench prints the ratio it would reach.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +21,7 @@ import { parseSize } from '../stitcher/cli/usage-error.js';
 import { generateTraffic } from '../stitcher/generator/generate.js';
 import { LocalFolderStore } from '../stitcher/store/local.js';
 import type { DecryptChildResult } from './decrypt-child.js';
-import type { FloorChildResult } from './floor-child.js';
+import { runFloor } from './floors.js';
 import { cloudtapNodeFlags, median, pinnedRun, rounds } from './pairs.js';
 import { formatProfile, summariseProfileDir } from './profile-summary.js';
 
@@ -47,16 +46,6 @@ export interface DecryptionBench {
 export const CLEARTEXT_GOAL = 0.7;
 
 const child = fileURLToPath(new URL('./decrypt-child.js', import.meta.url));
-const floorChild = fileURLToPath(new URL('./floor-child.js', import.meta.url));
-
-/** Seconds of the frames floor's work over the objects (start-up left out, as the clear-text run leaves it out). */
-function framesFloorSeconds(workDir: string): number {
-  const output = join(workDir, 'out-floor.pcap');
-  const stdout = pinnedRun(process.execPath, [...cloudtapNodeFlags([]), floorChild, 'frames', join(workDir, 'bucket'), output]).stdout;
-  rmSync(output, { force: true });
-  return (JSON.parse(stdout.trim().split('\n').at(-1)!) as FloorChildResult).seconds;
-}
-
 /** TLS 1.3 AES-128-GCM downloads with their keys, generated once per size. */
 async function ensureInput(workDir: string, bytes: number): Promise<void> {
   const done = join(workDir, 'complete');
@@ -76,7 +65,7 @@ function measure(workDir: string, mode: 'cleartext' | 'raw', nodeFlags: readonly
   // the clear-text run is the stitcher: node as bin/cloudtap runs it (the raw loop gets the same flags, fair to both)
   const flags = [...cloudtapNodeFlags(['stitch']), ...nodeFlags];
   const stdout = pinnedRun(process.execPath, [...flags, child, mode, join(workDir, 'bucket'), join(workDir, 'keys'), output]).stdout;
-  execFileSync('rm', ['-f', output]);
+  rmSync(output, { force: true });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as DecryptChildResult;
 }
 
@@ -127,7 +116,8 @@ export async function benchDecryption(benchBytes: number): Promise<DecryptionBen
     raw.push(measure(workDir, 'raw'));
     clear.push(measure(workDir, 'cleartext'));
     openssl.push(opensslSpeed(sizes));
-    floor.push(framesFloorSeconds(workDir));
+    // the floor's own seconds: the clear-text run is timed in-process too, start-up left out
+    floor.push(runFloor('frames', join(workDir, 'bucket'), join(workDir, 'out-floor.pcap')).result.seconds);
   }
   if (clear.some((result) => result.count === 0)) throw new Error(`bench: the clear-text run over ${workDir} decrypted no TLS flow`);
   const overRaw = median(clear.map((c, i) => mbps(c) / mbps(raw[i]!)));

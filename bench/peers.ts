@@ -3,8 +3,8 @@
  * on one core: `cloudtap stitch --once` of the bench bucket to a pcap, `cp` of
  * that pcap (the limit: the least any tool that writes those bytes pays) and
  * Wireshark's `editcap -F pcap` copying it (the peer: a packet tool that parses
- * every record). Rounds stitch, cp, editcap, floor; ratios of wall times per
- * round. Goals: stitch <= 1.5x cp and <= 0.5x editcap. The floors (floor-child.ts:
+ * every record). Rounds stitch, cp, editcap, the two floors; ratios of wall
+ * times per round. Goals: stitch <= 1.5x cp and <= 0.5x editcap. The floors (floor-child.ts:
  * Node reading, CRC-checking and writing the same object bytes, nothing else; and
  * the same with the bytes written as full-sized TCP frames by the stitcher's own
  * frame path) say how much of the distance to `cp` is the stitcher's own work,
@@ -13,11 +13,11 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runFloor } from './floors.js';
 import { cloudtapNodeFlags, median, pinnedRun, rounds, type TimedRun } from './pairs.js';
 import { formatProfile, summariseProfileDir } from './profile-summary.js';
 
 const cli = fileURLToPath(new URL('../stitcher/cli/main.js', import.meta.url));
-const floorChild = fileURLToPath(new URL('./floor-child.js', import.meta.url));
 
 export interface PeerBench {
   readonly pcapBytes: number;
@@ -62,11 +62,6 @@ export function benchPeers(bucket: string, workDir: string): PeerBench {
   const clean = (): void => {
     for (const path of [pcap, copy, edited, floorCopy, floorFrames]) rmSync(path, { force: true });
   };
-  const floorRun = (mode: 'copy' | 'frames', output: string): number => {
-    const seconds = pinnedRun(process.execPath, [...cloudtapNodeFlags([]), floorChild, mode, bucket, output]).seconds;
-    rmSync(output, { force: true });
-    return seconds;
-  };
   clean();
   timed(bucket, pcap); // warms the page cache with the objects
   const stitch: number[] = [];
@@ -85,8 +80,9 @@ export function benchPeers(bucket: string, workDir: string): PeerBench {
     rmSync(copy, { force: true });
     editcap.push(pinnedRun('editcap', ['-F', 'pcap', pcap, edited]).seconds);
     rmSync(edited, { force: true });
-    floor.push(floorRun('copy', floorCopy));
-    framesFloor.push(floorRun('frames', floorFrames));
+    rmSync(pcap, { force: true }); // the floors read the objects, not the stitched pcap
+    floor.push(runFloor('copy', bucket, floorCopy).wallSeconds);
+    framesFloor.push(runFloor('frames', bucket, floorFrames).wallSeconds);
   }
   const ratio = (a: readonly number[], b: readonly number[]): number => median(a.map((value, i) => value / b[i]!));
   const overCp = ratio(stitch, cp);
